@@ -1,0 +1,84 @@
+"""The serving copy: the marts that the app and ``avtale sql`` read.
+
+DuckDB lets one process hold a file read-write and blocks every other process
+meanwhile (see STACK.md). So readers never open the warehouse: a refresh builds
+there, then ``publish`` copies the marts into a new file and swaps it in with
+``os.replace``. Readers that already had the old file open keep reading it;
+new readers see the new one. A failed build never reaches ``publish``, so the
+last good copy stays in place.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
+PUBLISHED_SCHEMA = "marts"
+
+
+class NotPublishedError(RuntimeError):
+    """Raised when nothing has been published yet."""
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB file without ever trying to download an extension."""
+    return duckdb.connect(str(path), read_only=read_only, config=DUCKDB_CONFIG)
+
+
+def publish(warehouse: Path, serving: Path, extra_tables: Iterable[str] = ()) -> list[str]:
+    """Copy every table of the warehouse's ``marts`` schema into a fresh serving file.
+
+    ``extra_tables`` are qualified names (``raw.loads``) copied under their bare name.
+    Returns the names of the published tables.
+    """
+    tmp = serving.with_name(serving.name + ".building")
+    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    con = connect(tmp)
+    try:
+        con.execute("ATTACH ? AS wh (READ_ONLY)", [str(warehouse)])
+        marts = [
+            row[0]
+            for row in con.execute(
+                "SELECT table_name FROM duckdb_tables() "
+                "WHERE database_name = 'wh' AND schema_name = ? ORDER BY table_name",
+                [PUBLISHED_SCHEMA],
+            ).fetchall()
+        ]
+        sources = [(f"wh.{PUBLISHED_SCHEMA}.{name}", name) for name in marts]
+        sources += [(f"wh.{qualified}", qualified.split(".")[-1]) for qualified in extra_tables]
+        for source, name in sources:
+            con.execute(f'CREATE TABLE main."{name}" AS SELECT * FROM {source}')
+        con.execute(
+            "CREATE TABLE main._published AS SELECT ?::TIMESTAMPTZ AS published_at",
+            [datetime.now(UTC)],
+        )
+        con.execute("DETACH wh")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.replace(tmp, serving)
+    return [name for _, name in sources]
+
+
+def connect_serving(serving: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the published copy."""
+    if not serving.exists():
+        raise NotPublishedError(
+            f"Nothing published yet in {serving.parent}: run `avtale refresh` first."
+        )
+    return connect(serving, read_only=True)
+
+
+def serving_version(serving: Path) -> int:
+    """Changes whenever a new copy is published; use it as a cache key."""
+    try:
+        return serving.stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0

@@ -1,0 +1,13 @@
+-- Months per billing period (SPEC IX M1). Weekly is handled apart in line_mrr
+-- (x 52 / 12) so that no rounded 12/52 enters the arithmetic.
+{% macro billing_months(period, interval_months) -%}
+    case {{ period }}
+        when 'monthly' then 1
+        when 'quarterly' then 3
+        when 'half_yearly' then 6
+        when 'yearly' then 12
+        when 'two_yearly' then 24
+        when 'three_yearly' then 36
+        when 'every_n_months' then {{ interval_months }}
+    end
+{%- endmacro %}

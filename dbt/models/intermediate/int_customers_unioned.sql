@@ -1,0 +1,53 @@
+with
+
+hubspot_companies as (
+    select * from {{ ref('stg_hubspot__companies') }}
+),
+
+generic_customers as (
+    select * from {{ ref('stg_generic__customers') }}
+),
+
+country_codes as (
+    select * from {{ ref('country_codes') }}
+),
+
+unioned as (
+    select
+        'hubspot:' || hubspot_companies.company_id as customer_id,
+        'hubspot' as source_system,
+        hubspot_companies.company_id as source_id,
+        hubspot_companies.name,
+        null::varchar as org_number,
+        hubspot_companies.country as country_as_written,
+        hubspot_companies.owner,
+        hubspot_companies.industry,
+        hubspot_companies.created_date,
+    from hubspot_companies
+    union all
+    select
+        'generic:' || generic_customers.customer_id as customer_id,
+        'generic' as source_system,
+        generic_customers.customer_id as source_id,
+        generic_customers.name,
+        generic_customers.org_number,
+        generic_customers.country as country_as_written,
+        generic_customers.owner,
+        generic_customers.industry,
+        generic_customers.created_date,
+    from generic_customers
+),
+
+country_coded as (
+    select
+        unioned.*,
+        coalesce(
+            country_codes.country_code,
+            unioned.country_as_written
+        ) as country,
+    from unioned
+    left join country_codes
+        on lower(trim(unioned.country_as_written)) = country_codes.country_name
+)
+
+select * from country_coded

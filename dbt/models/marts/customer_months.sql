@@ -1,0 +1,63 @@
+-- One row per customer per month from the customer's first month with MRR to
+-- the horizon, zero-filled, so churn and reactivation are rows too.
+with
+
+line_months as (
+    select * from {{ ref('int_line_months') }}
+),
+
+months as (
+    select * from {{ ref('int_months') }}
+),
+
+customer_mrr as (
+    -- Rounded far below a cent only to drop floating-point noise, so equal
+    -- MRR compares equal from month to month (M3 rounds when presenting).
+    select
+        line_months.customer_id,
+        line_months.month,
+        round(sum(line_months.mrr), 6) as mrr,
+    from line_months
+    group by line_months.customer_id, line_months.month
+),
+
+first_months as (
+    select
+        customer_mrr.customer_id,
+        min(customer_mrr.month) as first_month,
+    from customer_mrr
+    where customer_mrr.mrr > 0
+    group by customer_mrr.customer_id
+),
+
+spined as (
+    select
+        first_months.customer_id,
+        months.month,
+        months.is_future,
+        months.month = first_months.first_month as is_first_month,
+    from first_months
+    inner join months
+        on months.month >= first_months.first_month
+),
+
+filled as (
+    select
+        spined.customer_id,
+        spined.month,
+        coalesce(customer_mrr.mrr, 0) as mrr,
+        coalesce(
+            lag(coalesce(customer_mrr.mrr, 0)) over (
+                partition by spined.customer_id order by spined.month
+            ),
+            0
+        ) as previous_mrr,
+        spined.is_first_month,
+        spined.is_future,
+    from spined
+    left join customer_mrr
+        on spined.customer_id = customer_mrr.customer_id
+        and spined.month = customer_mrr.month
+)
+
+select * from filled

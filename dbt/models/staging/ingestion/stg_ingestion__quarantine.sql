@@ -1,0 +1,8 @@
+select
+    load_id,
+    source_file,
+    row_number,
+    field,
+    reason,
+    raw_record
+from {{ source('ingestion', 'quarantine') }}

@@ -1,0 +1,258 @@
+"""The file kinds Avtale recognises, declared as data.
+
+Each kind names its target table (``schema.table``, the dbt source), its fields
+with the header names that may carry them (labels and internal names alike,
+matched case-insensitively), how each field is parsed, and which fields must
+point at rows of another kind. ``recognise`` picks the kind from a header row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class FieldType(StrEnum):
+    TEXT = "text"
+    ID = "id"  # text; of a list like "101;102" the first id is kept
+    NUMBER = "number"
+    INTEGER = "integer"
+    DATE = "date"
+    CURRENCY = "currency"  # must have a planning FX rate
+    CURRENCY_CODE = "currency_code"  # any three-letter code (the FX file defines them)
+    BOOLEAN = "boolean"
+    DEAL_STAGE = "deal_stage"
+    HUBSPOT_FREQUENCY = "hubspot_frequency"  # -> billing_period, billing_interval_months
+    BILLING_PERIOD = "billing_period"  # generic CSV spelling of the same
+    ISO_DURATION = "iso_duration"  # -> <name>_months, <name>_days
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    aliases: tuple[str, ...]
+    type: FieldType = FieldType.TEXT
+    required: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+@dataclass(frozen=True)
+class Reference:
+    """``field`` must match ``target_field`` of a row already in ``target_table``."""
+
+    field: str
+    target_table: str
+    target_field: str
+    noun: str  # for the message: "no deal with id 42"
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    table: str
+    fields: tuple[Field, ...]
+    # Header names (lower case) of which at least one must be present.
+    markers: tuple[str, ...]
+    references: tuple[Reference, ...] = ()
+    # Kinds are loaded in this order so references point at rows loaded first.
+    order: int = 0
+    # Header names whose presence rules the kind out.
+    excluded_by: tuple[str, ...] = field(default=())
+
+    def field_for(self, header: str) -> Field | None:
+        key = header.strip().lower()
+        return next((f for f in self.fields if key in f.aliases), None)
+
+
+T = FieldType
+
+HUBSPOT_COMPANIES = Kind(
+    name="hubspot_companies",
+    table="hubspot.companies",
+    order=0,
+    markers=("company name", "name"),
+    excluded_by=(
+        "deal name", "dealname", "associated deal ids", "quantity", "price", "unit price",
+        "customer_id", "contract_id",
+    ),
+    fields=(
+        Field("record_id", ("record id", "hs_object_id", "company id"), T.ID, required=True),
+        Field("name", ("company name", "name"), T.TEXT, required=True),
+        Field("owner", ("company owner", "hubspot_owner_id"), T.TEXT),
+        Field("created_date", ("create date", "createdate"), T.DATE),
+        Field("country", ("country/region", "country"), T.TEXT),
+        Field("industry", ("industry",), T.TEXT),
+    ),
+)
+
+HUBSPOT_DEALS = Kind(
+    name="hubspot_deals",
+    table="hubspot.deals",
+    order=1,
+    markers=("deal name", "dealname"),
+    references=(Reference("company_id", "hubspot.companies", "record_id", "company"),),
+    fields=(
+        Field("record_id", ("record id", "hs_object_id", "deal id"), T.ID, required=True),
+        Field("name", ("deal name", "dealname"), T.TEXT),
+        Field("stage", ("deal stage", "dealstage"), T.DEAL_STAGE, required=True),
+        Field("pipeline", ("pipeline",), T.TEXT),
+        Field("close_date", ("close date", "closedate"), T.DATE),
+        Field("amount", ("amount",), T.NUMBER),
+        Field("owner", ("deal owner", "hubspot_owner_id"), T.TEXT),
+        Field("created_date", ("create date", "createdate"), T.DATE),
+        Field("deal_type", ("deal type", "dealtype"), T.TEXT),
+        Field("currency", ("currency", "deal_currency_code"), T.CURRENCY),
+        Field(
+            "company_id",
+            (
+                "associated company ids", "associated company id", "associated company ids (primary)",
+                "associatedcompanyid", "associatedcompanyids", "associations.company",
+            ),
+            T.ID,
+            required=True,
+        ),
+    ),
+)
+
+HUBSPOT_LINE_ITEMS = Kind(
+    name="hubspot_line_items",
+    table="hubspot.line_items",
+    order=2,
+    markers=(
+        "associated deal ids", "associated deal id", "associateddealid",
+        "billing frequency", "recurringbillingfrequency",
+    ),
+    excluded_by=("deal name", "dealname", "contract_id"),
+    references=(Reference("deal_id", "hubspot.deals", "record_id", "deal"),),
+    fields=(
+        Field("record_id", ("record id", "hs_object_id", "line item id"), T.ID, required=True),
+        Field("name", ("name", "product name"), T.TEXT),
+        Field("quantity", ("quantity",), T.NUMBER),
+        Field("unit_price", ("unit price", "price"), T.NUMBER),
+        Field(
+            "discount_percent",
+            ("discount percentage", "hs_discount_percentage"),
+            T.NUMBER,
+            minimum=0,
+            maximum=100,
+        ),
+        Field(
+            "billing", ("billing frequency", "recurringbillingfrequency"), T.HUBSPOT_FREQUENCY
+        ),
+        Field("term", ("term", "hs_recurring_billing_period"), T.ISO_DURATION),
+        Field(
+            "billing_start_date",
+            ("billing start date", "hs_recurring_billing_start_date"),
+            T.DATE,
+        ),
+        Field("currency", ("currency", "hs_line_item_currency_code"), T.CURRENCY),
+        Field(
+            "deal_id",
+            ("associated deal ids", "associated deal id", "associateddealid", "associations.deal"),
+            T.ID,
+            required=True,
+        ),
+    ),
+)
+
+GENERIC_CUSTOMERS = Kind(
+    name="generic_customers",
+    table="generic.customers",
+    order=0,
+    markers=("customer_id",),
+    excluded_by=("contract_id",),
+    fields=(
+        Field("customer_id", ("customer_id",), T.ID, required=True),
+        Field("name", ("name",), T.TEXT, required=True),
+        Field("org_number", ("org_number",), T.TEXT),
+        Field("country", ("country",), T.TEXT),
+        Field("owner", ("owner",), T.TEXT),
+        Field("industry", ("industry",), T.TEXT),
+        Field("created_date", ("created_date",), T.DATE),
+    ),
+)
+
+GENERIC_CONTRACTS = Kind(
+    name="generic_contracts",
+    table="generic.contracts",
+    order=1,
+    markers=("contract_id",),
+    excluded_by=("line_id",),
+    references=(Reference("customer_id", "generic.customers", "customer_id", "customer"),),
+    fields=(
+        Field("contract_id", ("contract_id",), T.ID, required=True),
+        Field("customer_id", ("customer_id",), T.ID, required=True),
+        Field("name", ("name",), T.TEXT),
+        Field("owner", ("owner",), T.TEXT),
+        Field("signed_date", ("signed_date",), T.DATE),
+        Field("start_date", ("start_date",), T.DATE, required=True),
+        Field("term_months", ("term_months",), T.INTEGER),
+        Field("end_date", ("end_date",), T.DATE),
+        Field("auto_renew", ("auto_renew",), T.BOOLEAN),
+        Field("renewal_term_months", ("renewal_term_months",), T.INTEGER),
+        Field("notice_months", ("notice_months",), T.INTEGER),
+        Field("currency", ("currency",), T.CURRENCY),
+        Field("terminated_date", ("terminated_date",), T.DATE),
+        Field("termination_reason", ("termination_reason",), T.TEXT),
+    ),
+)
+
+GENERIC_CONTRACT_LINES = Kind(
+    name="generic_contract_lines",
+    table="generic.contract_lines",
+    order=2,
+    markers=("line_id",),
+    references=(Reference("contract_id", "generic.contracts", "contract_id", "contract"),),
+    fields=(
+        Field("line_id", ("line_id",), T.ID, required=True),
+        Field("contract_id", ("contract_id",), T.ID, required=True),
+        Field("product", ("product",), T.TEXT, required=True),
+        Field("quantity", ("quantity",), T.NUMBER, required=True),
+        Field("unit_price", ("unit_price",), T.NUMBER, required=True),
+        Field("discount_percent", ("discount_percent",), T.NUMBER, minimum=0, maximum=100),
+        Field("discount_end_date", ("discount_end_date",), T.DATE),
+        Field("billing", ("billing_period",), T.BILLING_PERIOD),
+        Field("billing_interval_months", ("billing_interval_months",), T.INTEGER),
+        Field("start_date", ("start_date",), T.DATE),
+        Field("end_date", ("end_date",), T.DATE),
+        Field("currency", ("currency",), T.CURRENCY),
+    ),
+)
+
+FX_RATES = Kind(
+    name="fx_rates",
+    table="planning.fx_rates",
+    order=0,
+    markers=("rate",),
+    fields=(
+        Field("currency", ("currency",), T.CURRENCY_CODE, required=True),
+        Field("rate", ("rate",), T.NUMBER, required=True, minimum=0.000001),
+    ),
+)
+
+KINDS: tuple[Kind, ...] = (
+    HUBSPOT_DEALS,
+    HUBSPOT_LINE_ITEMS,
+    GENERIC_CONTRACT_LINES,
+    GENERIC_CONTRACTS,
+    GENERIC_CUSTOMERS,
+    FX_RATES,
+    HUBSPOT_COMPANIES,
+)
+
+
+def recognise(headers: list[str]) -> Kind | None:
+    """The kind whose markers the header has and whose required fields it all carries."""
+    present = {h.strip().lower() for h in headers}
+    for kind in KINDS:
+        if not present & set(kind.markers) or present & set(kind.excluded_by):
+            continue
+        if all(present & set(f.aliases) for f in kind.fields if f.required):
+            return kind
+    return None
+
+
+def describe(kind: Kind) -> str:
+    required = ", ".join(f.aliases[0] for f in kind.fields if f.required)
+    return f"{kind.name} (required columns: {required})"
