@@ -39,6 +39,11 @@ class Paths:
         return self.home / "archive"
 
     @property
+    def rejected(self) -> Path:
+        """Inbox files that could not be read, each beside a note saying why."""
+        return self.home / "rejected"
+
+    @property
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 

@@ -1,0 +1,39 @@
+# The few commands people type. Everything runs inside the locked uv environment.
+export AVTALE_HOME ?= $(CURDIR)/.avtale
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+RUN := $(UV) run --frozen --no-sync
+
+.PHONY: setup demo test lint dev app refresh bench clean
+
+setup:  ## install uv if missing, then the locked dependencies
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+
+demo: setup  ## demo data in, warehouse built, app served on http://127.0.0.1:8501
+	$(RUN) avtale demo
+
+test: setup  ## lint and the whole test suite
+	$(RUN) ruff check .
+	$(RUN) pytest
+
+lint: setup
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+
+dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (assets, runs, schedule, sensor)
+	mkdir -p $(AVTALE_HOME)/dagster
+	test -f $(AVTALE_HOME)/dagster/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(AVTALE_HOME)/dagster/dagster.yaml
+	DAGSTER_HOME=$(AVTALE_HOME)/dagster $(RUN) dagster dev -m dagster_project.definitions -h 127.0.0.1 -p 3000
+
+app: setup
+	$(RUN) avtale app
+
+refresh: setup
+	$(RUN) avtale refresh
+
+bench: setup  ## ingest + refresh timings at 1k, 10k, 100k companies against a plain DuckDB floor
+	$(RUN) python benchmarks/bench.py
+
+clean:
+	rm -rf .avtale dbt/target dbt/logs

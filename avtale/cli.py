@@ -1,0 +1,187 @@
+"""`avtale`: the one command line (SPEC XI). Data lives under `$AVTALE_HOME`."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from avtale.settings import STREAMLIT_APP, Paths, paths
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from avtale.demo_data import write_demo_data
+
+    as_of = date.fromisoformat(args.as_of) if args.as_of else None
+    written = write_demo_data(
+        Path(args.dir), companies=args.companies, seed=args.seed, as_of=as_of, progress=_say
+    )
+    for kind, path in written.items():
+        print(f"{kind}: {path}")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from avtale.pipeline import WarehouseBusyError, ingest
+
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        _say(f"error: no such file or folder: {', '.join(missing)}")
+        return 2
+    try:
+        report = ingest(paths(), [Path(p) for p in args.paths], progress=_say)
+    except WarehouseBusyError as exc:
+        _say(f"error: {exc}")
+        return 3
+    print(report.format())
+    if report.loaded:
+        print("Run `avtale refresh` to rebuild the marts and publish them.")
+    return 0 if report.ok else 1
+
+
+def _dagster_instance(p: Paths):  # type: ignore[no-untyped-def]
+    import dagster as dg
+
+    os.environ["DAGSTER_HOME"] = str(p.dagster_home)
+    config = p.dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    return dg.DagsterInstance.get()
+
+
+def refresh(p: Paths) -> bool:
+    """Materialise every asset in this process (inbox, dbt build, publish)."""
+    os.environ["AVTALE_HOME"] = str(p.home)
+    p.ensure()
+    instance = _dagster_instance(p)
+    from dagster_project.definitions import defs
+
+    job = defs.resolve_job_def("refresh")
+    started = time.perf_counter()
+    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    elapsed = time.perf_counter() - started
+    if result.success:
+        _say(f"refresh done in {elapsed:.1f} s; published {p.serving}")
+    else:
+        failed = [e.step_key for e in result.all_events if e.is_step_failure]
+        _say(
+            f"refresh FAILED in {elapsed:.1f} s at {', '.join(failed) or 'a step'}; "
+            "the last published copy stays in place. Details: `make dev` -> Runs."
+        )
+        for event in result.all_events:
+            if event.is_step_failure and event.step_failure_data:
+                _say(str(event.step_failure_data.error.message if event.step_failure_data.error else ""))
+    return result.success
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    return 0 if refresh(paths()) else 1
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from avtale.serving import NotPublishedError, connect_serving
+
+    try:
+        con = connect_serving(paths().serving)
+    except NotPublishedError as exc:
+        _say(f"error: {exc}")
+        return 2
+    try:
+        cursor = con.execute(args.query)
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow([d[0] for d in cursor.description or []])
+        while batch := cursor.fetchmany(10_000):
+            writer.writerows(batch)
+    except duckdb.Error as exc:
+        _say(f"error: {exc}")
+        return 1
+    finally:
+        con.close()
+    return 0
+
+
+def serve_app(port: int) -> int:
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(STREAMLIT_APP),
+        "--server.headless", "true", "--server.address", "127.0.0.1",
+        "--server.port", str(port), "--browser.gatherUsageStats", "false",
+    ]
+    _say(f"serving the app on http://127.0.0.1:{port} (Ctrl+C stops it)")
+    os.environ["AVTALE_HOME"] = str(paths().home)
+    return subprocess.call(command)
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    return serve_app(args.port)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from avtale.demo_data import write_demo_data
+    from avtale.pipeline import ingest
+
+    p = paths().ensure()
+    demo_dir = p.home / "demo-data"
+    _say(f"writing a demo portfolio of {args.companies} companies to {demo_dir}")
+    write_demo_data(demo_dir, companies=args.companies, seed=args.seed, progress=_say)
+    report = ingest(p, [demo_dir], progress=_say)
+    print(report.format(max_problems=3))
+    if not refresh(p):
+        return 1
+    return 0 if args.no_serve else serve_app(args.port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="avtale", description="Contracts and subscription analytics. Data: $AVTALE_HOME."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="demo data in, warehouse built, app served")
+    demo.add_argument("--companies", type=int, default=2000)
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--port", type=int, default=8501)
+    demo.add_argument("--no-serve", action="store_true", help="build everything, do not serve")
+    demo.set_defaults(func=cmd_demo)
+
+    data = sub.add_parser("demo-data", help="write a demo portfolio as export files")
+    data.add_argument("dir")
+    data.add_argument("--companies", type=int, default=500)
+    data.add_argument("--seed", type=int, default=42)
+    data.add_argument("--as-of", help="the demo's today (YYYY-MM-DD); default today")
+    data.set_defaults(func=cmd_demo_data)
+
+    ingest = sub.add_parser("ingest", help="load files or folders; prints the load report")
+    ingest.add_argument("paths", nargs="+")
+    ingest.set_defaults(func=cmd_ingest)
+
+    refresh_ = sub.add_parser("refresh", help="ingest the inbox, dbt build, publish")
+    refresh_.set_defaults(func=cmd_refresh)
+
+    sql = sub.add_parser("sql", help="read-only SQL against the published marts, CSV out")
+    sql.add_argument("query")
+    sql.set_defaults(func=cmd_sql)
+
+    app = sub.add_parser("app", help="serve the Streamlit app")
+    app.add_argument("--port", type=int, default=8501)
+    app.set_defaults(func=cmd_app)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

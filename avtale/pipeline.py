@@ -1,0 +1,74 @@
+"""The steps of a refresh, callable from the command line and from Dagster alike."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from avtale.serving import connect
+from avtale.settings import DBT_PROJECT_DIR, Paths
+from ingestion.load import LoadReport, ensure_tables, load_files
+
+
+class WarehouseBusyError(RuntimeError):
+    """Another process (a refresh) holds the warehouse."""
+
+
+def default_currencies() -> list[str]:
+    """Currencies with a built-in planning rate (the dbt seed is the one source)."""
+    with (DBT_PROJECT_DIR / "seeds" / "fx_rates_default.csv").open(encoding="utf-8") as f:
+        return [row["currency"] for row in csv.DictReader(f)]
+
+
+def open_warehouse(paths: Paths) -> duckdb.DuckDBPyConnection:
+    paths.ensure()
+    try:
+        return connect(paths.warehouse)
+    except duckdb.IOException as exc:
+        raise WarehouseBusyError(
+            f"The warehouse {paths.warehouse} is in use by another process (a refresh?). "
+            "Try again in a moment, or drop the files into the inbox: "
+            f"{paths.inbox}"
+        ) from exc
+
+
+def ingest(
+    paths: Paths, files: list[Path], progress: Callable[[str], None] | None = None
+) -> LoadReport:
+    """Load files or folders into the warehouse."""
+    con = open_warehouse(paths)
+    try:
+        return load_files(con, files, default_currencies(), progress=progress)
+    finally:
+        con.close()
+
+
+def prepare_warehouse(paths: Paths) -> None:
+    """Create the source tables so that dbt can build on an empty warehouse."""
+    con = open_warehouse(paths)
+    try:
+        ensure_tables(con)
+    finally:
+        con.close()
+
+
+def ingest_inbox(paths: Paths, progress: Callable[[str], None] | None = None) -> LoadReport:
+    """Load what waits in the inbox; move loaded files to the archive, failed ones aside."""
+    waiting = sorted(p for p in paths.inbox.rglob("*") if p.is_file())
+    report = ingest(paths, waiting, progress=progress) if waiting else LoadReport()
+    stamp = date.today().isoformat()
+    for result in report.files:
+        target = paths.archive / stamp if result.status != "error" else paths.rejected
+        target.mkdir(parents=True, exist_ok=True)
+        destination = target / result.path.name
+        shutil.move(result.path, destination)
+        if result.status == "error":
+            destination.with_name(destination.name + ".error.txt").write_text(
+                result.message + "\n", encoding="utf-8"
+            )
+    return report

@@ -1,0 +1,1 @@
+"""Dagster wiring: assets, checks, schedules and sensors around the pure cores."""

@@ -1,0 +1,32 @@
+"""Publishing: swap a fresh serving copy in once every mart is built and tested."""
+
+import dagster as dg
+from dagster_dbt import get_asset_key_for_model
+
+from avtale.serving import publish
+from dagster_project.defs.dbt import avtale_dbt_models
+from dagster_project.defs.resources import AvtaleHome
+
+PUBLISHED_MODELS = [
+    "customers",
+    "contracts",
+    "contract_lines",
+    "customer_months",
+    "mrr_movements",
+    "monthly_metrics",
+    "contract_deadlines",
+    "quarantine",
+    "loads",
+]
+
+
+@dg.asset(
+    deps=[get_asset_key_for_model([avtale_dbt_models], name) for name in PUBLISHED_MODELS],
+    group_name="serving",
+)
+def serving_copy(context: dg.AssetExecutionContext, avtale: AvtaleHome) -> dg.MaterializeResult:
+    """The marts as the app and `avtale sql` read them, replaced atomically."""
+    paths = avtale.paths()
+    tables = publish(paths.warehouse, paths.serving)
+    context.log.info(f"published {len(tables)} tables to {paths.serving}")
+    return dg.MaterializeResult(metadata={"tables": ", ".join(tables), "path": str(paths.serving)})
