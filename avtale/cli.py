@@ -69,7 +69,8 @@ def refresh(p: Paths) -> bool:
 
     job = defs.resolve_job_def("refresh")
     started = time.perf_counter()
-    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    result = job.execute_in_process(run_config=quiet, instance=instance, raise_on_error=False)
     elapsed = time.perf_counter() - started
     if result.success:
         _say(f"refresh done in {elapsed:.1f} s; published {p.serving}")

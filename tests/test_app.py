@@ -1,0 +1,108 @@
+"""The Streamlit app as a user sees it, on the hand-made marts of app_fixtures.py.
+
+Expected values are worked out by hand from the table in that module's docstring.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from app_fixtures import write_serving_fixture
+from streamlit.testing.v1 import AppTest
+
+from avtale.settings import STREAMLIT_APP
+
+
+def start(home, monkeypatch) -> AppTest:
+    monkeypatch.setenv("AVTALE_HOME", str(home))
+    return AppTest.from_file(str(STREAMLIT_APP), default_timeout=30).run()
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch) -> AppTest:
+    write_serving_fixture(tmp_path / "serving.duckdb")
+    return start(tmp_path, monkeypatch)
+
+
+def tiles(at: AppTest) -> dict[str, tuple[str, str]]:
+    return {metric.label: (metric.value, metric.delta) for metric in at.metric}
+
+
+def customers_listed(at: AppTest) -> list[str]:
+    return at.dataframe[0].value["Customer"].tolist()
+
+
+def pick(at: AppTest, month: date, movement: str) -> AppTest:
+    at.selectbox(key="mrr_month").set_value(month)
+    at.selectbox(key="mrr_movement").set_value(movement)
+    return at.run()
+
+
+def test_tiles_show_the_latest_actual_month(app):
+    assert not app.exception
+    # June 2025 is the last month with is_future = false; May is the month before.
+    assert tiles(app) == {
+        "MRR": ("NOK 5,912.50", "+812.50"),
+        "ARR": ("NOK 70,950.00", "+9,750.00"),
+        "Customers with MRR": ("4", "+1"),
+        "Net new MRR": ("NOK 812.50", "-387.50"),
+    }
+
+
+def test_country_filter_counts_only_those_customers(app):
+    app.multiselect(key="filter_country").select("SE").run()
+    assert not app.exception
+    # Skärgård 2,400 + Öresund 812.50; in May only Skärgård, unchanged.
+    assert tiles(app)["MRR"] == ("NOK 3,212.50", "+812.50")
+    assert tiles(app)["Customers with MRR"] == ("2", "+1")
+
+    app.multiselect(key="filter_country").unselect("SE").select("NO").run()
+    assert tiles(app)["MRR"] == ("NOK 2,700.00", "+0.00")
+
+
+def test_owner_and_currency_filters_combine(app):
+    app.multiselect(key="filter_owner").select("Lars")
+    app.multiselect(key="filter_currency").select("SEK").run()
+    assert tiles(app)["MRR"] == ("NOK 2,400.00", "+0.00")  # Skärgård alone
+
+
+def test_month_and_movement_list_the_customers_behind_them(app):
+    assert customers_listed(app) == ["Öresund Logistik AB"]  # June, all movements
+
+    pick(app, date(2025, 3, 1), "churn")
+    assert customers_listed(app) == ["Nordlys Data AS"]
+    assert app.dataframe[0].value["Amount"].tolist() == [-2000.0]
+
+    pick(app, date(2025, 3, 1), "all")
+    assert customers_listed(app) == ["Nordlys Data AS", "Fjord Analytics AS"]
+
+    pick(app, date(2025, 5, 1), "reactivation")
+    row = app.dataframe[0].value.iloc[0]
+    assert (row["Customer"], row["Previous MRR"], row["MRR"]) == ("Nordlys Data AS", 0, 1200)
+
+    pick(app, date(2025, 4, 1), "new")
+    assert not app.dataframe
+    assert "No customer had this movement in this month." in [c.value for c in app.caption]
+
+
+def test_filters_also_apply_to_the_customer_list(app):
+    pick(app, date(2025, 1, 1), "new")
+    assert customers_listed(app) == ["Nordlys Data AS", "Fjord Analytics AS"]
+    app.multiselect(key="filter_owner").select("Ingrid").run()
+    assert customers_listed(app) == ["Fjord Analytics AS"]
+
+
+def test_a_month_the_filter_does_not_cover_falls_back_to_the_latest(app):
+    pick(app, date(2025, 1, 1), "new")
+    app.multiselect(key="filter_country").select("SE").run()  # Swedish MRR starts in February
+    assert not app.exception
+    assert app.selectbox(key="mrr_month").value == date(2025, 6, 1)
+    assert customers_listed(app) == ["Öresund Logistik AB"]
+
+
+def test_without_published_data_the_app_explains_what_to_run(tmp_path, monkeypatch):
+    at = start(tmp_path, monkeypatch)
+    assert not at.exception
+    assert "avtale refresh" in at.info[0].value
+    assert not at.metric
