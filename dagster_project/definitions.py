@@ -4,6 +4,4 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_project import defs as defs_package
-
-defs = dg.load_defs(defs_package, project_root=Path(__file__).resolve().parent.parent)
+defs = dg.load_from_defs_folder(path_within_project=Path(__file__).resolve().parent)

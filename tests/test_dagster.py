@@ -1,0 +1,66 @@
+"""The Dagster definitions: what exists, how it is keyed, and what the sensor does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from dagster_project.definitions import defs
+
+# A snapshot: renaming an asset breaks lineage and the app's expectations.
+EXPECTED_SOURCE_KEYS = {
+    "generic/contract_lines", "generic/contracts", "generic/customers",
+    "hubspot/companies", "hubspot/deals", "hubspot/line_items",
+    "ingestion/loads", "ingestion/quarantine", "planning/fx_rates",
+}
+EXPECTED_MART_KEYS = {
+    "marts/contract_deadlines", "marts/contract_lines", "marts/contracts",
+    "marts/customer_months", "marts/customers", "marts/loads", "marts/monthly_metrics",
+    "marts/mrr_movements", "marts/quarantine",
+}
+
+
+def asset_keys() -> set[str]:
+    return {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+
+
+def test_asset_keys_join_ingestion_to_dbt_sources() -> None:
+    keys = asset_keys()
+    assert EXPECTED_SOURCE_KEYS <= keys
+    assert EXPECTED_MART_KEYS <= keys
+    assert "serving_copy" in keys
+    graph = defs.resolve_asset_graph()
+    # The dbt staging model's upstream is the ingestion asset itself (same key).
+    parents = graph.get(dg.AssetKey(["staging", "stg_hubspot__deals"])).parent_keys
+    assert dg.AssetKey(["hubspot", "deals"]) in parents
+    serving_parents = {k.to_user_string() for k in graph.get(dg.AssetKey("serving_copy")).parent_keys}
+    assert EXPECTED_MART_KEYS <= serving_parents
+
+
+def test_dbt_tests_are_asset_checks() -> None:
+    checks = {k.name for k in defs.resolve_asset_graph().asset_check_keys}
+    assert "unique_customers_customer_id" in checks
+    assert any(name.startswith("expression_is_true_monthly_metrics") for name in checks)
+
+
+def test_schedule_and_sensor_exist() -> None:
+    assert defs.resolve_schedule_def("daily_refresh").cron_schedule == "0 5 * * *"
+    assert defs.resolve_sensor_def("inbox_sensor") is not None
+
+
+def test_inbox_sensor_requests_one_run_per_set_of_waiting_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AVTALE_HOME", str(tmp_path))
+    sensor = defs.resolve_sensor_def("inbox_sensor")
+    (tmp_path / "inbox").mkdir()
+    empty = sensor(dg.build_sensor_context())
+    assert isinstance(empty, dg.SkipReason)
+    (tmp_path / "inbox" / "deals.csv").write_text("Record ID,Deal Name\n", encoding="utf-8")
+    first = sensor(dg.build_sensor_context())
+    again = sensor(dg.build_sensor_context())
+    assert isinstance(first, dg.RunRequest) and first.run_key == again.run_key
+    (tmp_path / "inbox" / "more.csv").write_text("x\n", encoding="utf-8")
+    assert sensor(dg.build_sensor_context()).run_key != first.run_key

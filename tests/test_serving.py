@@ -1,0 +1,92 @@
+"""Publishing swaps a whole new file in; readers never see half a copy or wait on a build."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from avtale.serving import NotPublishedError, connect, connect_serving, publish
+
+
+def make_warehouse(path: Path, mrr: float) -> None:
+    con = connect(path)
+    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    con.execute("CREATE OR REPLACE TABLE marts.monthly_metrics AS SELECT DATE '2025-01-01' AS month, ? AS mrr", [mrr])
+    con.execute(
+        "CREATE OR REPLACE TABLE marts.customer_months AS "
+        "SELECT 'c' || range AS customer_id, ? / 1000 AS mrr FROM range(1000)",
+        [mrr],
+    )
+    con.close()
+
+
+def test_nothing_published_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(NotPublishedError, match="avtale refresh"):
+        connect_serving(tmp_path / "serving.duckdb")
+
+
+def test_publish_copies_the_marts_and_replaces_the_previous_copy(tmp_path: Path) -> None:
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
+    make_warehouse(warehouse, 100.0)
+    assert publish(warehouse, serving) == ["customer_months", "monthly_metrics"]
+    old_reader = connect_serving(serving)
+    make_warehouse(warehouse, 250.0)
+    publish(warehouse, serving)
+    # A reader that opened the old copy keeps a consistent view of it...
+    assert old_reader.execute("SELECT mrr FROM monthly_metrics").fetchone() == (100.0,)
+    old_reader.close()
+    # ...and every new reader sees the new one, whole.
+    with connect_serving(serving) as con:
+        assert con.execute("SELECT mrr FROM monthly_metrics").fetchone() == (250.0,)
+        assert con.execute("SELECT sum(mrr) FROM customer_months").fetchone() == (pytest.approx(250.0),)
+        assert con.execute("SELECT count(*) FROM _published").fetchone() == (1,)
+    assert not list(tmp_path.glob("*.building*"))
+
+
+def test_serving_copy_is_read_only(tmp_path: Path) -> None:
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
+    make_warehouse(warehouse, 1.0)
+    publish(warehouse, serving)
+    with connect_serving(serving) as con, pytest.raises(duckdb.Error):
+        con.execute("DELETE FROM monthly_metrics")
+
+
+def test_readers_in_other_processes_never_fail_while_publishing(tmp_path: Path) -> None:
+    """Readers in another process open, query and close while publishes swap copies in."""
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
+    make_warehouse(warehouse, 1.0)
+    publish(warehouse, serving)
+    reader = subprocess.Popen(
+        [
+            sys.executable, "-c",
+            "import sys, time\n"
+            "from avtale.serving import connect_serving\n"
+            "from pathlib import Path\n"
+            "end = time.time() + 3; n = 0; slowest = 0.0\n"
+            "while time.time() < end:\n"
+            "    t = time.perf_counter()\n"
+            "    with connect_serving(Path(sys.argv[1])) as con:\n"
+            "        total = con.execute('SELECT sum(mrr) FROM customer_months').fetchone()[0]\n"
+            "        assert round(total) in (1, 2), total\n"
+            "    slowest = max(slowest, time.perf_counter() - t); n += 1\n"
+            "print(n, slowest)\n",
+            str(serving),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    published = 0
+    while reader.poll() is None:
+        make_warehouse(warehouse, 1.0 + published % 2)
+        publish(warehouse, serving)
+        published += 1
+        time.sleep(0.05)
+    out, _ = reader.communicate(timeout=30)
+    assert reader.returncode == 0, out
+    reads, _slowest = out.split()
+    assert int(reads) > 20 and published > 5
