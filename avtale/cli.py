@@ -75,14 +75,20 @@ def refresh(p: Paths) -> bool:
     if result.success:
         _say(f"refresh done in {elapsed:.1f} s; published {p.serving}")
     else:
-        failed = [e.step_key for e in result.all_events if e.is_step_failure]
+        failed = [e.step_key or "?" for e in result.all_events if e.is_step_failure]
         _say(
             f"refresh FAILED in {elapsed:.1f} s at {', '.join(failed) or 'a step'}; "
             "the last published copy stays in place. Details: `make dev` -> Runs."
         )
         for event in result.all_events:
             if event.is_step_failure and event.step_failure_data:
-                _say(str(event.step_failure_data.error.message if event.step_failure_data.error else ""))
+                _say(
+                    str(
+                        event.step_failure_data.error.message
+                        if event.step_failure_data.error
+                        else ""
+                    )
+                )
     return result.success
 
 
@@ -114,9 +120,19 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 def serve_app(port: int) -> int:
     command = [
-        sys.executable, "-m", "streamlit", "run", str(STREAMLIT_APP),
-        "--server.headless", "true", "--server.address", "127.0.0.1",
-        "--server.port", str(port), "--browser.gatherUsageStats", "false",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(STREAMLIT_APP),
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
     ]
     _say(f"serving the app on http://127.0.0.1:{port} (Ctrl+C stops it)")
     os.environ["AVTALE_HOME"] = str(paths().home)

@@ -17,7 +17,10 @@ from pathlib import Path
 
 import duckdb
 
-DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+DUCKDB_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
 
 PUBLISHED_SCHEMA = "marts"
 

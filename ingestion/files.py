@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+CSV_SUFFIXES = {".csv", ".tsv"}
 
 
 class UnreadableFileError(Exception):
@@ -33,7 +33,9 @@ def expand(paths: list[Path]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             files.extend(
-                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in CSV_SUFFIXES)
+                sorted(
+                    p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in CSV_SUFFIXES
+                )
             )
         else:
             files.append(path)

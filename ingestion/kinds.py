@@ -73,8 +73,14 @@ HUBSPOT_COMPANIES = Kind(
     order=0,
     markers=("company name", "name"),
     excluded_by=(
-        "deal name", "dealname", "associated deal ids", "quantity", "price", "unit price",
-        "customer_id", "contract_id",
+        "deal name",
+        "dealname",
+        "associated deal ids",
+        "quantity",
+        "price",
+        "unit price",
+        "customer_id",
+        "contract_id",
     ),
     fields=(
         Field("record_id", ("record id", "hs_object_id", "company id"), T.ID, required=True),
@@ -106,8 +112,12 @@ HUBSPOT_DEALS = Kind(
         Field(
             "company_id",
             (
-                "associated company ids", "associated company id", "associated company ids (primary)",
-                "associatedcompanyid", "associatedcompanyids", "associations.company",
+                "associated company ids",
+                "associated company id",
+                "associated company ids (primary)",
+                "associatedcompanyid",
+                "associatedcompanyids",
+                "associations.company",
             ),
             T.ID,
             required=True,
@@ -120,8 +130,11 @@ HUBSPOT_LINE_ITEMS = Kind(
     table="hubspot.line_items",
     order=2,
     markers=(
-        "associated deal ids", "associated deal id", "associateddealid",
-        "billing frequency", "recurringbillingfrequency",
+        "associated deal ids",
+        "associated deal id",
+        "associateddealid",
+        "billing frequency",
+        "recurringbillingfrequency",
     ),
     excluded_by=("deal name", "dealname", "contract_id"),
     references=(Reference("deal_id", "hubspot.deals", "record_id", "deal"),),
@@ -137,9 +150,7 @@ HUBSPOT_LINE_ITEMS = Kind(
             minimum=0,
             maximum=100,
         ),
-        Field(
-            "billing", ("billing frequency", "recurringbillingfrequency"), T.HUBSPOT_FREQUENCY
-        ),
+        Field("billing", ("billing frequency", "recurringbillingfrequency"), T.HUBSPOT_FREQUENCY),
         Field("term", ("term", "hs_recurring_billing_period"), T.ISO_DURATION),
         Field(
             "billing_start_date",

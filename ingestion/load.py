@@ -207,11 +207,13 @@ def _load_in_transaction(
     typed = [
         (name, expr)
         for f in kind.fields
-        for name, _, expr in typed_columns(f, column_of.get(f.name), decimal_comma.get(f.name, False))
+        for name, _, expr in typed_columns(
+            f, column_of.get(f.name), decimal_comma.get(f.name, False)
+        )
     ]
-    raw_json = "json_object(" + ", ".join(
-        f"{quote(h)}, c{i}" for i, h in enumerate(csv.headers)
-    ) + ")"
+    raw_json = (
+        "json_object(" + ", ".join(f"{quote(h)}, c{i}" for i, h in enumerate(csv.headers)) + ")"
+    )
     select = ", ".join(f'{expr} AS "{name}"' for name, expr in typed)
     con.execute(
         f"CREATE TEMP TABLE _parsed AS SELECT _row, {', '.join(names)}, {select}, "
@@ -230,11 +232,14 @@ def _load_in_transaction(
                 f"{ref.field} || ' among the loaded {ref.target_table}'",
             )
         )
-    union = " UNION ALL ".join(
-        f"SELECT _row, {quote(c.field)} AS field, {c.reason} AS reason, {i} AS _check "
-        f"FROM _parsed WHERE coalesce({c.condition}, FALSE)"
-        for i, c in enumerate(all_checks)
-    ) or "SELECT NULL::INTEGER AS _row, NULL AS field, NULL AS reason, 0 AS _check LIMIT 0"
+    union = (
+        " UNION ALL ".join(
+            f"SELECT _row, {quote(c.field)} AS field, {c.reason} AS reason, {i} AS _check "
+            f"FROM _parsed WHERE coalesce({c.condition}, FALSE)"
+            for i, c in enumerate(all_checks)
+        )
+        or "SELECT NULL::INTEGER AS _row, NULL AS field, NULL AS reason, 0 AS _check LIMIT 0"
+    )
     con.execute(f"CREATE TEMP TABLE _errors AS {union}")
 
     header_of = {f.name: kind_header(f, csv.headers) for f in kind.fields}
@@ -262,8 +267,16 @@ def _load_in_transaction(
     con.execute(
         "INSERT INTO ingestion.loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            load_id, source_file, csv.sha256, kind.name, csv.encoding, csv.delimiter,
-            datetime.now(UTC), rows_read, rows_read - bad_rows, bad_rows,
+            load_id,
+            source_file,
+            csv.sha256,
+            kind.name,
+            csv.encoding,
+            csv.delimiter,
+            datetime.now(UTC),
+            rows_read,
+            rows_read - bad_rows,
+            bad_rows,
         ],
     )
     return FileResult(

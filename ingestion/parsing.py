@@ -164,13 +164,17 @@ def checks(f: Field, raw: str | None) -> list[Check]:
     t = f.type
     nonblank = f"NOT avt_blank({raw})"
     if t is FieldType.NUMBER:
-        out.append(Check(f.name, f"{nonblank} AND {f.name} IS NULL", f"'not a number: ' || {shown}"))
+        out.append(
+            Check(f.name, f"{nonblank} AND {f.name} IS NULL", f"'not a number: ' || {shown}")
+        )
     elif t is FieldType.INTEGER:
         out.append(
             Check(f.name, f"{nonblank} AND {f.name} IS NULL", f"'not a whole number: ' || {shown}")
         )
     elif t is FieldType.DATE:
-        out.append(Check(f.name, f"{nonblank} AND {f.name} IS NULL", f"'not a valid date: ' || {shown}"))
+        out.append(
+            Check(f.name, f"{nonblank} AND {f.name} IS NULL", f"'not a valid date: ' || {shown}")
+        )
     elif t is FieldType.CURRENCY:
         out.append(
             Check(
@@ -189,7 +193,11 @@ def checks(f: Field, raw: str | None) -> list[Check]:
         )
     elif t is FieldType.BOOLEAN:
         out.append(
-            Check(f.name, f"{nonblank} AND {f.name} IS NULL", f"'not yes/no (true/false): ' || {shown}")
+            Check(
+                f.name,
+                f"{nonblank} AND {f.name} IS NULL",
+                f"'not yes/no (true/false): ' || {shown}",
+            )
         )
     elif t in (FieldType.HUBSPOT_FREQUENCY, FieldType.BILLING_PERIOD):
         out.append(

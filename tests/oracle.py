@@ -18,13 +18,25 @@ from pathlib import Path
 from dateutil.relativedelta import relativedelta
 
 MONTHS_PER_PERIOD = {
-    "monthly": 1, "quarterly": 3, "per_six_months": 6, "half_yearly": 6, "annually": 12,
-    "yearly": 12, "per_two_years": 24, "two_yearly": 24, "per_three_years": 36, "three_yearly": 36,
+    "monthly": 1,
+    "quarterly": 3,
+    "per_six_months": 6,
+    "half_yearly": 6,
+    "annually": 12,
+    "yearly": 12,
+    "per_two_years": 24,
+    "two_yearly": 24,
+    "per_three_years": 36,
+    "three_yearly": 36,
 }
 LABELS = {
-    "every six months": "per_six_months", "every two years": "per_two_years",
-    "every three years": "per_three_years", "weekly": "weekly", "monthly": "monthly",
-    "quarterly": "quarterly", "annually": "annually",
+    "every six months": "per_six_months",
+    "every two years": "per_two_years",
+    "every three years": "per_three_years",
+    "weekly": "weekly",
+    "monthly": "monthly",
+    "quarterly": "quarterly",
+    "annually": "annually",
 }
 
 
@@ -93,8 +105,18 @@ class Portfolio:
         self.fx = dict(fx)
         self.lines: list[tuple[str, date, date | None, float, float, date | None]] = []
 
-    def add(self, customer: str, start: date, end: date | None, amount: float, discount: float,
-            period: str, interval: int | None, currency: str, discount_end: date | None = None) -> None:
+    def add(
+        self,
+        customer: str,
+        start: date,
+        end: date | None,
+        amount: float,
+        discount: float,
+        period: str,
+        interval: int | None,
+        currency: str,
+        discount_end: date | None = None,
+    ) -> None:
         if period in ("", "one_off", "setup_fee"):
             return
         rate = self.fx[currency]
@@ -102,8 +124,9 @@ class Portfolio:
             full = amount * 52 / 12
         else:
             full = amount / (interval if period == "every_n_months" else MONTHS_PER_PERIOD[period])
-        self.lines.append((customer, start, end, full * (1 - discount / 100) * rate, full * rate,
-                           discount_end))
+        self.lines.append(
+            (customer, start, end, full * (1 - discount / 100) * rate, full * rate, discount_end)
+        )
 
     def customer_months(self, months: list[date]) -> dict[tuple[str, date], float]:
         out: dict[tuple[str, date], float] = defaultdict(float)
@@ -150,7 +173,7 @@ def hubspot(portfolio: Portfolio, folder: Path) -> None:
             continue
         qty = number(pick(item, "quantity"))
         price = number(pick(item, "unit price", "price"))
-        currency = (pick(item, "currency", "hs_line_item_currency_code") or deal_currency or "NOK")
+        currency = pick(item, "currency", "hs_line_item_currency_code") or deal_currency or "NOK"
         raw_start = pick(item, "billing start date", "hs_recurring_billing_start_date")
         start = day(raw_start) if raw_start else close
         freq = pick(item, "billing frequency", "recurringbillingfrequency").lower()
@@ -166,11 +189,16 @@ def hubspot(portfolio: Portfolio, folder: Path) -> None:
             if not m:
                 continue
             years, months_, weeks, days = (int(g or 0) for g in m.groups())
-            end = start + relativedelta(months=12 * years + months_) + timedelta(
-                days=7 * weeks + days) - timedelta(days=1)
+            end = (
+                start
+                + relativedelta(months=12 * years + months_)
+                + timedelta(days=7 * weeks + days)
+                - timedelta(days=1)
+            )
         discount = number(pick(item, "discount percentage", "hs_discount_percentage")) or 0
-        portfolio.add(f"hubspot:{company}", start, end, qty * price, discount, freq, None,
-                      currency.upper())
+        portfolio.add(
+            f"hubspot:{company}", start, end, qty * price, discount, freq, None, currency.upper()
+        )
 
 
 def generic(portfolio: Portfolio, folder: Path) -> None:
@@ -226,5 +254,14 @@ def generic_line(
     period = line.get("billing_period") or "monthly"
     interval = int(number(line.get("billing_interval_months", "")) or 0) or None
     start = optional_day(line.get("start_date", "")) or c_start
-    portfolio.add(f"generic:{c['customer_id']}", start, end, qty * price, discount, period,
-                  interval, currency, optional_day(line.get("discount_end_date", "")))
+    portfolio.add(
+        f"generic:{c['customer_id']}",
+        start,
+        end,
+        qty * price,
+        discount,
+        period,
+        interval,
+        currency,
+        optional_day(line.get("discount_end_date", "")),
+    )

@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from app_fixtures import write_serving_fixture
 from streamlit.testing.v1 import AppTest
 
 from avtale.settings import STREAMLIT_APP
+from tests.app_fixtures import write_serving_fixture
 
 
 def start(home, monkeypatch) -> AppTest:

@@ -63,7 +63,9 @@ def test_labels_bom_and_windows_1252_with_decimal_commas(con, tmp_path: Path) ->
     assert [f.rows_loaded for f in report.files] == [3, 3, 3]
     names = con.execute("SELECT name FROM hubspot.companies ORDER BY record_id").fetchall()
     assert names == [("Bølgen Regnskap AS",), ("Ærø Logistik ApS",), ("Müller Straßenbau GmbH",)]
-    created = con.execute("SELECT created_date FROM hubspot.companies ORDER BY record_id").fetchall()
+    created = con.execute(
+        "SELECT created_date FROM hubspot.companies ORDER BY record_id"
+    ).fetchall()
     assert created == [(date(2024, 1, 5),), (date(2024, 1, 6),), (date(2024, 1, 7),)]
     rows = con.execute(
         "SELECT record_id, name, quantity, unit_price, discount_percent, billing_period, "
@@ -71,13 +73,35 @@ def test_labels_bom_and_windows_1252_with_decimal_commas(con, tmp_path: Path) ->
         "FROM hubspot.line_items ORDER BY record_id"
     ).fetchall()
     assert rows == [
-        ("301", "Assist lisens ÆØÅ", 10.0, 1234.5, None, "monthly", 12, date(2024, 1, 15),
-         "line_items.csv", 2),
-        ("302", "Digital oppstart", 1.0, 990.0, 100.0, "monthly", None, date(2024, 1, 15),
-         "line_items.csv", 3),
+        (
+            "301",
+            "Assist lisens ÆØÅ",
+            10.0,
+            1234.5,
+            None,
+            "monthly",
+            12,
+            date(2024, 1, 15),
+            "line_items.csv",
+            2,
+        ),
+        (
+            "302",
+            "Digital oppstart",
+            1.0,
+            990.0,
+            100.0,
+            "monthly",
+            None,
+            date(2024, 1, 15),
+            "line_items.csv",
+            3,
+        ),
         ("303", "Support", 2.0, 300.0, 12.5, "quarterly", 24, None, "line_items.csv", 4),
     ]
-    won = con.execute("SELECT record_id FROM hubspot.deals WHERE is_closed_won ORDER BY 1").fetchall()
+    won = con.execute(
+        "SELECT record_id FROM hubspot.deals WHERE is_closed_won ORDER BY 1"
+    ).fetchall()
     assert won == [("201",), ("202",)]
 
 
@@ -91,7 +115,9 @@ def test_same_content_under_two_names_loads_once(con, tmp_path: Path) -> None:
     assert load(con, copy).files[0].status == "duplicate"
 
 
-def test_every_kind_of_bad_row_is_quarantined_with_row_field_and_reason(con, tmp_path: Path) -> None:
+def test_every_kind_of_bad_row_is_quarantined_with_row_field_and_reason(
+    con, tmp_path: Path
+) -> None:
     load(con, write(tmp_path, "companies.csv", COMPANIES_LABELS))
     deals = DEALS_LABELS + (
         "204,Bad date,Closed won,Sales,30.02.2024,1,NOK,101\n"
@@ -114,14 +140,28 @@ def test_every_kind_of_bad_row_is_quarantined_with_row_field_and_reason(con, tmp
     ).fetchall()
     assert quarantined == [
         ("deals.csv", 5, "Close Date", "not a valid date: '30.02.2024'"),
-        ("deals.csv", 6, "Associated Company IDs",
-         "no company with id 999 among the loaded hubspot.companies"),
+        (
+            "deals.csv",
+            6,
+            "Associated Company IDs",
+            "no company with id 999 among the loaded hubspot.companies",
+        ),
         ("deals.csv", 7, "Currency", "unknown currency: 'XYZ'"),
         ("items.csv", 3, "Quantity", "not a number: 'abc'"),
-        ("items.csv", 4, "Associated Deal IDs", "no deal with id 888 among the loaded hubspot.deals"),
+        (
+            "items.csv",
+            4,
+            "Associated Deal IDs",
+            "no deal with id 888 among the loaded hubspot.deals",
+        ),
         ("items.csv", 5, "Term", "not an ISO 8601 duration such as P12M: 'twelve'"),
         ("items.csv", 6, "Billing frequency", "unknown billing frequency: 'Fortnightly'"),
-        ("items.csv", 7, "Associated Deal IDs", "no deal with id 204 among the loaded hubspot.deals"),
+        (
+            "items.csv",
+            7,
+            "Associated Deal IDs",
+            "no deal with id 204 among the loaded hubspot.deals",
+        ),
     ]
     raw = con.execute(
         "SELECT raw_record FROM ingestion.quarantine WHERE source_file = 'items.csv' AND row_number = 3"
@@ -142,24 +182,31 @@ def test_files_are_loaded_in_dependency_order(con, tmp_path: Path) -> None:
     deals = write(tmp_path, "b_deals.csv", DEALS_LABELS)
     companies = write(tmp_path, "c_companies.csv", COMPANIES_LABELS)
     report = load(con, items, deals, companies)
-    assert [f.kind for f in report.files] == ["hubspot_companies", "hubspot_deals", "hubspot_line_items"]
+    assert [f.kind for f in report.files] == [
+        "hubspot_companies",
+        "hubspot_deals",
+        "hubspot_line_items",
+    ]
     assert sum(f.rows_quarantined for f in report.files) == 0
 
 
 def test_generic_formats_and_fx_rates(con, tmp_path: Path) -> None:
     fx = write(tmp_path, "fx.csv", "currency,rate\nEUR,11.25\nGBP,13.1\n")
     customers = write(
-        tmp_path, "customers.csv",
+        tmp_path,
+        "customers.csv",
         "customer_id;name;org_number;country\nC1;Göteborgs Måleri AB;556677-8899;SE\n",
     )
     contracts = write(
-        tmp_path, "contracts.csv",
+        tmp_path,
+        "contracts.csv",
         "contract_id\tcustomer_id\tstart_date\tterm_months\tauto_renew\tnotice_months\tcurrency\n"
         "K1\tC1\t01/03/2024\t12\tja\t3\tGBP\n"
         "K2\tC1\t01/03/2024\t12\tmaybe\t3\tSEK\n",
     )
     lines = write(
-        tmp_path, "lines.csv",
+        tmp_path,
+        "lines.csv",
         "line_id,contract_id,product,quantity,unit_price,discount_percent,billing_period,"
         "billing_interval_months\n"
         'L1,K1,Assist,5,"1.200,00",150,monthly,\n'
@@ -168,9 +215,12 @@ def test_generic_formats_and_fx_rates(con, tmp_path: Path) -> None:
     report = load(con, lines, contracts, customers, fx)
     assert report.ok, report.format()
     assert con.execute("SELECT currency, rate FROM planning.fx_rates ORDER BY 1").fetchall() == [
-        ("EUR", 11.25), ("GBP", 13.1),
+        ("EUR", 11.25),
+        ("GBP", 13.1),
     ]
-    assert con.execute("SELECT contract_id, auto_renew, start_date FROM generic.contracts").fetchall() == [
+    assert con.execute(
+        "SELECT contract_id, auto_renew, start_date FROM generic.contracts"
+    ).fetchall() == [
         ("K1", True, date(2024, 3, 1)),
     ]
     assert con.execute(
@@ -183,7 +233,9 @@ def test_generic_formats_and_fx_rates(con, tmp_path: Path) -> None:
     ]
 
 
-def test_unreadable_and_unknown_files_fail_clearly_and_others_still_load(con, tmp_path: Path) -> None:
+def test_unreadable_and_unknown_files_fail_clearly_and_others_still_load(
+    con, tmp_path: Path
+) -> None:
     empty = write(tmp_path, "empty.csv", "")
     unknown = write(tmp_path, "orders.csv", "order,total\n1,2\n")
     good = write(tmp_path, "companies.csv", COMPANIES_LABELS)
@@ -191,7 +243,9 @@ def test_unreadable_and_unknown_files_fail_clearly_and_others_still_load(con, tm
     assert not report.ok
     by_name = {f.path.name: f for f in report.files}
     assert by_name["empty.csv"].message == "the file is empty"
-    assert by_name["orders.csv"].message.startswith("not a known export; its header is [order, total]")
+    assert by_name["orders.csv"].message.startswith(
+        "not a known export; its header is [order, total]"
+    )
     assert by_name["companies.csv"].rows_loaded == 3
     assert "2 failed" in report.format()
 

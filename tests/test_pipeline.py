@@ -32,7 +32,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Paths, Path]:
     write_demo_data(exports, companies=400, seed=11, as_of=date(2025, 6, 15))
     home = Paths(root / "home").ensure()
     os.environ["AVTALE_HOME"] = str(home.home)
-    report = ingest(home, [exports / "hubspot", exports / "generic", exports / "fx_rates.csv"])
+    report = ingest(home, [exports])
     assert [f.path.name for f in report.files if f.status == "error"] == []
     assert refresh(home)
     return home, exports
@@ -85,7 +85,7 @@ def test_movements_add_up_to_the_change_in_total_mrr(built) -> None:
 
 def test_every_deliberately_bad_row_is_in_quarantine(built) -> None:
     home, exports = built
-    with (exports / "bad_rows.csv").open(encoding="utf-8") as f:
+    with (exports / "bad_rows.txt").open(encoding="utf-8") as f:
         manifest = {(Path(r["file"]).name, int(r["row_number"])) for r in csv.DictReader(f)}
     quarantined = set(serving_rows(home, "SELECT source_file, row_number FROM quarantine"))
     assert manifest and manifest <= quarantined
@@ -94,12 +94,25 @@ def test_every_deliberately_bad_row_is_in_quarantine(built) -> None:
 def test_published_marts_carry_lineage_and_deadlines(built) -> None:
     home, _ = built
     tables = {row[0] for row in serving_rows(home, "SHOW TABLES")}
-    assert {"customers", "contracts", "contract_lines", "customer_months", "mrr_movements",
-            "monthly_metrics", "contract_deadlines", "quarantine", "loads"} <= tables
-    kinds = {row[0] for row in serving_rows(home, "SELECT DISTINCT deadline_type FROM contract_deadlines")}
+    assert {
+        "customers",
+        "contracts",
+        "contract_lines",
+        "customer_months",
+        "mrr_movements",
+        "monthly_metrics",
+        "contract_deadlines",
+        "quarantine",
+        "loads",
+    } <= tables
+    kinds = {
+        row[0]
+        for row in serving_rows(home, "SELECT DISTINCT deadline_type FROM contract_deadlines")
+    }
     assert kinds == {"expiry", "notice"}
     hubspot = serving_rows(
-        home, "SELECT count(*) FROM customers WHERE source_system = 'hubspot' AND source_id ~ '^[0-9]+$'"
+        home,
+        "SELECT count(*) FROM customers WHERE source_system = 'hubspot' AND source_id ~ '^[0-9]+$'",
     )
     assert hubspot[0][0] > 0
 
@@ -109,10 +122,15 @@ def test_a_failed_refresh_leaves_the_last_good_copy(built) -> None:
     before = home.serving.read_bytes()
     # Another process holds the warehouse, so this refresh cannot ingest.
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
-         "time.sleep(60)", str(home.warehouse)],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+            "time.sleep(60)",
+            str(home.warehouse),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
@@ -127,3 +145,19 @@ def test_a_failed_refresh_leaves_the_last_good_copy(built) -> None:
     assert not (home.inbox / "fx_rates.csv").exists()
     rates = serving_rows(home, "SELECT count(*) FROM loads WHERE kind = 'fx_rates'")
     assert rates[0][0] == 2
+
+
+def test_app_renders_the_published_marts(built, monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from avtale.settings import STREAMLIT_APP
+
+    home, _ = built
+    monkeypatch.setenv("AVTALE_HOME", str(home.home))
+    at = AppTest.from_file(str(STREAMLIT_APP), default_timeout=60).run()
+    assert not at.exception
+    mrr_tile = next(m for m in at.metric if m.label == "MRR")
+    (latest_mrr,) = serving_rows(
+        home, "SELECT mrr FROM monthly_metrics WHERE NOT is_future ORDER BY month DESC LIMIT 1"
+    )[0]
+    assert mrr_tile.value == f"NOK {latest_mrr:,.2f}"

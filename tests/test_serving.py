@@ -16,7 +16,10 @@ from avtale.serving import NotPublishedError, connect, connect_serving, publish
 def make_warehouse(path: Path, mrr: float) -> None:
     con = connect(path)
     con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-    con.execute("CREATE OR REPLACE TABLE marts.monthly_metrics AS SELECT DATE '2025-01-01' AS month, ? AS mrr", [mrr])
+    con.execute(
+        "CREATE OR REPLACE TABLE marts.monthly_metrics AS SELECT DATE '2025-01-01' AS month, ? AS mrr",
+        [mrr],
+    )
     con.execute(
         "CREATE OR REPLACE TABLE marts.customer_months AS "
         "SELECT 'c' || range AS customer_id, ? / 1000 AS mrr FROM range(1000)",
@@ -43,7 +46,9 @@ def test_publish_copies_the_marts_and_replaces_the_previous_copy(tmp_path: Path)
     # ...and every new reader sees the new one, whole.
     with connect_serving(serving) as con:
         assert con.execute("SELECT mrr FROM monthly_metrics").fetchone() == (250.0,)
-        assert con.execute("SELECT sum(mrr) FROM customer_months").fetchone() == (pytest.approx(250.0),)
+        assert con.execute("SELECT sum(mrr) FROM customer_months").fetchone() == (
+            pytest.approx(250.0),
+        )
         assert con.execute("SELECT count(*) FROM _published").fetchone() == (1,)
     assert not list(tmp_path.glob("*.building*"))
 
@@ -63,7 +68,8 @@ def test_readers_in_other_processes_never_fail_while_publishing(tmp_path: Path) 
     publish(warehouse, serving)
     reader = subprocess.Popen(
         [
-            sys.executable, "-c",
+            sys.executable,
+            "-c",
             "import sys, time\n"
             "from avtale.serving import connect_serving\n"
             "from pathlib import Path\n"

@@ -7,6 +7,8 @@ turned into Dagster events by dagster-dbt's own converter, so materialisations
 and checks look exactly as with the CLI.
 """
 
+import os
+
 import dagster as dg
 from dagster_dbt import dbt_assets
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
@@ -50,7 +52,8 @@ def _release_warehouse() -> None:
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project)
 def avtale_dbt_models(context: dg.AssetExecutionContext, avtale: AvtaleHome):
-    avtale.paths()  # dbt reads $AVTALE_HOME; the resource made sure it exists
+    # profiles.yml reads $AVTALE_HOME; make it the run's folder, absolute.
+    os.environ["AVTALE_HOME"] = str(avtale.paths().home)
     success, events = run_dbt(["build"])
     for raw in events:
         event = DbtCoreCliEventMessage(raw_event=raw, event_history_metadata={})

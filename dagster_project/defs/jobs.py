@@ -7,7 +7,10 @@ from avtale.settings import paths
 refresh_job = dg.define_asset_job("refresh", selection=dg.AssetSelection.all())
 
 daily_refresh = dg.ScheduleDefinition(
-    name="daily_refresh", job=refresh_job, cron_schedule="0 5 * * *", execution_timezone="Europe/Oslo"
+    name="daily_refresh",
+    job=refresh_job,
+    cron_schedule="0 5 * * *",
+    execution_timezone="Europe/Oslo",
 )
 
 

@@ -1,28 +1,42 @@
-"""Resources shared by the assets: the data folder, and dbt."""
+"""Resources shared by the assets: the data folder, and the dbt project."""
 
-import os
-import sys
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt import DbtProject
 
-from avtale.settings import DBT_PROJECT_DIR, Paths
+from avtale.settings import DBT_PROJECT_DIR, Paths, paths
 
 
 class AvtaleHome(dg.ConfigurableResource):
-    """The data folder (`$AVTALE_HOME`): warehouse, serving copy, inbox."""
+    """The data folder: `home` if set, else `$AVTALE_HOME` as it is when the run starts."""
 
-    home: str
+    home: str = ""
 
     def paths(self) -> Paths:
-        return Paths(Path(self.home).resolve()).ensure()
+        return (Paths(Path(self.home).resolve()) if self.home else paths()).ensure()
+
+
+def _manifest_is_stale(manifest: Path) -> bool:
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    sources = ("models", "macros", "seeds", "tests", "dbt_project.yml", "profiles.yml")
+    return any(
+        f.stat().st_mtime > built
+        for name in sources
+        for f in (
+            [DBT_PROJECT_DIR / name]
+            if name.endswith(".yml")
+            else (DBT_PROJECT_DIR / name).rglob("*")
+        )
+    )
 
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()
-if not dbt_project.manifest_path.exists():
-    # Outside `dagster dev` nothing parses the project; do it once here.
+if _manifest_is_stale(dbt_project.manifest_path):
+    # Outside `dagster dev` nothing parses the project: do it when models changed.
     from dbt.cli.main import dbtRunner
 
     dbtRunner().invoke(
@@ -32,16 +46,4 @@ if not dbt_project.manifest_path.exists():
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    home = os.environ.get("AVTALE_HOME", ".avtale")
-    os.environ["AVTALE_HOME"] = str(Path(home).resolve())  # dbt reads it, from dbt/
-    return dg.Definitions(
-        resources={
-            "avtale": AvtaleHome(home=os.environ["AVTALE_HOME"]),
-            "dbt": DbtCliResource(
-                project_dir=dbt_project,
-                profiles_dir=str(DBT_PROJECT_DIR),
-                # The dbt next to this interpreter, whether or not the venv is on PATH.
-                dbt_executable=str(Path(sys.executable).parent / "dbt"),
-            ),
-        }
-    )
+    return dg.Definitions(resources={"avtale": AvtaleHome()})
