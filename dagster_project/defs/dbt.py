@@ -54,7 +54,8 @@ def _release_warehouse() -> None:
 def avtale_dbt_models(context: dg.AssetExecutionContext, avtale: AvtaleHome):
     # profiles.yml reads $AVTALE_HOME; make it the run's folder, absolute.
     os.environ["AVTALE_HOME"] = str(avtale.paths().home)
-    success, events = run_dbt(["build"])
+    # Unit tests check logic, not data: CI runs them (tests/test_dbt.py), refreshes skip them.
+    success, events = run_dbt(["build", "--exclude", "resource_type:unit_test"])
     for raw in events:
         event = DbtCoreCliEventMessage(raw_event=raw, event_history_metadata={})
         yield from event.to_default_asset_events(

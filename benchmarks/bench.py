@@ -1,0 +1,177 @@
+"""Ingest + refresh against a plain DuckDB floor, per portfolio size (`make bench`).
+
+For each size: demo exports are written, then `avtale ingest` and `avtale
+refresh` run as the user runs them (fresh processes, wall time and peak RSS
+from wait4), then one plain DuckDB query computes the same month-end MRR from
+the same HubSpot files (the floor), then an incremental refresh after one small
+new file in the inbox, then every dashboard query of the app.
+
+    python benchmarks/bench.py [--sizes 1000 10000 100000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import streamlit.logger
+
+# The app's cached query functions warn about a missing Streamlit runtime here.
+streamlit.logger.set_log_level("error")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "apps" / "streamlit"))
+
+AS_OF = date(2026, 6, 15)
+
+FLOOR_SQL = """
+with companies as (
+    select "Record ID"::varchar as id from read_csv('{d}/companies.csv', all_varchar = true)
+),
+deals as (
+    select "Record ID"::varchar as id, "Associated Company IDs" as company,
+        try_cast("Close Date" as date) as close_date
+    from read_csv('{d}/deals.csv', all_varchar = true)
+    where "Deal Stage" = 'Closed won'
+),
+items as (
+    select try_cast("Quantity" as double) * try_cast("Unit price" as double)
+            * (1 - coalesce(try_cast("Discount Percentage" as double), 0) / 100) as amount,
+        lower("Billing frequency") as freq, "Term" as term,
+        coalesce(try_cast("Billing start date" as date), deals.close_date) as start_date,
+        deals.company
+    from read_csv('{d}/line_items.csv', all_varchar = true) li
+    join deals on li."Associated Deal IDs" = deals.id
+    where deals.company in (select id from companies)
+),
+lines as (
+    select company, start_date,
+        case when term <> '' then start_date + to_months(try_cast(regexp_extract(term, '(\\d+)M', 1) as int)) - interval 1 day end as end_date,
+        amount / case freq when 'monthly' then 1 when 'quarterly' then 3 when 'every six months' then 6
+            when 'per_six_months' then 6 when 'annually' then 12 when 'per_two_years' then 24
+            when 'every two years' then 24 when 'weekly' then 12 / 52 else null end as mrr
+    from items
+),
+months as (
+    select unnest(generate_series(date '2022-01-01', date '2026-06-01', interval 1 month))::date as m
+)
+select company, m, sum(mrr) from lines join months
+    on start_date <= last_day(m) and (end_date is null or end_date >= last_day(m))
+where mrr is not null
+group by all
+"""
+
+
+def run(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one child process."""
+    started = time.perf_counter()
+    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - started
+    if status != 0:
+        err = child.stderr.read().decode() if child.stderr else ""
+        raise SystemExit(f"{' '.join(command)} failed:\n{err[-3000:]}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def floor(exports: Path) -> float:
+    con = duckdb.connect()
+    started = time.perf_counter()
+    con.execute(FLOOR_SQL.format(d=exports / "hubspot")).fetchall()
+    return time.perf_counter() - started
+
+
+def dashboard_queries(serving: Path) -> dict[str, float]:
+    import data  # the app's query module
+
+    version = int(time.time_ns())  # a fresh cache key: every call goes to DuckDB
+    months = data.monthly_series(str(serving), version, (), (), ())
+    latest = months[~months["is_future"]]["month"].max().date()
+    options = data.filter_options(str(serving), version)
+    owner = (str(options["owner"].dropna().iloc[0]),)
+    calls = {
+        "filter_options": lambda v: data.filter_options(str(serving), v),
+        "monthly_series": lambda v: data.monthly_series(str(serving), v, (), (), ()),
+        "monthly_series (owner filter)": lambda v: data.monthly_series(
+            str(serving), v, owner, (), ()
+        ),
+        "movement_customers": lambda v: data.movement_customers(
+            str(serving), v, latest, None, (), (), ()
+        ),
+    }
+    timings = {}
+    for name, call in calls.items():
+        samples = []
+        for i in range(5):
+            started = time.perf_counter()
+            call(version + 1000 + i * 17 + len(name))
+            samples.append(time.perf_counter() - started)
+        timings[name] = sorted(samples)[len(samples) // 2]
+    return timings
+
+
+def bench(size: int, work: Path) -> None:
+    exports, home = work / f"exports-{size}", work / f"home-{size}"
+    shutil.rmtree(home, ignore_errors=True)
+    avtale = str(Path(sys.executable).parent / "avtale")
+    env = {**os.environ, "AVTALE_HOME": str(home)}
+    if not exports.exists():
+        run(
+            [
+                avtale,
+                "demo-data",
+                str(exports),
+                "--companies",
+                str(size),
+                "--as-of",
+                AS_OF.isoformat(),
+            ],
+            env,
+        )
+    with (exports / "hubspot" / "line_items.csv").open(encoding="utf-8") as f:
+        items = sum(1 for _ in f) - 1
+    ingest_s, ingest_mb = run([avtale, "ingest", str(exports)], env)
+    refresh_s, refresh_mb = run([avtale, "refresh"], env)
+    floor_s = floor(exports)
+    (home / "inbox").mkdir(exist_ok=True)
+    (home / "inbox" / "fx_rates.csv").write_text("currency,rate\nEUR,11.7\n", encoding="utf-8")
+    incremental_s, _ = run([avtale, "refresh"], env)
+    queries = dashboard_queries(home / "serving.duckdb")
+    total = ingest_s + refresh_s
+    print(f"\n## {size:,} companies ({items:,} HubSpot line items)")
+    print(f"- ingest: {ingest_s:.1f} s, peak {ingest_mb:.0f} MB")
+    print(f"- refresh (dbt build + tests + publish): {refresh_s:.1f} s, peak {refresh_mb:.0f} MB")
+    print(f"- floor (plain DuckDB, same month-end MRR from the same files): {floor_s:.2f} s")
+    print(f"- ingest + refresh: {total:.1f} s = {total / floor_s:.0f}x the floor")
+    print(f"- incremental refresh after one small file: {incremental_s:.1f} s")
+    for name, seconds in queries.items():
+        print(f"- dashboard query {name}: {seconds * 1000:.0f} ms")
+    sys.stdout.flush()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    parser.add_argument("--keep", type=Path, help="work folder to keep (default: a temp folder)")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="avtale-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"# Avtale benchmark ({os.cpu_count()} cores), work folder {work}")
+    try:
+        for size in args.sizes:
+            bench(size, work)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

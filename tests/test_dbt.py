@@ -1,0 +1,54 @@
+"""The dbt project on its own, as an analyst runs it: `dbt build` from dbt/.
+
+This is also where the dbt unit tests (SPEC IX edge cases) run: refreshes skip
+them because they test logic, not data.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from avtale.pipeline import prepare_warehouse
+from avtale.serving import connect
+from avtale.settings import DBT_PROJECT_DIR, Paths
+
+pytestmark = pytest.mark.slow
+
+
+def test_dbt_build_runs_from_the_dbt_folder_with_unit_tests(tmp_path: Path) -> None:
+    home = Paths(tmp_path).ensure()
+    prepare_warehouse(home)  # the source tables, as `avtale ingest` leaves them
+    dbt = str(Path(sys.executable).parent / "dbt")
+    done = subprocess.run(
+        [dbt, "--no-use-colors", "build", "--vars", "as_of_date: 2025-06-30"],
+        cwd=DBT_PROJECT_DIR,
+        env={**os.environ, "AVTALE_HOME": str(home.home)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-4000:]
+    for unit_test in (
+        "line_mrr_per_billing_period",
+        "generic_line_end_follows_contract",
+        "month_end_snapshot",
+        "customer_months_spine_and_reactivation",
+        "movements_classified",
+        "monthly_rates",
+        "deadlines_roll_auto_renewals_forward",
+    ):
+        assert re.search(rf"PASS \w+::{unit_test} ", done.stdout), unit_test
+    with connect(home.warehouse, read_only=True) as con:
+        marts = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'"
+            ).fetchall()
+        }
+    assert {"customers", "customer_months", "mrr_movements", "monthly_metrics"} <= marts
