@@ -59,9 +59,12 @@ def test_dbt_tests_are_asset_checks() -> None:
     assert any(name.startswith("expression_is_true_monthly_metrics") for name in checks)
 
 
-def test_schedule_and_sensor_exist() -> None:
-    assert defs.resolve_schedule_def("daily_refresh").cron_schedule == "0 5 * * *"
-    assert defs.resolve_sensor_def("inbox_sensor") is not None
+def test_schedule_and_sensor_run_unattended_in_one_process() -> None:
+    schedule = defs.resolve_schedule_def("daily_refresh")
+    assert schedule.cron_schedule == "0 5 * * *"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert defs.resolve_sensor_def("inbox_sensor").default_status == dg.DefaultSensorStatus.RUNNING
+    assert defs.resolve_job_def("refresh").executor_def.name == "in_process"
 
 
 def test_inbox_sensor_requests_one_run_per_set_of_waiting_files(

@@ -4,17 +4,24 @@ import dagster as dg
 
 from avtale.settings import paths
 
-refresh_job = dg.define_asset_job("refresh", selection=dg.AssetSelection.all())
+# In one process: a process per step would pay the imports three times over.
+refresh_job = dg.define_asset_job(
+    "refresh", selection=dg.AssetSelection.all(), executor_def=dg.in_process_executor
+)
 
+# Both run as soon as the daemon does (`make dev`): nobody has to switch them on.
 daily_refresh = dg.ScheduleDefinition(
     name="daily_refresh",
     job=refresh_job,
     cron_schedule="0 5 * * *",
     execution_timezone="Europe/Oslo",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 
 
-@dg.sensor(job=refresh_job, minimum_interval_seconds=15)
+@dg.sensor(
+    job=refresh_job, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING
+)
 def inbox_sensor(context: dg.SensorEvaluationContext):
     """Start a refresh when files land in `$AVTALE_HOME/inbox/`."""
     waiting = sorted(p for p in paths().inbox.rglob("*") if p.is_file())
