@@ -8,6 +8,7 @@ point at rows of another kind. ``recognise`` picks the kind from a header row.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -36,6 +37,9 @@ class Field:
     minimum: float | None = None
     maximum: float | None = None
 
+    def matches(self, header: str) -> bool:
+        return normalise(header) in {normalise(a) for a in self.aliases}
+
 
 @dataclass(frozen=True)
 class Reference:
@@ -61,8 +65,13 @@ class Kind:
     excluded_by: tuple[str, ...] = field(default=())
 
     def field_for(self, header: str) -> Field | None:
-        key = header.strip().lower()
-        return next((f for f in self.fields if key in f.aliases), None)
+        return next((f for f in self.fields if f.matches(header)), None)
+
+
+def normalise(header: str) -> str:
+    """Header names compare without case, spaces or punctuation:
+    `Associated Deal IDs`, `associated_deal_ids` and `associateddealids` are one."""
+    return re.sub(r"[^a-z0-9]", "", header.lower())
 
 
 T = FieldType
@@ -255,11 +264,15 @@ KINDS: tuple[Kind, ...] = (
 
 def recognise(headers: list[str]) -> Kind | None:
     """The kind whose markers the header has and whose required fields it all carries."""
-    present = {h.strip().lower() for h in headers}
+    present = {normalise(h) for h in headers}
+
+    def any_of(names: tuple[str, ...]) -> bool:
+        return bool(present & {normalise(n) for n in names})
+
     for kind in KINDS:
-        if not present & set(kind.markers) or present & set(kind.excluded_by):
+        if not any_of(kind.markers) or any_of(kind.excluded_by):
             continue
-        if all(present & set(f.aliases) for f in kind.fields if f.required):
+        if all(any_of(f.aliases) for f in kind.fields if f.required):
             return kind
     return None
 

@@ -293,7 +293,7 @@ def _load_in_transaction(
 
 def kind_header(f: Field, headers: list[str]) -> str:
     """The header the file used for a field (so messages speak the file's language)."""
-    return next((h for h in headers if h.strip().lower() in f.aliases), f.aliases[0])
+    return next((h for h in headers if f.matches(h)), f.aliases[0])
 
 
 def _map_columns(kind: Kind, headers: list[str]) -> dict[str, str]:

@@ -64,6 +64,8 @@ CREATE OR REPLACE TEMP MACRO avt_billing(s, blank_means) AS (
         WHEN 'one time' THEN 'one_off'
         WHEN 'setup fee' THEN 'one_off'
         WHEN 'weekly' THEN 'weekly'
+        WHEN 'biweekly' THEN 'biweekly'
+        WHEN 'every two weeks' THEN 'biweekly'
         WHEN 'monthly' THEN 'monthly'
         WHEN 'quarterly' THEN 'quarterly'
         WHEN 'per six months' THEN 'half_yearly'
@@ -79,6 +81,10 @@ CREATE OR REPLACE TEMP MACRO avt_billing(s, blank_means) AS (
         WHEN 'per three years' THEN 'three_yearly'
         WHEN 'every three years' THEN 'three_yearly'
         WHEN 'three yearly' THEN 'three_yearly'
+        WHEN 'per four years' THEN 'four_yearly'
+        WHEN 'every four years' THEN 'four_yearly'
+        WHEN 'per five years' THEN 'five_yearly'
+        WHEN 'every five years' THEN 'five_yearly'
         WHEN 'every n months' THEN 'every_n_months'
     END
 );
