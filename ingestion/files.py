@@ -28,13 +28,22 @@ class CsvFile:
 
 
 def expand(paths: list[Path]) -> list[Path]:
-    """Files named directly, and the CSV files inside named folders (sorted)."""
+    """Files named directly, and the CSV files inside named folders.
+
+    Sorted by name without extension, so `deals.csv` comes before its copy
+    `deals (1).csv` and is the one loaded when both hold the same content.
+    """
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
             files.extend(
                 sorted(
-                    p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in CSV_SUFFIXES
+                    (
+                        p
+                        for p in path.rglob("*")
+                        if p.is_file() and p.suffix.lower() in CSV_SUFFIXES
+                    ),
+                    key=lambda p: (str(p.parent), p.stem, p.suffix),
                 )
             )
         else:

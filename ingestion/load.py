@@ -203,13 +203,11 @@ def _load_in_transaction(
     if missing:  # recognise() guarantees required columns; a guard for direct callers
         raise duckdb.InvalidInputException(f"missing column {missing[0].aliases[0]}")
 
-    decimal_comma = _decimal_comma_columns(con, kind, column_of)
+    decimal_comma = _uses_decimal_comma(con, kind, column_of)
     typed = [
         (name, expr)
         for f in kind.fields
-        for name, _, expr in typed_columns(
-            f, column_of.get(f.name), decimal_comma.get(f.name, False)
-        )
+        for name, _, expr in typed_columns(f, column_of.get(f.name), decimal_comma)
     ]
     raw_json = (
         "json_object(" + ", ".join(f"{quote(h)}, c{i}" for i, h in enumerate(csv.headers)) + ")"
@@ -228,8 +226,8 @@ def _load_in_transaction(
                 f"{ref.field} IS NOT NULL AND {ref.field} NOT IN "
                 f"(SELECT {ref.target_field} FROM {ref.target_table} "
                 f"WHERE {ref.target_field} IS NOT NULL)",
-                f"'no {ref.noun} with id ' || "
-                f"{ref.field} || ' among the loaded {ref.target_table}'",
+                f"'no {ref.noun} with id ' || {ref.field} || "
+                f"' (not loaded, or quarantined itself)'",
             )
         )
     union = (
@@ -306,18 +304,18 @@ def _map_columns(kind: Kind, headers: list[str]) -> dict[str, str]:
     return out
 
 
-def _decimal_comma_columns(
+def _uses_decimal_comma(
     con: duckdb.DuckDBPyConnection, kind: Kind, column_of: dict[str, str]
-) -> dict[str, bool]:
+) -> bool:
+    """A file writes numbers one way: when any number has a decimal comma
+    (`12,5`), a point in any other (`1.000`) separates thousands."""
     numeric = [
-        f.name
+        column_of[f.name]
         for f in kind.fields
         if f.type in (FieldType.NUMBER, FieldType.INTEGER) and f.name in column_of
     ]
     if not numeric:
-        return {}
-    exprs = ", ".join(
-        f"coalesce(bool_or(avt_has_decimal_comma({column_of[n]})), FALSE)" for n in numeric
-    )
-    row = con.execute(f"SELECT {exprs} FROM _src").fetchone()
-    return dict(zip(numeric, row or (), strict=True))
+        return False
+    condition = " OR ".join(f"avt_has_decimal_comma({column})" for column in numeric)
+    row = con.execute(f"SELECT count(*) > 0 FROM (FROM _src WHERE {condition} LIMIT 1)").fetchone()
+    return bool(row and row[0])

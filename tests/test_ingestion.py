@@ -144,7 +144,7 @@ def test_every_kind_of_bad_row_is_quarantined_with_row_field_and_reason(
             "deals.csv",
             6,
             "Associated Company IDs",
-            "no company with id 999 among the loaded hubspot.companies",
+            "no company with id 999 (not loaded, or quarantined itself)",
         ),
         ("deals.csv", 7, "Currency", "unknown currency: 'XYZ'"),
         ("items.csv", 3, "Quantity", "not a number: 'abc'"),
@@ -152,7 +152,7 @@ def test_every_kind_of_bad_row_is_quarantined_with_row_field_and_reason(
             "items.csv",
             4,
             "Associated Deal IDs",
-            "no deal with id 888 among the loaded hubspot.deals",
+            "no deal with id 888 (not loaded, or quarantined itself)",
         ),
         ("items.csv", 5, "Term", "not an ISO 8601 duration such as P12M: 'twelve'"),
         ("items.csv", 6, "Billing frequency", "unknown billing frequency: 'Fortnightly'"),
@@ -160,7 +160,7 @@ def test_every_kind_of_bad_row_is_quarantined_with_row_field_and_reason(
             "items.csv",
             7,
             "Associated Deal IDs",
-            "no deal with id 204 among the loaded hubspot.deals",
+            "no deal with id 204 (not loaded, or quarantined itself)",
         ),
     ]
     raw = con.execute(
@@ -257,3 +257,28 @@ def test_folders_are_searched_for_csv_files(con, tmp_path: Path) -> None:
     write(folder, "notes.md", "not data")
     report = load(con, tmp_path / "exports")
     assert [f.path.name for f in report.files] == ["companies.csv"]
+
+
+def test_a_file_with_decimal_commas_reads_points_as_thousands(con, tmp_path: Path) -> None:
+    load(con, write(tmp_path, "companies.csv", COMPANIES_LABELS))
+    load(con, write(tmp_path, "deals.csv", DEALS_LABELS))
+    items = (
+        "Record ID;Quantity;Unit price;Discount Percentage;Associated Deal IDs\n"
+        "501;2;1.000;12,5;201\n"
+    )
+    load(con, write(tmp_path, "items.csv", items))
+    assert con.execute(
+        "SELECT unit_price, discount_percent FROM hubspot.line_items"
+    ).fetchall() == [(1000.0, 12.5)]
+
+
+def test_the_original_is_loaded_before_its_copy(con, tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    write(folder, "companies (1).csv", COMPANIES_LABELS)
+    write(folder, "companies.csv", COMPANIES_LABELS)
+    report = load(con, folder)
+    assert [(f.path.name, f.status) for f in report.files] == [
+        ("companies.csv", "loaded"),
+        ("companies (1).csv", "duplicate"),
+    ]
