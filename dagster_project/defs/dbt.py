@@ -8,6 +8,7 @@ and checks look exactly as with the CLI.
 """
 
 import os
+from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import dbt_assets
@@ -23,8 +24,13 @@ from dagster_project.defs.resources import AvtaleHome, dbt_project
 RESULT_EVENTS = {"LogSeedResult", "LogModelResult", "LogSnapshotResult", "LogTestResult"}
 
 
-def run_dbt(args: list[str]) -> tuple[bool, list[dict]]:
-    """Run dbt in this process; return success and its result events as dicts."""
+def run_dbt(args: list[str], target_path: Path | None = None) -> tuple[bool, list[dict]]:
+    """Run dbt in this process; return success and its result events as dicts.
+
+    `target_path` keeps dbt's artifacts and partial-parse state per data folder:
+    the warehouse path is part of the profile, so sharing one target between
+    folders would make every switch a full re-parse (~4 s).
+    """
     events: list[dict] = []
 
     def collect(msg: EventMsg) -> None:
@@ -32,6 +38,8 @@ def run_dbt(args: list[str]) -> tuple[bool, list[dict]]:
             events.append(msg_to_dict(msg))
 
     project = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    if target_path is not None:
+        project += ["--target-path", str(target_path)]
     try:
         result = dbtRunner(callbacks=[collect]).invoke([*args, *project, "--quiet"])
     finally:
@@ -53,9 +61,12 @@ def _release_warehouse() -> None:
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project)
 def avtale_dbt_models(context: dg.AssetExecutionContext, avtale: AvtaleHome):
     # profiles.yml reads $AVTALE_HOME; make it the run's folder, absolute.
-    os.environ["AVTALE_HOME"] = str(avtale.paths().home)
+    home = avtale.paths().home
+    os.environ["AVTALE_HOME"] = str(home)
     # Unit tests check logic, not data: CI runs them (tests/test_dbt.py), refreshes skip them.
-    success, events = run_dbt(["build", "--exclude", "resource_type:unit_test"])
+    success, events = run_dbt(
+        ["build", "--exclude", "resource_type:unit_test"], target_path=home / "dbt-target"
+    )
     for raw in events:
         event = DbtCoreCliEventMessage(raw_event=raw, event_history_metadata={})
         yield from event.to_default_asset_events(
