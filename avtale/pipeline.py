@@ -65,10 +65,19 @@ def ingest_inbox(paths: Paths, progress: Callable[[str], None] | None = None) ->
     for result in report.files:
         target = paths.archive / stamp if result.status != "error" else paths.rejected
         target.mkdir(parents=True, exist_ok=True)
-        destination = target / result.path.name
+        destination = _free_name(target / result.path.name)
         shutil.move(result.path, destination)
         if result.status == "error":
             destination.with_name(destination.name + ".error.txt").write_text(
                 result.message + "\n", encoding="utf-8"
             )
     return report
+
+
+def _free_name(path: Path) -> Path:
+    """`deals.csv`, else `deals.2.csv`, ...: a second export of the day keeps the first."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}.{n}{path.suffix}")
+    return candidate

@@ -282,3 +282,22 @@ def test_the_original_is_loaded_before_its_copy(con, tmp_path: Path) -> None:
         ("companies.csv", "loaded"),
         ("companies (1).csv", "duplicate"),
     ]
+
+
+def test_inbox_files_move_to_the_archive_without_overwriting(tmp_path: Path) -> None:
+    from avtale.pipeline import ingest_inbox
+    from avtale.settings import Paths
+
+    home = Paths(tmp_path / "home").ensure()
+    write(home.inbox, "companies.csv", COMPANIES_LABELS)
+    write(home.inbox, "notes.csv", "what,ever\n1,2\n")
+    first = ingest_inbox(home)
+    write(home.inbox, "companies.csv", COMPANIES_LABELS.replace("Bølgen", "Bølge"))
+    second = ingest_inbox(home)
+    assert [f.status for f in first.files + second.files] == ["error", "loaded", "loaded"]
+    assert list(home.inbox.iterdir()) == []
+    archived = sorted(p.name for p in home.archive.rglob("*.csv"))
+    assert archived == ["companies.2.csv", "companies.csv"]
+    rejected = sorted(p.name for p in home.rejected.iterdir())
+    assert rejected == ["notes.csv", "notes.csv.error.txt"]
+    assert "not a known export" in (home.rejected / "notes.csv.error.txt").read_text()
