@@ -173,7 +173,14 @@ def _load_one(
         con.execute("ROLLBACK")
         return FileResult(csv.path, "error", kind=kind.name, message=f"could not be read: {exc}")
     finally:
-        for table in ("_src", "_parsed", "_errors", "_known_currencies"):
+        for table in (
+            "_src",
+            "_parsed",
+            "_errors",
+            "_known_currencies",
+            "_rejects",
+            "_rejects_scan",
+        ):
             con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
@@ -189,10 +196,12 @@ def _load_in_transaction(
     con.execute(
         "CREATE TEMP TABLE _src AS "
         "SELECT (row_number() OVER () + 1)::INTEGER AS _row, * FROM read_csv(?, header = true, "
-        "all_varchar = true, delim = ?, quote = '\"', escape = '\"', names = ?, "
-        "null_padding = true, strict_mode = false)",
-        [str(csv.utf8_path), csv.delimiter, names],
+        "auto_detect = false, columns = ?, delim = ?, quote = '\"', escape = '\"', "
+        "null_padding = true, store_rejects = true, "
+        "rejects_table = '_rejects', rejects_scan = '_rejects_scan')",
+        [str(csv.utf8_path), {name: "VARCHAR" for name in names}, csv.delimiter],
     )
+    rejected = _number_rows_around_rejects(con)
     con.execute(
         "CREATE TEMP TABLE _known_currencies AS "
         "SELECT unnest(?::VARCHAR[]) AS currency UNION SELECT currency FROM planning.fx_rates",
@@ -255,12 +264,19 @@ def _load_in_transaction(
         f"WHERE _row NOT IN (SELECT _row FROM _errors) ORDER BY _row",
         [load_id, source_file],
     )
-    rows_read = con.execute("SELECT count(*) FROM _parsed").fetchone()[0]  # type: ignore[index]
-    bad_rows = con.execute("SELECT count(DISTINCT _row) FROM _errors").fetchone()[0]  # type: ignore[index]
+    con.execute(
+        "INSERT INTO ingestion.quarantine SELECT ?, ?, line, NULL, "
+        "'malformed CSV row: ' || lower(first(error_type ORDER BY error_message)) || "
+        "' (' || first(error_message ORDER BY error_message) || ')', first(csv_line) "
+        "FROM _rejects GROUP BY line ORDER BY line",
+        [load_id, source_file],
+    )
+    rows_read = rejected + con.execute("SELECT count(*) FROM _parsed").fetchone()[0]  # type: ignore[index]
+    bad_rows = rejected + con.execute("SELECT count(DISTINCT _row) FROM _errors").fetchone()[0]  # type: ignore[index]
     problems = con.execute(
-        "SELECT _row, coalesce(map_extract(?::MAP(VARCHAR, VARCHAR), field)[1], field), reason "
-        "FROM _errors ORDER BY _row, _check LIMIT 200",
-        [header_of],
+        "SELECT row_number, coalesce(field, '(row)'), reason FROM ingestion.quarantine "
+        "WHERE load_id = ? ORDER BY row_number LIMIT 200",
+        [load_id],
     ).fetchall()
     con.execute(
         "INSERT INTO ingestion.loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -287,6 +303,28 @@ def _load_in_transaction(
         rows_quarantined=bad_rows,
         problems=[(r, f, reason) for r, f, reason in problems],
     )
+
+
+def _number_rows_around_rejects(con: duckdb.DuckDBPyConnection) -> int:
+    """Give good rows their real line numbers when malformed lines were set aside.
+
+    `_row` counts the rows DuckDB kept; each rejected line shifts the rows after
+    it. The kept rows take, in order, the line numbers that were not rejected.
+    Returns how many lines were rejected.
+    """
+    rejected = con.execute("SELECT count(DISTINCT line) FROM _rejects").fetchone()
+    count = int(rejected[0]) if rejected else 0
+    if count:
+        con.execute(
+            "WITH kept AS (SELECT range::INTEGER AS line FROM range(2, "
+            "(SELECT count(*) FROM _src) + ? + 2) "
+            "WHERE range NOT IN (SELECT line FROM _rejects)), "
+            "numbered AS (SELECT line, (row_number() OVER (ORDER BY line) + 1)::INTEGER AS seq "
+            "FROM kept) "
+            "UPDATE _src SET _row = numbered.line FROM numbered WHERE _src._row = numbered.seq",
+            [count],
+        )
+    return count
 
 
 def kind_header(f: Field, headers: list[str]) -> str:

@@ -301,3 +301,28 @@ def test_inbox_files_move_to_the_archive_without_overwriting(tmp_path: Path) -> 
     rejected = sorted(p.name for p in home.rejected.iterdir())
     assert rejected == ["notes.csv", "notes.csv.error.txt"]
     assert "not a known export" in (home.rejected / "notes.csv.error.txt").read_text()
+
+
+def test_malformed_lines_are_quarantined_and_the_rest_keep_their_row_numbers(
+    con, tmp_path: Path
+) -> None:
+    text = (
+        "Record ID,Company name,Country/Region\n"
+        "1,A AS,Norway\n"
+        "2,B AS,Norway,extra\n"
+        '3,"C, AS",Sweden\n'
+        '4,"Unclosed,Norway\n'
+    )
+    report = load(con, write(tmp_path, "companies.csv", text))
+    assert report.ok
+    assert (report.files[0].rows_read, report.files[0].rows_quarantined) == (4, 2)
+    kept = con.execute("SELECT record_id, name, row_number FROM hubspot.companies ORDER BY 1")
+    assert kept.fetchall() == [("1", "A AS", 2), ("3", "C, AS", 4)]
+    quarantined = con.execute(
+        "SELECT row_number, reason, raw_record FROM ingestion.quarantine ORDER BY 1"
+    ).fetchall()
+    assert [(r[0], r[1].split(" (")[0]) for r in quarantined] == [
+        (3, "malformed CSV row: too many columns"),
+        (5, "malformed CSV row: unquoted value"),
+    ]
+    assert quarantined[0][2] == "2,B AS,Norway,extra"
