@@ -1,0 +1,115 @@
+"""Opening, migrating and transacting on the operational database (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.orm import Session, sessionmaker
+
+from avtale.settings import Paths
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+DATABASE_URL_ENV = "AVTALE_DATABASE_URL"
+# A session bound with this execution option only reads: on SQLite it starts a deferred
+# transaction instead of taking the write lock, on PostgreSQL a READ ONLY one; writes fail.
+READONLY = "avtale_readonly"
+
+
+def database_url(paths: Paths) -> str:
+    """``$AVTALE_DATABASE_URL`` if set, else an SQLite file in the data folder."""
+    return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{paths.home / 'avtale.db'}"
+
+
+def _normalise(url: str | URL) -> URL:
+    parsed = make_url(url)
+    # Plain postgresql:// would pick psycopg2, which is not installed; psycopg 3 is.
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def make_engine(url: str | URL) -> Engine:
+    """An engine with the per-connection settings the repository relies on."""
+    parsed = _normalise(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+    else:
+        engine = create_engine(parsed, pool_pre_ping=True)
+        event.listen(engine, "begin", _postgresql_begin)
+    return engine
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite opens transactions lazily on its own; hand that to the "begin" event instead,
+    # so every transaction starts when SQLAlchemy says and in the mode we choose.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+    # SQLite's lower() folds ASCII only; searches must match "Øresund" typed as "øresund".
+    dbapi_connection.create_function("avtale_lower", 1, _lower, deterministic=True)
+
+
+def _lower(value: str | None) -> str | None:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # A deferred transaction that reads and then writes cannot wait for the write lock:
+    # SQLite fails it at once with "database is locked" when another writer got there first.
+    # Taking the lock up front (IMMEDIATE) lets busy_timeout queue writers instead.
+    readonly = connection.get_execution_options().get(READONLY, False)
+    # query_only makes a read-only session refuse writes, as PostgreSQL's READ ONLY does.
+    connection.exec_driver_sql(f"PRAGMA query_only={int(readonly)}")
+    connection.exec_driver_sql("BEGIN DEFERRED" if readonly else "BEGIN IMMEDIATE")
+
+
+def _postgresql_begin(connection: Connection) -> None:
+    if connection.get_execution_options().get(READONLY, False):
+        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+
+
+def alembic_config() -> Config:
+    """Alembic configured in code: no alembic.ini is needed at run time."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def migrate(url: str | URL, revision: str = "head") -> None:
+    """Bring the database at ``url`` up to ``revision``; a no-op when it is already there."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    # Objects stay readable after commit, so a form can show what it just saved.
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(engine: Engine, *, readonly: bool = False) -> Iterator[Session]:
+    """One ``with`` block is one transaction: committed at the end, rolled back on any error."""
+    bind = engine.execution_options(**{READONLY: True}) if readonly else engine
+    with Session(bind, expire_on_commit=False) as session, session.begin():
+        yield session

@@ -1,0 +1,290 @@
+"""The schema of the operational database, portable across SQLite and PostgreSQL.
+
+Choice columns are plain strings guarded by CHECK constraints (no native enums), so adding
+a value is one migration on either database. Money and quantities are ``Numeric``
+(``Decimal`` in Python), dates ``Date``; timestamps are stored and returned in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+ROLES = ("leadership", "analyst", "sales_ops", "admin")
+CUSTOMER_STATUSES = ("active", "terminated", "archived")
+CONTRACT_STATUSES = ("draft", "active", "terminated", "expired")
+CONTRACT_ORIGINS = ("app", "counterparty_paper")
+PRICE_ADJUSTMENT_RULES = ("none", "cpi", "fixed_pct")
+BILLING_PERIODS = (
+    "one_off",
+    "weekly",
+    "monthly",
+    "quarterly",
+    "half_yearly",
+    "yearly",
+    "two_yearly",
+    "three_yearly",
+    "every_n_months",
+)
+DOCUMENT_KINDS = ("counterparty_paper", "attachment", "generated")
+
+# Stable constraint names, so later migrations can alter them (SQLite batch mode needs names).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on both databases (SQLite would hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: give the time zone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# JSONB on PostgreSQL so custom terms can be indexed and queried there later.
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+Money = Numeric(18, 4)
+Percent = Numeric(7, 4)
+
+
+def one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    listed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=column)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), Decimal: Money, dict[str, Any]: JSONType}
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (one_of("role", ROLES),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    __table_args__ = (one_of("status", CUSTOMER_STATUSES),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_number: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    org_number: Mapped[str | None] = mapped_column(String(40))
+    country: Mapped[str | None] = mapped_column(String(2))
+    owner: Mapped[str | None] = mapped_column(String(100))
+    industry: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    termination_reason: Mapped[str | None] = mapped_column(String(200))
+    termination_circumstances: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    contacts: Mapped[list[Contact]] = relationship(back_populates="customer", order_by="Contact.id")
+    contracts: Mapped[list[Contract]] = relationship(
+        back_populates="customer", order_by="Contract.contract_number"
+    )
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    title: Mapped[str | None] = mapped_column(String(100))
+    may_sign: Mapped[bool] = mapped_column(default=False)
+
+    customer: Mapped[Customer] = relationship(back_populates="contacts")
+
+
+class Contract(Base):
+    """The stable identity of an agreement; its terms live in versions."""
+
+    __tablename__ = "contracts"
+    __table_args__ = (one_of("status", CONTRACT_STATUSES), one_of("origin", CONTRACT_ORIGINS))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_number: Mapped[str] = mapped_column(String(40), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    origin: Mapped[str] = mapped_column(String(30), default="app")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    customer: Mapped[Customer] = relationship(back_populates="contracts")
+    versions: Mapped[list[ContractVersion]] = relationship(
+        back_populates="contract", order_by="ContractVersion.version_no"
+    )
+    assets: Mapped[list[InstalledAsset]] = relationship(
+        back_populates="contract", order_by="InstalledAsset.id"
+    )
+
+
+class ContractVersion(Base):
+    """One immutable set of terms; a change is a new row that supersedes the previous one."""
+
+    __tablename__ = "contract_versions"
+    __table_args__ = (
+        UniqueConstraint("contract_id", "version_no"),
+        one_of("price_adjustment_rule", PRICE_ADJUSTMENT_RULES),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"))
+    version_no: Mapped[int]
+    supersedes_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contract_versions.id"), unique=True
+    )
+    effective_date: Mapped[date]
+    reason: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(64))
+    approver: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    title: Mapped[str | None] = mapped_column(String(200))
+    owner: Mapped[str | None] = mapped_column(String(100))
+    signed_date: Mapped[date | None]
+    start_date: Mapped[date]
+    term_months: Mapped[int | None]
+    end_date: Mapped[date | None]
+    lock_in_months: Mapped[int | None]
+    notice_months: Mapped[int | None]
+    auto_renew: Mapped[bool] = mapped_column(default=False)
+    renewal_term_months: Mapped[int | None]
+    price_adjustment_rule: Mapped[str] = mapped_column(String(20), default="none")
+    price_adjustment_pct: Mapped[Decimal | None] = mapped_column(Percent)
+    next_price_adjustment_date: Mapped[date | None]
+    sla: Mapped[str | None] = mapped_column(Text)
+    payment_terms_days: Mapped[int | None]
+    currency: Mapped[str] = mapped_column(String(3))
+    custom_terms: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    terminated_date: Mapped[date | None]
+    termination_reason: Mapped[str | None] = mapped_column(String(200))
+    termination_circumstances: Mapped[str | None] = mapped_column(Text)
+
+    contract: Mapped[Contract] = relationship(back_populates="versions")
+    supersedes: Mapped[ContractVersion | None] = relationship(remote_side=[id])
+    lines: Mapped[list[ContractLine]] = relationship(
+        back_populates="version", order_by="ContractLine.line_no"
+    )
+
+
+class ContractLine(Base):
+    """A line item of one version. ``line_no`` follows the same line from version to version."""
+
+    __tablename__ = "contract_lines"
+    __table_args__ = (
+        UniqueConstraint("version_id", "line_no"),
+        one_of("billing_period", BILLING_PERIODS),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("contract_versions.id"))
+    line_no: Mapped[int]
+    product: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[Decimal]
+    unit_price: Mapped[Decimal]
+    discount_percent: Mapped[Decimal] = mapped_column(Percent, default=Decimal(0))
+    discount_end_date: Mapped[date | None]
+    billing_period: Mapped[str] = mapped_column(String(20))
+    billing_interval_months: Mapped[int | None]
+    start_date: Mapped[date]
+    end_date: Mapped[date | None]
+
+    version: Mapped[ContractVersion] = relationship(back_populates="lines")
+
+
+class InstalledAsset(Base):
+    __tablename__ = "installed_assets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    serial_number: Mapped[str] = mapped_column(String(100))
+    model: Mapped[str | None] = mapped_column(String(100))
+    location: Mapped[str | None] = mapped_column(String(200))
+
+    contract: Mapped[Contract] = relationship(back_populates="assets")
+
+
+class Document(Base):
+    """A stored file; ``stored_path`` is relative to the documents folder of the data folder."""
+
+    __tablename__ = "documents"
+    __table_args__ = (one_of("kind", DOCUMENT_KINDS),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    stored_path: Mapped[str] = mapped_column(String(255))
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    contract: Mapped[Contract | None] = relationship()
+    customer: Mapped[Customer | None] = relationship()
+
+
+class AuditLog(Base):
+    """Who changed what, when, with the row before and after (JSON-able dicts)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(50))
+    entity: Mapped[str] = mapped_column(String(50))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]
