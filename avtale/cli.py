@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import getpass
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from avtale.repository.models import ROLES
 from avtale.settings import STREAMLIT_APP, Paths, paths
 
 
@@ -143,6 +146,64 @@ def cmd_app(args: argparse.Namespace) -> int:
     return serve_app(args.port)
 
 
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from avtale.repository.auth import create_user
+    from avtale.repository.db import database_url, make_engine, migrate, session_scope
+    from avtale.repository.validation import ValidationError
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"Password for {args.username}: ")
+        if getpass.getpass("Again: ") != password:
+            _say("error: the passwords differ")
+            return 2
+    url = database_url(paths().ensure())
+    migrate(url)
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            user = create_user(session, "cli", args.username, password, args.role)
+            print(f"created {user.username} ({user.role})")
+    except ValidationError as exc:
+        for field, message in exc.errors.items():
+            _say(f"error: {field}: {message}")
+        return 1
+    finally:
+        engine.dispose()
+    return 0
+
+
+DEMO_USERS = {
+    "leader": "leadership",
+    "analyst": "analyst",
+    "salesops": "sales_ops",
+    "admin": "admin",
+}
+
+
+def create_demo_users(p: Paths) -> dict[str, tuple[str, str]]:
+    """One user per role with a fresh random password: {username: (role, password)}."""
+    from avtale.repository.auth import create_user
+    from avtale.repository.db import database_url, make_engine, migrate, session_scope
+    from avtale.repository.models import User
+
+    url = database_url(p)
+    migrate(url)
+    engine = make_engine(url)
+    created: dict[str, tuple[str, str]] = {}
+    try:
+        with session_scope(engine) as session:
+            for username, role in DEMO_USERS.items():
+                if session.query(User).filter_by(username=username).first() is None:
+                    password = secrets.token_urlsafe(12)
+                    create_user(session, "demo", username, password, role)
+                    created[username] = (role, password)
+    finally:
+        engine.dispose()
+    return created
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from avtale.demo_data import write_demo_data
     from avtale.pipeline import ingest
@@ -155,6 +216,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(report.format(max_problems=3))
     if not refresh(p):
         return 1
+    users = create_demo_users(p)
+    if users:
+        print("Demo users (log in to the app with these; shown once):")
+        for username, (role, password) in users.items():
+            print(f"  {username:<10} {role:<11} {password}")
+    else:
+        print("Demo users exist already (leader, analyst, salesops, admin).")
     return 0 if args.no_serve else serve_app(args.port)
 
 
@@ -188,6 +256,16 @@ def build_parser() -> argparse.ArgumentParser:
     sql = sub.add_parser("sql", help="read-only SQL against the published marts, CSV out")
     sql.add_argument("query")
     sql.set_defaults(func=cmd_sql)
+
+    user = sub.add_parser("user", help="manage app users")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    user_add = user_sub.add_parser("add", help="create a user (asks for the password)")
+    user_add.add_argument("username")
+    user_add.add_argument("--role", required=True, choices=ROLES)
+    user_add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    user_add.set_defaults(func=cmd_user_add)
 
     app = sub.add_parser("app", help="serve the Streamlit app")
     app.add_argument("--port", type=int, default=8501)

@@ -57,6 +57,22 @@ def prepare_warehouse(paths: Paths) -> None:
         con.close()
 
 
+def export_operational(paths: Paths) -> dict[str, int]:
+    """Copy the app's operational database into the warehouse (dbt source `app`)."""
+    from avtale.repository.db import database_url, make_engine, migrate
+    from avtale.repository.export import export_to_warehouse
+
+    url = database_url(paths)
+    migrate(url)  # a new data folder has no operational database yet
+    engine = make_engine(url)
+    con = open_warehouse(paths)
+    try:
+        return export_to_warehouse(engine, con)
+    finally:
+        con.close()
+        engine.dispose()
+
+
 def ingest_inbox(paths: Paths, progress: Callable[[str], None] | None = None) -> LoadReport:
     """Load what waits in the inbox; move loaded files to the archive, failed ones aside."""
     waiting = sorted(p for p in paths.inbox.rglob("*") if p.is_file())

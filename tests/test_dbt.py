@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from avtale.pipeline import prepare_warehouse
+from avtale.pipeline import export_operational, prepare_warehouse
 from avtale.serving import connect
 from avtale.settings import DBT_PROJECT_DIR, Paths
 
@@ -24,6 +24,7 @@ pytestmark = pytest.mark.slow
 def test_dbt_build_runs_from_the_dbt_folder_with_unit_tests(tmp_path: Path) -> None:
     home = Paths(tmp_path).ensure()
     prepare_warehouse(home)  # the source tables, as `avtale ingest` leaves them
+    export_operational(home)  # and the app source, as a refresh leaves it
     dbt = str(Path(sys.executable).parent / "dbt")
     done = subprocess.run(
         [dbt, "--no-use-colors", "build", "--vars", "as_of_date: 2025-06-30"],
@@ -42,6 +43,7 @@ def test_dbt_build_runs_from_the_dbt_folder_with_unit_tests(tmp_path: Path) -> N
         "movements_classified",
         "monthly_rates",
         "deadlines_roll_auto_renewals_forward",
+        "app_contract_versions_follow_each_other",
     ):
         assert re.search(rf"PASS \w+::{unit_test} ", done.stdout), unit_test
     with connect(home.warehouse, read_only=True) as con:

@@ -17,6 +17,22 @@ generic_contracts as (
     select * from {{ ref('stg_generic__contracts') }}
 ),
 
+app_lines as (
+    select * from {{ ref('stg_app__contract_lines') }}
+),
+
+app_versions as (
+    select * from {{ ref('int_app_contract_versions_windowed') }}
+),
+
+app_contracts as (
+    select * from {{ ref('stg_app__contracts') }}
+),
+
+app_customers as (
+    select * from {{ ref('stg_app__customers') }}
+),
+
 fx_rates as (
     select * from {{ ref('stg_planning__fx_rates') }}
 ),
@@ -92,10 +108,68 @@ generic_lines_dated as (
         on generic_lines.contract_id = generic_contracts.contract_id
 ),
 
+app_lines_ended as (
+    select
+        'app:' || app_contracts.contract_number || '#' || app_versions.version_no
+            || '.' || app_lines.line_no as line_id,
+        'app:' || app_contracts.contract_number as contract_id,
+        'app:' || app_customers.customer_number as customer_id,
+        'app' as source_system,
+        app_lines.app_line_id::varchar as source_id,
+        app_lines.product,
+        app_lines.quantity,
+        app_lines.unit_price,
+        app_lines.discount_percent,
+        app_lines.discount_end_date,
+        app_lines.billing_period,
+        {{ billing_months('app_lines.billing_period', 'app_lines.billing_interval_months') }}
+            as billing_months,
+        app_versions.currency,
+        -- Version 1 holds from the contract's start; later ones from their effective date.
+        case
+            when app_versions.version_no = 1 then coalesce(app_lines.start_date, app_versions.start_date)
+            else greatest(coalesce(app_lines.start_date, app_versions.start_date), app_versions.effective_date)
+        end as start_date,
+        case
+            when app_versions.terminated_date is not null
+                then least(
+                    coalesce(app_lines.end_date, app_versions.end_date, app_versions.terminated_date),
+                    app_versions.terminated_date
+                )
+            when app_versions.auto_renew
+                and (app_lines.end_date is null or app_lines.end_date >= app_versions.end_date)
+                then null
+            else coalesce(app_lines.end_date, app_versions.end_date)
+        end as end_before_next_version,
+        app_versions.applies_until,
+    from app_lines
+    inner join app_versions
+        on app_lines.version_id = app_versions.version_id
+    inner join app_contracts
+        on app_versions.app_contract_id = app_contracts.app_contract_id
+    inner join app_customers
+        on app_contracts.app_customer_id = app_customers.app_customer_id
+),
+
+app_lines_dated as (
+    select
+        app_lines_ended.* exclude (end_before_next_version, applies_until),
+        case
+            when app_lines_ended.applies_until is null then app_lines_ended.end_before_next_version
+            else least(
+                coalesce(app_lines_ended.end_before_next_version, app_lines_ended.applies_until),
+                app_lines_ended.applies_until
+            )
+        end::date as end_date,
+    from app_lines_ended
+),
+
 unioned as (
     select * from hubspot_lines
     union all
     select * from generic_lines_dated
+    union all
+    select * from app_lines_dated
 ),
 
 priced as (

@@ -8,6 +8,10 @@ generic_customers as (
     select * from {{ ref('stg_generic__customers') }}
 ),
 
+app_customers as (
+    select * from {{ ref('stg_app__customers') }}
+),
+
 country_codes as (
     select * from {{ ref('country_codes') }}
 ),
@@ -36,6 +40,18 @@ unioned as (
         generic_customers.industry,
         generic_customers.created_date,
     from generic_customers
+    union all
+    select
+        'app:' || app_customers.customer_number as customer_id,
+        'app' as source_system,
+        app_customers.customer_number as source_id,
+        app_customers.name,
+        app_customers.org_number,
+        app_customers.country as country_as_written,
+        app_customers.owner,
+        app_customers.industry,
+        app_customers.created_date,
+    from app_customers
 ),
 
 country_coded as (

@@ -17,6 +17,19 @@ generic_customers as (
     select * from {{ ref('stg_generic__customers') }}
 ),
 
+app_contracts as (
+    select * from {{ ref('stg_app__contracts') }}
+),
+
+app_versions as (
+    select * from {{ ref('int_app_contract_versions_windowed') }}
+    where is_current
+),
+
+app_customers as (
+    select * from {{ ref('stg_app__customers') }}
+),
+
 lines as (
     select * from {{ ref('int_contract_lines_normalised') }}
 ),
@@ -96,10 +109,38 @@ generic as (
         on generic_contracts.customer_id = generic_customers.customer_id
 ),
 
+app as (
+    select
+        'app:' || app_contracts.contract_number as contract_id,
+        'app:' || app_customers.customer_number as customer_id,
+        'app' as source_system,
+        app_contracts.contract_number as source_id,
+        app_versions.title as name,
+        coalesce(app_versions.owner, app_customers.owner) as owner,
+        app_contracts.origin as deal_type,
+        app_versions.currency,
+        app_versions.signed_date,
+        app_versions.start_date,
+        app_versions.end_date,
+        app_versions.term_months,
+        app_versions.auto_renew,
+        app_versions.renewal_term_months,
+        app_versions.notice_months,
+        app_versions.terminated_date,
+        app_versions.termination_reason,
+    from app_contracts
+    inner join app_versions
+        on app_contracts.app_contract_id = app_versions.app_contract_id
+    inner join app_customers
+        on app_contracts.app_customer_id = app_customers.app_customer_id
+),
+
 unioned as (
     select * from hubspot_contracts
     union all
     select * from generic
+    union all
+    select * from app
 ),
 
 final as (

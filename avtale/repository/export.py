@@ -1,0 +1,133 @@
+"""Copying the operational database into the warehouse as the dbt source `app`.
+
+Whole tables through Arrow (column lists, one bulk insert each), inside one
+DuckDB transaction: dbt sees either the previous copy or the new one. The
+operational database is only read (a read-only session), so app writes never
+wait on a refresh for longer than SQLite's own snapshot read.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+from sqlalchemy import Engine, select
+
+from avtale.repository.db import session_scope
+from avtale.repository.models import AuditLog, Contract, ContractLine, ContractVersion, Customer
+
+# Operational table -> columns the warehouse needs (the model's own names).
+EXPORTED = {
+    "customers": (
+        Customer,
+        [
+            "id",
+            "customer_number",
+            "name",
+            "org_number",
+            "country",
+            "owner",
+            "industry",
+            "status",
+            "termination_reason",
+            "created_at",
+        ],
+    ),
+    "contracts": (Contract, ["id", "contract_number", "customer_id", "status", "origin"]),
+    "contract_versions": (
+        ContractVersion,
+        [
+            "id",
+            "contract_id",
+            "version_no",
+            "effective_date",
+            "title",
+            "owner",
+            "signed_date",
+            "start_date",
+            "term_months",
+            "end_date",
+            "lock_in_months",
+            "notice_months",
+            "auto_renew",
+            "renewal_term_months",
+            "price_adjustment_rule",
+            "next_price_adjustment_date",
+            "currency",
+            "terminated_date",
+            "termination_reason",
+        ],
+    ),
+    "contract_lines": (
+        ContractLine,
+        [
+            "id",
+            "version_id",
+            "line_no",
+            "product",
+            "quantity",
+            "unit_price",
+            "discount_percent",
+            "discount_end_date",
+            "billing_period",
+            "billing_interval_months",
+            "start_date",
+            "end_date",
+        ],
+    ),
+}
+
+# Numeric(18, 4) arrives as Decimal; the warehouse computes MRR in DOUBLE like every source.
+DECIMAL_COLUMNS = {"quantity", "unit_price", "discount_percent"}
+
+
+def last_write_id(engine: Engine) -> int:
+    """The newest audit row: it moves whenever anything was written."""
+    with session_scope(engine, readonly=True) as session:
+        return session.scalar(select(AuditLog.id).order_by(AuditLog.id.desc()).limit(1)) or 0
+
+
+def export_to_warehouse(engine: Engine, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Replace schema `app` in the warehouse with the operational tables; row counts."""
+    tables: dict[str, pa.Table] = {}
+    with session_scope(engine, readonly=True) as session:
+        for name, (model, columns) in EXPORTED.items():
+            rows = session.execute(select(*(getattr(model, c) for c in columns))).all()
+            data = {c: [row[i] for row in rows] for i, c in enumerate(columns)}
+            for c in DECIMAL_COLUMNS & data.keys():
+                data[c] = [None if v is None else float(v) for v in data[c]]
+            tables[name] = pa.table(data, schema=_schema(model, columns))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("CREATE SCHEMA IF NOT EXISTS app")
+        for name, table in tables.items():
+            con.register("_export", table)
+            con.execute(f"CREATE OR REPLACE TABLE app.{name} AS SELECT * FROM _export")
+            con.unregister("_export")
+        con.execute("COMMIT")
+    except duckdb.Error:
+        con.execute("ROLLBACK")
+        raise
+    return {name: table.num_rows for name, table in tables.items()}
+
+
+ARROW_TYPES = {
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "Decimal": pa.float64(),
+    "bool": pa.bool_(),
+    "str": pa.string(),
+    "date": pa.date32(),
+    "datetime": pa.timestamp("us", tz="UTC"),
+}
+
+
+def _schema(model: type, columns: list[str]) -> pa.Schema:
+    """Arrow types from the model, so empty or all-NULL columns keep their type."""
+    table = model.__table__  # type: ignore[attr-defined]
+
+    def arrow_type(column: str) -> pa.DataType:
+        sql_type = table.c[column].type
+        sql_type = getattr(sql_type, "impl", sql_type)  # UTCDateTime wraps DateTime
+        return ARROW_TYPES.get(sql_type.python_type.__name__, pa.string())
+
+    return pa.schema(pa.field(c, arrow_type(c)) for c in columns)

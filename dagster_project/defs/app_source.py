@@ -1,0 +1,48 @@
+"""The app's operational database as the dbt source `app`, and a sensor on its writes."""
+
+import dagster as dg
+from sqlalchemy.exc import SQLAlchemyError
+
+from avtale.pipeline import export_operational
+from avtale.repository.db import database_url, make_engine
+from avtale.repository.export import EXPORTED, last_write_id
+from avtale.settings import paths
+from dagster_project.defs.jobs import refresh_job
+from dagster_project.defs.resources import AvtaleHome
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            key=dg.AssetKey(["app", table]),
+            group_name="sources",
+            description=f"`{table}` of the app's operational database, copied whole.",
+        )
+        for table in EXPORTED
+    ],
+    can_subset=False,
+)
+def app_database(context: dg.AssetExecutionContext, avtale: AvtaleHome):
+    """Copy customers and contracts entered in the app into the warehouse."""
+    counts = export_operational(avtale.paths())
+    context.log.info(f"copied from the operational database: {counts}")
+    for table, rows in counts.items():
+        yield dg.MaterializeResult(asset_key=dg.AssetKey(["app", table]), metadata={"rows": rows})
+
+
+@dg.sensor(
+    job=refresh_job, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING
+)
+def app_writes_sensor(context: dg.SensorEvaluationContext):
+    """Refresh when anything was saved in the app (the audit log moved on)."""
+    engine = make_engine(database_url(paths()))
+    try:
+        latest = last_write_id(engine)
+    except SQLAlchemyError as exc:  # no operational database yet: nothing was written
+        return dg.SkipReason(f"operational database not readable: {exc.__class__.__name__}")
+    finally:
+        engine.dispose()
+    if latest <= int(context.cursor or 0):
+        return dg.SkipReason("no new writes")
+    context.update_cursor(str(latest))
+    return dg.RunRequest(run_key=f"app-write-{latest}")

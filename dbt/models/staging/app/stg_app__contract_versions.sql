@@ -1,0 +1,21 @@
+select
+    id as version_id,
+    contract_id as app_contract_id,
+    version_no,
+    effective_date,
+    title,
+    owner,
+    signed_date,
+    start_date,
+    term_months::integer as term_months,
+    end_date,
+    lock_in_months::integer as lock_in_months,
+    notice_months::integer as notice_months,
+    coalesce(auto_renew, false) as auto_renew,
+    coalesce(renewal_term_months, term_months, 12)::integer as renewal_term_months,
+    price_adjustment_rule,
+    next_price_adjustment_date,
+    currency,
+    terminated_date,
+    termination_reason
+from {{ source('app', 'contract_versions') }}
