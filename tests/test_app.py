@@ -6,23 +6,30 @@ Expected values are worked out by hand from the table in that module's docstring
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from avtale.settings import STREAMLIT_APP
 from tests.app_fixtures import write_serving_fixture
+from tests.app_ops_fixtures import log_in, make_template, start_app, use_database
 
 
-def start(home, monkeypatch) -> AppTest:
-    monkeypatch.setenv("AVTALE_HOME", str(home))
-    return AppTest.from_file(str(STREAMLIT_APP), default_timeout=30).run()
+@pytest.fixture(scope="module")
+def users_db(tmp_path_factory) -> Path:
+    return make_template(tmp_path_factory.mktemp("users"))
+
+
+def start(home, monkeypatch, users_db) -> AppTest:
+    # The dashboards are behind the login; an analyst sees them like everyone else.
+    use_database(home, monkeypatch, users_db)
+    return log_in(start_app(), "anna")
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch) -> AppTest:
+def app(tmp_path, monkeypatch, users_db) -> AppTest:
     write_serving_fixture(tmp_path / "serving.duckdb")
-    return start(tmp_path, monkeypatch)
+    return start(tmp_path, monkeypatch, users_db)
 
 
 def tiles(at: AppTest) -> dict[str, tuple[str, str]]:
@@ -101,8 +108,8 @@ def test_a_month_the_filter_does_not_cover_falls_back_to_the_latest(app):
     assert customers_listed(app) == ["Öresund Logistik AB"]
 
 
-def test_without_published_data_the_app_explains_what_to_run(tmp_path, monkeypatch):
-    at = start(tmp_path, monkeypatch)
+def test_without_published_data_the_app_explains_what_to_run(tmp_path, monkeypatch, users_db):
+    at = start(tmp_path, monkeypatch, users_db)
     assert not at.exception
     assert "avtale refresh" in at.info[0].value
     assert not at.metric

@@ -147,14 +147,19 @@ def test_a_failed_refresh_leaves_the_last_good_copy(built) -> None:
     assert rates[0][0] == 2
 
 
-def test_app_renders_the_published_marts(built, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_app_renders_the_published_marts(
+    built, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from streamlit.testing.v1 import AppTest
 
     from avtale.settings import STREAMLIT_APP
+    from tests.app_ops_fixtures import log_in, make_template, sqlite_url
 
     home, _ = built
     monkeypatch.setenv("AVTALE_HOME", str(home.home))
-    at = AppTest.from_file(str(STREAMLIT_APP), default_timeout=60).run()
+    # The dashboards are behind the login; the users live in a database of their own.
+    monkeypatch.setenv("AVTALE_DATABASE_URL", sqlite_url(make_template(tmp_path)))
+    at = log_in(AppTest.from_file(str(STREAMLIT_APP), default_timeout=60).run(), "anna")
     assert not at.exception
     mrr_tile = next(m for m in at.metric if m.label == "MRR")
     (latest_mrr,) = serving_rows(

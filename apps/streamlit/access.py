@@ -1,0 +1,68 @@
+"""Who is logged in, and what their role lets them see and do (SPEC X2).
+
+The session keeps only the username. Every run reads the user back from the database,
+so a deactivation or a role change by an admin takes effect on the user's next click,
+not at their next login.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ops_data
+import streamlit as st
+
+from avtale.repository import auth
+
+USER_KEY = "user"
+ROLE_NAMES = {
+    "leadership": "Leadership",
+    "analyst": "Analyst",
+    "sales_ops": "Sales ops",
+    "admin": "Admin",
+}
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    username: str
+    role: str
+
+    @property
+    def role_name(self) -> str:
+        return ROLE_NAMES.get(self.role, self.role)
+
+
+def current_user() -> SignedIn | None:
+    """The logged-in, still active user, or None (and logged out if no longer active)."""
+    username = st.session_state.get(USER_KEY)
+    if not username:
+        return None
+    row = ops_data.user(ops_data.database(), username)
+    if row is None or not row["active"]:
+        log_out()
+        return None
+    return SignedIn(row["username"], row["role"])
+
+
+def user() -> SignedIn:
+    """The user of this run, for pages (the frame lets no one in without one)."""
+    signed_in = current_user()
+    if signed_in is None:
+        st.stop()
+    return signed_in
+
+
+def may(action: str) -> bool:
+    signed_in = current_user()
+    return signed_in is not None and auth.can(signed_in.role, action)
+
+
+def log_in(username: str) -> None:
+    st.session_state[USER_KEY] = username
+
+
+def log_out() -> None:
+    # Forget everything the session held, so the next user on this browser starts clean.
+    for name in list(st.session_state):
+        del st.session_state[name]

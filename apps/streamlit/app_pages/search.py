@@ -1,0 +1,100 @@
+"""Customers & contracts: one search box and a filter on contract terms (SPEC R1, R3)."""
+
+from __future__ import annotations
+
+import ops_data
+import streamlit as st
+import ui
+
+CUSTOMER_PAGE = "app_pages/customer.py"
+CONTRACT_PAGE = "app_pages/contract.py"
+AUTO_RENEW = {"any": "Any", "yes": "Renews automatically", "no": "Does not renew"}
+STATUSES = {"any": "Any", "active": "Active", "draft": "Draft", "terminated": "Terminated"}
+
+url, version = ops_data.current()
+
+st.title("Customers & contracts")
+text = st.text_input(
+    "Search",
+    key="search_text",
+    placeholder="Name, org number, customer or contract number, product, owner",
+    icon=":material/search:",
+)
+if text.strip():
+    hits = ops_data.search(url, version, text)
+    if hits.empty:
+        st.caption(f"Nothing matches “{ui.md(text.strip())}”.")
+    else:
+        st.caption(f"{len(hits)} found. Click a row to open it.")
+        picked = st.dataframe(
+            hits.assign(kind=hits.kind.str.capitalize()),
+            key="search_hits",
+            hide_index=True,
+            on_select="rerun",
+            selection_mode="single-row",
+            column_order=["kind", "label", "matched_on"],
+            column_config={
+                "kind": "Type",
+                "label": "Customer or contract",
+                "matched_on": "Matched on",
+            },
+        )
+        rows = picked.selection.rows
+        if rows:
+            hit = hits.iloc[rows[0]]
+            page, param = (
+                (CUSTOMER_PAGE, "customer")
+                if hit.kind == "customer"
+                else (CONTRACT_PAGE, "contract")
+            )
+            st.switch_page(page, query_params={param: hit.number})
+
+st.subheader("Contracts by terms")
+renew_col, notice_col, ends_col, status_col = st.columns(4)
+renews = renew_col.selectbox(
+    "Auto-renewal", list(AUTO_RENEW), format_func=AUTO_RENEW.get, key="terms_auto_renew"
+)
+min_notice = notice_col.number_input(
+    "Notice at least (months)", min_value=0, step=1, value=None, key="terms_min_notice"
+)
+ends_before = ends_col.date_input(
+    "Ends before", value=None, key="terms_ends_before", format="YYYY-MM-DD"
+)
+status = status_col.selectbox(
+    "Status", list(STATUSES), format_func=STATUSES.get, key="terms_status"
+)
+
+contracts = ops_data.portfolio(
+    url,
+    version,
+    None if renews == "any" else renews == "yes",
+    None if min_notice is None else int(min_notice),
+    ends_before,
+    None if status == "any" else status,
+)
+if contracts.empty:
+    st.caption("No contract has these terms.")
+else:
+    st.caption(
+        f"{len(contracts)} contracts. Click a row to open it. MRR is in each contract's currency."
+    )
+    picked = st.dataframe(
+        contracts,
+        key="terms_results",
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        column_config={
+            "contract": "Contract",
+            "customer": "Customer",
+            "title": "Title",
+            "status": "Status",
+            "start_date": st.column_config.DateColumn("Start"),
+            "end_date": st.column_config.DateColumn("End"),
+            "notice_months": "Notice (months)",
+            "auto_renew": st.column_config.CheckboxColumn("Auto-renews"),
+            "currency": "Currency",
+            "mrr": st.column_config.NumberColumn("MRR", format="%,.2f"),
+        },
+    )
+    ui.open_selected(picked, contracts, CONTRACT_PAGE, "contract", "contract")

@@ -1,0 +1,97 @@
+"""Users (admin only): who can log in, with which role; add, deactivate, reset a password
+(SPEC X2). Users are never deleted, so the audit log always names someone real."""
+
+from __future__ import annotations
+
+import access
+import forms
+import ops_data
+import streamlit as st
+import ui
+
+from avtale.repository.auth import MIN_PASSWORD_LENGTH
+from avtale.repository.models import ROLES
+
+user = access.user()
+url, version = ops_data.current()
+engine = ops_data.engine()
+ROLE_NAMES = access.ROLE_NAMES
+
+st.title("Users")
+everyone = ops_data.users(url, version)
+st.dataframe(
+    ui.local_times(everyone.assign(role=everyone.role.map(ROLE_NAMES)), "created_at"),
+    key="users_table",
+    hide_index=True,
+    column_config={
+        "username": "Username",
+        "role": "Role",
+        "active": st.column_config.CheckboxColumn("Active"),
+        "created_at": "Created",
+    },
+)
+st.caption(
+    "Leadership and analysts read; sales ops also edit customers and contracts; "
+    "admins also manage users."
+)
+names = everyone.username.tolist()
+
+add_col, manage_col = st.columns(2)
+with add_col, st.form("add_user"):
+    st.markdown("**Add user**")
+    username = st.text_input("Username *", key="add_user_username")
+    ui.field_error("add_user", "username")
+    password = st.text_input(
+        f"Password * (at least {MIN_PASSWORD_LENGTH} characters)",
+        type="password",
+        key="add_user_password",
+    )
+    ui.field_error("add_user", "password")
+    role = st.selectbox("Role *", ROLES, format_func=ROLE_NAMES.get, key="add_user_role")
+    ui.field_error("add_user", "role")
+    ui.submit(
+        "add_user",
+        "Add user",
+        lambda: forms.create_user(engine, user.username, username, password, role),
+    )
+    ui.result("add_user")
+
+with manage_col:
+    with st.form("user_access"):
+        st.markdown("**Role and access**")
+        who = st.selectbox("User *", names, index=None, key="user_access_user")
+        new_role = st.selectbox(
+            "Role",
+            [None, *ROLES],
+            format_func=lambda r: "Keep role" if r is None else ROLE_NAMES[r],
+            key="user_access_role",
+        )
+        active = st.radio(
+            "Access",
+            ["keep", "deactivate", "reactivate"],
+            horizontal=True,
+            key="user_access_active",
+            format_func=str.capitalize,
+        )
+        ui.field_error("user_access", "user", "role")
+        ui.submit(
+            "user_access",
+            "Save",
+            lambda: forms.update_user_access(engine, user.username, who, new_role, active),
+        )
+        ui.result("user_access")
+
+    with st.form("reset_password"):
+        st.markdown("**Reset password**")
+        whose = st.selectbox("User *", names, index=None, key="reset_password_user")
+        ui.field_error("reset_password", "user")
+        new_password = st.text_input(
+            "New password *", type="password", key="reset_password_password"
+        )
+        ui.field_error("reset_password", "password")
+        ui.submit(
+            "reset_password",
+            "Reset password",
+            lambda: forms.reset_password(engine, user.username, whose, new_password),
+        )
+        ui.result("reset_password")

@@ -1,0 +1,59 @@
+"""An operational database with one user per role, and the steps of using the app as one.
+
+Hashing four passwords takes most of a second, so the users are made once per test
+session in a template database that each test copies.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from avtale.repository import auth
+from avtale.repository.db import make_engine, migrate, session_scope
+from avtale.settings import STREAMLIT_APP
+
+PASSWORD = "fjord-analytics-2025"
+# username -> role
+USERS = {"leo": "leadership", "anna": "analyst", "sally": "sales_ops", "ada": "admin"}
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def make_template(folder: Path) -> Path:
+    """A migrated database holding USERS, all with PASSWORD."""
+    path = folder / "avtale.db"
+    migrate(sqlite_url(path))
+    engine = make_engine(sqlite_url(path))
+    with session_scope(engine) as session:
+        for username, role in USERS.items():
+            auth.create_user(session, "setup", username, PASSWORD, role)
+    # Closing the last connection folds SQLite's WAL into the file, so a copy is whole.
+    engine.dispose()
+    return path
+
+
+def use_database(home: Path, monkeypatch: pytest.MonkeyPatch, template: Path | None) -> str:
+    """Point the app at ``home`` and its own database (a copy of ``template``, or empty)."""
+    path = home / "avtale.db"
+    if template is not None:
+        shutil.copy(template, path)
+    url = sqlite_url(path)
+    monkeypatch.setenv("AVTALE_HOME", str(home))
+    monkeypatch.setenv("AVTALE_DATABASE_URL", url)
+    return url
+
+
+def start_app() -> AppTest:
+    return AppTest.from_file(str(STREAMLIT_APP), default_timeout=30).run()
+
+
+def log_in(at: AppTest, username: str, password: str = PASSWORD) -> AppTest:
+    at.text_input(key="login_username").input(username)
+    at.text_input(key="login_password").input(password)
+    return at.button(key="login_submit").click().run()
