@@ -29,6 +29,7 @@ PAGES = {
     "app_pages/search.py": "read",
     "app_pages/customer.py": "read",
     "app_pages/contract.py": "read",
+    "app_pages/crm_customer.py": "read",
     "app_pages/new_customer.py": "edit",
     "app_pages/new_contract.py": "edit",
     "app_pages/counterparty_paper.py": "edit",

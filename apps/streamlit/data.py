@@ -9,10 +9,12 @@ happen in DuckDB, so a page gets one row per month, never one per customer-month
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import streamlit as st
 
@@ -129,12 +131,96 @@ select * from picked order by abs(amount) desc, customer
 """
 
 
+# Customers and contracts that came from CRM and accounting exports; the app's own
+# agreements (source_system 'app') are searched in the operational database instead.
+# One row per customer, with the first field that matched (name before org number, ...).
+CRM_SEARCH = """
+with hits as (
+    select customer_id, 'name' as matched_on, 1 as rank
+    from customers where contains(lower(name), $needle)
+    union all
+    select customer_id, 'org number', 2
+    from customers
+    where contains(lower(replace(org_number, ' ', '')), replace($needle, ' ', ''))
+    union all
+    select customer_id, 'contract id', 3
+    from contracts where contains(lower(source_id), $needle)
+    union all
+    select customer_id, 'product', 4
+    from contract_lines where contains(lower(product), $needle)
+    union all
+    select customer_id, 'owner', 5
+    from customers where contains(lower(owner), $needle)
+    union all
+    select customer_id, 'contract owner', 6
+    from contracts where contains(lower(owner), $needle)
+)
+
+select
+    customers.customer_id,
+    customers.name,
+    customers.source_system,
+    customers.org_number,
+    customers.owner,
+    customers.current_mrr::double as current_mrr,
+    arg_min(hits.matched_on, hits.rank) as matched_on
+from hits
+inner join customers on hits.customer_id = customers.customer_id
+where customers.source_system <> 'app'
+group by all
+order by min(hits.rank), customers.name
+limit 50
+"""
+
+CRM_COMPANY = """
+select
+    customer_id, source_system, source_id, name, org_number, country, owner, industry,
+    created_date, currency, first_mrr_month, current_mrr::double as current_mrr
+from customers
+where customer_id = $customer_id and source_system <> 'app'
+"""
+
+CRM_CONTRACTS = """
+select
+    contract_id, source_id, name, status, owner, deal_type, currency, signed_date,
+    start_date, end_date, term_months, auto_renew, renewal_term_months, notice_months,
+    terminated_date, termination_reason, {current_mrr} as current_mrr
+from contracts
+where customer_id = $customer_id
+order by start_date, contract_id
+"""
+
+CRM_LINES = """
+select
+    contract_id, product, quantity, unit_price, discount_percent, discount_end_date,
+    billing_period, currency, start_date, end_date, line_mrr::double as line_mrr
+from contract_lines
+where customer_id = $customer_id
+order by contract_id, start_date, line_id
+"""
+
+
+@dataclass(frozen=True)
+class CrmCustomer:
+    """A customer from a CRM or accounting export, as the marts hold it (read-only)."""
+
+    company: dict[str, Any]
+    contracts: list[dict[str, Any]]  # Python values: dates stay dates, a blank is None
+    lines: pd.DataFrame
+
+
 def _query(serving: str, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
     con = connect_serving(Path(serving))
     try:
         return con.execute(sql, params or {}).df()
     finally:
         con.close()
+
+
+def _records(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The rows of an executed query as dicts of Python values (dates stay dates)."""
+    names = [column[0] for column in cursor.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _filters(owners: Filters, countries: Filters, currencies: Filters) -> dict[str, Any]:
@@ -195,3 +281,42 @@ def movement_customers(
     """The customers behind one month's movement (``None`` = every movement), largest first."""
     params = _filters(owners, countries, currencies) | {"month": month, "movement": movement}
     return _query(serving, MOVEMENT_CUSTOMERS, params)
+
+
+@st.cache_data(ttl=TTL)
+def crm_search(serving: str, version: int, text: str) -> pd.DataFrame:
+    """CRM and accounting customers whose name, org number, contract id, product or owner
+    contains ``text`` (case-insensitive), at most 50, best field first."""
+    return _query(serving, CRM_SEARCH, {"needle": text.strip().lower()})
+
+
+@st.cache_data(ttl=TTL)
+def crm_customer_choices(serving: str, version: int) -> dict[str, str]:
+    """customer_id -> name, for every customer from a CRM or accounting export."""
+    rows = _query(
+        serving,
+        "select customer_id, name from customers where source_system <> 'app' order by name",
+    )
+    return dict(zip(rows.customer_id, rows.name, strict=True))
+
+
+@st.cache_data(ttl=TTL)
+def crm_customer(serving: str, version: int, customer_id: str) -> CrmCustomer | None:
+    """One CRM or accounting customer with its contracts and their lines; None if unknown."""
+    params = {"customer_id": customer_id}
+    con = connect_serving(Path(serving))
+    try:
+        company = _records(con.execute(CRM_COMPANY, params))
+        if not company:
+            return None
+        # contracts.current_mrr arrived after the first publishes; older copies lack it.
+        has_mrr = con.execute(
+            "select count(*) from duckdb_columns() "
+            "where table_name = 'contracts' and column_name = 'current_mrr'"
+        ).fetchone()
+        current_mrr = "current_mrr::double" if has_mrr and has_mrr[0] else "null::double"
+        contracts = _records(con.execute(CRM_CONTRACTS.format(current_mrr=current_mrr), params))
+        lines = con.execute(CRM_LINES, params).df()
+    finally:
+        con.close()
+    return CrmCustomer(company[0], contracts, lines)

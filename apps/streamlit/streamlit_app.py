@@ -46,6 +46,12 @@ PAGES: dict[str, list[tuple[str, st.Page]]] = {
         ),
         ("read", st.Page("app_pages/contract.py", title="Contract", icon=":material/description:")),
         (
+            "read",
+            st.Page(
+                "app_pages/crm_customer.py", title="CRM customer", icon=":material/cloud_sync:"
+            ),
+        ),
+        (
             "edit_agreements",
             st.Page(
                 "app_pages/new_customer.py", title="New customer", icon=":material/add_business:"

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import data
 import ops_data
 import streamlit as st
 import ui
+from scope import current_scope
+
+from avtale.serving import NotPublishedError
 
 CUSTOMER_PAGE = "app_pages/customer.py"
 CONTRACT_PAGE = "app_pages/contract.py"
+CRM_PAGE = "app_pages/crm_customer.py"
+SOURCES = {"hubspot": "HubSpot", "generic": "Accounting (generic CSV)"}
 AUTO_RENEW = {"any": "Any", "yes": "Renews automatically", "no": "Does not renew"}
 STATUSES = {"any": "Any", "active": "Active", "draft": "Draft", "terminated": "Terminated"}
 
@@ -23,7 +29,7 @@ text = st.text_input(
 if text.strip():
     hits = ops_data.search(url, version, text)
     if hits.empty:
-        st.caption(f"Nothing matches “{ui.md(text.strip())}”.")
+        st.caption(f"Nothing entered in Avtale matches “{ui.md(text.strip())}”.")
     else:
         st.caption(f"{len(hits)} found. Click a row to open it.")
         picked = st.dataframe(
@@ -48,6 +54,47 @@ if text.strip():
                 else (CONTRACT_PAGE, "contract")
             )
             st.switch_page(page, query_params={param: hit.number})
+
+    # Agreements from CRM and accounting exports live in the published marts, not here.
+    st.subheader("From CRM and accounting exports (read-only)")
+    scope = current_scope()
+    try:
+        crm_hits = data.crm_search(scope.serving, scope.version, text)
+    except NotPublishedError:
+        st.caption("No CRM or accounting data is published yet.")
+    else:
+        if crm_hits.empty:
+            st.caption(f"No exported customer matches “{ui.md(text.strip())}”.")
+        else:
+            st.caption(
+                f"{len(crm_hits)} found. Click a row to open it; change them in the source system."
+            )
+            picked = st.dataframe(
+                crm_hits.assign(
+                    source_system=crm_hits.source_system.map(SOURCES).fillna(crm_hits.source_system)
+                ),
+                key="crm_hits",
+                hide_index=True,
+                on_select="rerun",
+                selection_mode="single-row",
+                column_order=[
+                    "name",
+                    "source_system",
+                    "org_number",
+                    "owner",
+                    "current_mrr",
+                    "matched_on",
+                ],
+                column_config={
+                    "name": "Customer",
+                    "source_system": "Source",
+                    "org_number": "Org number",
+                    "owner": "Owner",
+                    "current_mrr": st.column_config.NumberColumn("MRR (NOK)", format="%,.2f"),
+                    "matched_on": "Matched on",
+                },
+            )
+            ui.open_selected(picked, crm_hits, CRM_PAGE, "crm_customer", "customer_id")
 
 st.subheader("Contracts by terms")
 renew_col, notice_col, ends_col, status_col = st.columns(4)

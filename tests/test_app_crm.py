@@ -1,0 +1,167 @@
+"""Customers and contracts from CRM and accounting exports, shown read-only beside the
+app's own: the search lists them, and their page shows origin, terms, lines and MRR.
+
+The marts are the hand-made serving file of app_fixtures.py (customers C1-C4 from
+HubSpot), plus a customer from a generic accounting export and one entered in the app.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app_fixtures import write_serving_fixture
+from tests.app_ops_fixtures import log_in, make_template, start_app, use_database
+
+CRM_PAGE = "app_pages/crm_customer.py"
+SECTION = "From CRM and accounting exports (read-only)"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_template(tmp_path_factory.mktemp("template"))
+
+
+def write_marts(path: Path) -> None:
+    """The fixture marts, with contracts.current_mrr (as dbt now publishes it), a customer
+    from an accounting export and one from the app, which the CRM views must leave out."""
+    write_serving_fixture(path)
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("alter table contracts add column current_mrr double")
+        con.execute(
+            "update contracts set current_mrr = case contract_id "
+            "when 'K1' then 1500 when 'K3' then 1200 when 'K4' then 2400 "
+            "when 'K5' then 812.5 else 0 end"
+        )
+        con.execute(
+            "insert into customers values "
+            "('generic:77', 'generic', '77', 'Fjellvann Regnskap AS', '934567890', 'NO', "
+            "'Ingrid', 'Accounting', date '2025-01-01', 'NOK', date '2025-01-01', 300), "
+            "('app:1', 'app', '1', 'Fjordkraft Drift AS', '945678901', 'NO', 'Ingrid', "
+            "'Energy', date '2025-01-01', 'NOK', date '2025-01-01', 900)"
+        )
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def analyst(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, template: Path) -> AppTest:
+    write_marts(tmp_path / "serving.duckdb")
+    use_database(tmp_path, monkeypatch, template)
+    at = log_in(start_app(), "anna")
+    assert not at.exception
+    return at
+
+
+def texts(elements) -> list[str]:
+    return [element.value for element in elements]
+
+
+def search(at: AppTest, text: str) -> AppTest:
+    at.switch_page("app_pages/search.py").run()
+    at.text_input(key="search_text").input(text).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def open_crm(at: AppTest, customer_id: str) -> AppTest:
+    at.query_params.clear()
+    at.query_params.update({"crm_customer": customer_id})
+    at.switch_page(CRM_PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_search_lists_crm_customers_under_the_read_only_section(analyst):
+    at = search(analyst, "fjord")
+    assert SECTION in texts(at.subheader)
+    hits = at.dataframe(key="crm_hits").value
+    # The app's own customer is searched in the operational database, not here.
+    assert hits["name"].tolist() == ["Fjord Analytics AS"]
+    assert hits["source_system"].tolist() == ["HubSpot"]
+    assert hits["matched_on"].tolist() == ["name"]
+
+
+@pytest.mark.parametrize(
+    ("text", "names", "matched_on"),
+    [
+        ("912345678", ["Fjord Analytics AS"], "org number"),
+        ("40002", ["Skärgård Systems AB"], "contract id"),  # K4's id in the export
+        ("LOGISTICS", ["Öresund Logistik AB"], "product"),
+        ("regnskap", ["Fjellvann Regnskap AS"], "name"),
+    ],
+)
+def test_search_matches_org_number_contract_id_product_and_accounting_rows(
+    analyst, text, names, matched_on
+):
+    hits = search(analyst, text).dataframe(key="crm_hits").value
+    assert hits["name"].tolist() == names
+    assert set(hits["matched_on"]) == {matched_on}
+
+
+def test_a_search_that_matches_nothing_says_so(analyst):
+    at = search(analyst, "zzz")
+    assert "No exported customer matches “zzz”." in texts(at.caption)
+
+
+def test_a_hit_opens_the_read_only_customer_view(analyst):
+    at = search(analyst, "Skärgård")
+    at.session_state["crm_hits"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, at.exception
+    assert texts(at.title) == ["CRM customer"]
+    assert at.query_params == {"crm_customer": "C3"}
+    assert texts(at.header) == ["Skärgård Systems AB"]
+
+
+def test_the_crm_view_shows_origin_contracts_lines_and_mrr_without_edit_actions(analyst):
+    at = open_crm(analyst, "C2")
+    assert texts(at.header) == ["Nordlys Data AS"]
+    assert at.info[0].value.startswith("Origin: HubSpot export, read-only — edit it in HubSpot")
+    shown = " ".join(texts(at.markdown))
+    for expected in ("Nordlys pilot", "Nordlys return", "923456789", "NOK 1,200.00"):
+        assert expected in shown
+    assert "budget" in at.warning[0].value  # K3 was terminated, with its reason
+    # One table of lines per contract, K2 then K3 (a read-only table has no key to find).
+    k3 = at.dataframe[1].value
+    assert k3[["product", "quantity", "unit_price", "line_mrr"]].values.tolist() == [
+        ["Platform", 12, 100, 1200]
+    ]
+    # Read-only: no form, no button but the sidebar's log-out, nothing to type into.
+    assert not at.form
+    assert [button.key for button in at.button] == ["logout"]
+    assert not at.text_input
+    assert not at.text_area
+
+
+def test_an_accounting_customer_names_its_own_source(analyst):
+    at = open_crm(analyst, "generic:77")
+    assert at.info[0].value.startswith("Origin: accounting export (generic CSV), read-only")
+    assert "No contracts in the export." in texts(at.caption)
+
+
+def test_app_customers_and_unknown_ids_are_not_shown_as_crm(analyst):
+    at = open_crm(analyst, "app:1")
+    assert not at.header
+    assert "Pick a customer" in texts(at.caption)[0]
+
+
+@pytest.mark.parametrize("username", ["leo", "anna", "sally", "ada"])
+def test_every_role_that_reads_may_open_the_crm_view(tmp_path, monkeypatch, template, username):
+    write_marts(tmp_path / "serving.duckdb")
+    use_database(tmp_path, monkeypatch, template)
+    at = open_crm(log_in(start_app(), username), "C1")
+    assert texts(at.header) == ["Fjord Analytics AS"]
+
+
+def test_without_published_data_search_and_view_say_so_quietly(tmp_path, monkeypatch, template):
+    use_database(tmp_path, monkeypatch, template)
+    at = search(log_in(start_app(), "anna"), "fjord")
+    assert "No CRM or accounting data is published yet." in texts(at.caption)
+    assert not at.error
+    at = open_crm(at, "C1")
+    assert "No CRM or accounting data is published yet" in at.info[0].value
