@@ -7,6 +7,7 @@ HubSpot), plus a customer from a generic accounting export and one entered in th
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -165,3 +166,16 @@ def test_without_published_data_search_and_view_say_so_quietly(tmp_path, monkeyp
     assert not at.error
     at = open_crm(at, "C1")
     assert "No CRM or accounting data is published yet" in at.info[0].value
+
+
+def test_the_term_filter_covers_exported_contracts_too(analyst):
+    at = analyst
+    at.switch_page("app_pages/search.py").run()
+    at.selectbox(key="terms_auto_renew").select("no").run()
+    assert not at.exception, at.exception
+    rows = at.dataframe(key="crm_terms_results").value
+    assert sorted(rows["customer"]) == ["Nordlys Data AS", "Nordlys Data AS"]
+    at.date_input(key="terms_ends_before").set_value(date(2025, 8, 1)).run()
+    rows = at.dataframe(key="crm_terms_results").value
+    assert rows["current_term_end"].dt.date.tolist() == [date(2025, 7, 31)]
+    assert rows["auto_renew"].tolist() == [False]

@@ -184,7 +184,7 @@ CRM_CONTRACTS = """
 select
     contract_id, source_id, name, status, owner, deal_type, currency, signed_date,
     start_date, end_date, term_months, auto_renew, renewal_term_months, notice_months,
-    terminated_date, termination_reason, {current_mrr} as current_mrr
+    terminated_date, termination_reason, current_mrr::double as current_mrr
 from contracts
 where customer_id = $customer_id
 order by start_date, contract_id
@@ -309,14 +309,49 @@ def crm_customer(serving: str, version: int, customer_id: str) -> CrmCustomer | 
         company = _records(con.execute(CRM_COMPANY, params))
         if not company:
             return None
-        # contracts.current_mrr arrived after the first publishes; older copies lack it.
-        has_mrr = con.execute(
-            "select count(*) from duckdb_columns() "
-            "where table_name = 'contracts' and column_name = 'current_mrr'"
-        ).fetchone()
-        current_mrr = "current_mrr::double" if has_mrr and has_mrr[0] else "null::double"
-        contracts = _records(con.execute(CRM_CONTRACTS.format(current_mrr=current_mrr), params))
+        contracts = _records(con.execute(CRM_CONTRACTS, params))
         lines = con.execute(CRM_LINES, params).df()
     finally:
         con.close()
     return CrmCustomer(company[0], contracts, lines)
+
+
+CRM_BY_TERMS = """
+select
+    contracts.contract_id,
+    customers.customer_id,
+    customers.name as customer,
+    contracts.source_system,
+    contracts.status,
+    contracts.start_date,
+    expiry.deadline_date as current_term_end,
+    contracts.auto_renew,
+    contracts.notice_months,
+    contracts.current_mrr::double as current_mrr
+from contracts
+join customers using (customer_id)
+left join contract_deadlines as expiry
+    on expiry.contract_id = contracts.contract_id and expiry.deadline_type = 'expiry'
+where contracts.source_system <> 'app'
+    and ($auto_renew is null or contracts.auto_renew = $auto_renew)
+    and ($min_notice is null or contracts.notice_months >= $min_notice)
+    and ($ends_before is null or expiry.deadline_date < $ends_before)
+order by expiry.deadline_date nulls last, customers.name
+limit 500
+"""
+
+
+@st.cache_data(ttl=TTL)
+def crm_contracts_by_terms(
+    serving: str,
+    version: int,
+    auto_renew: bool | None,
+    min_notice: int | None,
+    ends_before: date | None,
+) -> pd.DataFrame:
+    """CRM and accounting contracts with these terms; the end is the current term's."""
+    return _query(
+        serving,
+        CRM_BY_TERMS,
+        {"auto_renew": auto_renew, "min_notice": min_notice, "ends_before": ends_before},
+    )

@@ -18,6 +18,7 @@ AUTO_RENEW = {"any": "Any", "yes": "Renews automatically", "no": "Does not renew
 STATUSES = {"any": "Any", "active": "Active", "draft": "Draft", "terminated": "Terminated"}
 
 url, version = ops_data.current()
+scope = current_scope()
 
 st.title("Customers & contracts")
 text = st.text_input(
@@ -57,7 +58,6 @@ if text.strip():
 
     # Agreements from CRM and accounting exports live in the published marts, not here.
     st.subheader("From CRM and accounting exports (read-only)")
-    scope = current_scope()
     try:
         crm_hits = data.crm_search(scope.serving, scope.version, text)
     except NotPublishedError:
@@ -145,3 +145,52 @@ else:
         },
     )
     ui.open_selected(picked, contracts, CONTRACT_PAGE, "contract", "contract")
+
+st.markdown("**From CRM and accounting exports (read-only)**")
+try:
+    crm_contracts = data.crm_contracts_by_terms(
+        scope.serving,
+        scope.version,
+        None if renews == "any" else renews == "yes",
+        None if min_notice is None else int(min_notice),
+        ends_before,
+    )
+except NotPublishedError:
+    st.caption("No CRM or accounting data is published yet.")
+else:
+    if crm_contracts.empty:
+        st.caption("No exported contract has these terms.")
+    else:
+        st.caption(f"{len(crm_contracts)} contracts (at most 500). MRR in NOK.")
+        picked = st.dataframe(
+            crm_contracts.assign(
+                source_system=crm_contracts.source_system.map(SOURCES).fillna(
+                    crm_contracts.source_system
+                )
+            ),
+            key="crm_terms_results",
+            hide_index=True,
+            on_select="rerun",
+            selection_mode="single-row",
+            column_order=[
+                "customer",
+                "source_system",
+                "status",
+                "start_date",
+                "current_term_end",
+                "auto_renew",
+                "notice_months",
+                "current_mrr",
+            ],
+            column_config={
+                "customer": "Customer",
+                "source_system": "Source",
+                "status": "Status",
+                "start_date": st.column_config.DateColumn("Start"),
+                "current_term_end": st.column_config.DateColumn("Current term ends"),
+                "auto_renew": st.column_config.CheckboxColumn("Auto-renews"),
+                "notice_months": "Notice (months)",
+                "current_mrr": st.column_config.NumberColumn("MRR (NOK)", format="%,.2f"),
+            },
+        )
+        ui.open_selected(picked, crm_contracts, CRM_PAGE, "crm_customer", "customer_id")
