@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from avtale.repository.models import ROLES
+from avtale.repository import ROLES
 from avtale.settings import STREAMLIT_APP, Paths, paths
 
 

@@ -57,8 +57,9 @@ def prepare_warehouse(paths: Paths) -> None:
         con.close()
 
 
-def export_operational(paths: Paths) -> dict[str, int]:
-    """Copy the app's operational database into the warehouse (dbt source `app`)."""
+def export_operational(paths: Paths) -> dict[str, int] | None:
+    """Copy the app's operational database into the warehouse (dbt source `app`);
+    None when the copy there is already current."""
     from avtale.repository.db import database_url, make_engine, migrate
     from avtale.repository.export import export_to_warehouse
 

@@ -129,3 +129,19 @@ def test_writes_during_a_refresh_never_fail_and_are_never_lost(home: Paths) -> N
             ).fetchall()
         }
     assert set(saved) <= names
+
+
+def test_an_unchanged_operational_database_is_not_copied_again(home: Paths) -> None:
+    from avtale.pipeline import export_operational
+
+    save_contract(home, "Bjørk AS")
+    assert export_operational(home) == {
+        "customers": 1,
+        "contracts": 1,
+        "contract_versions": 1,
+        "contract_lines": 1,
+    }
+    assert export_operational(home) is None
+    save_contract(home, "Lofoten AS")
+    copied = export_operational(home)
+    assert copied is not None and copied["customers"] == 2

@@ -4,3 +4,7 @@
 writes and the reads the app needs, ``documents`` the content-addressed file store and
 ``auth`` users, passwords and roles. Nothing here imports Streamlit or Dagster.
 """
+
+# Here rather than in models.py so the command line can offer them without importing
+# SQLAlchemy (~1 s) on every call.
+ROLES = ("leadership", "analyst", "sales_ops", "admin")

@@ -28,7 +28,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-ROLES = ("leadership", "analyst", "sales_ops", "admin")
+from avtale.repository import ROLES
+
 CUSTOMER_STATUSES = ("active", "terminated", "archived")
 CONTRACT_STATUSES = ("draft", "active", "terminated", "expired")
 CONTRACT_ORIGINS = ("app", "counterparty_paper")
