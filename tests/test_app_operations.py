@@ -19,6 +19,7 @@ from avtale.repository.db import make_engine, session_scope
 from avtale.repository.models import AuditLog, Contract, Customer, Document, User
 from avtale.settings import STREAMLIT_APP
 from tests.app_ops_fixtures import PASSWORD, log_in, make_template, start_app, use_database
+from tests.sample_files import minimal_pdf
 
 # Streamlit's data_editor adds a row with blanks into typed columns, which pandas 3 warns
 # will fail in pandas 4; the rows arrive intact today.
@@ -115,28 +116,6 @@ def add_customer(url: str, name: str = "Fjord Analytics AS") -> str:
             session, "sally", {"name": name, "org_number": "912 345 678", "country": "NO"}
         )
         return customer.customer_number
-
-
-def minimal_pdf() -> bytes:
-    """A real one-page PDF: header, catalog, pages, page, a correct xref table and trailer."""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
 
 
 # --- login --------------------------------------------------------------------------

@@ -3,9 +3,7 @@ audit log, search, documents and users."""
 
 from __future__ import annotations
 
-import io
 import threading
-import zipfile
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -65,6 +63,7 @@ from avtale.repository.validation import Field, clean
 from avtale.settings import Paths
 from tests.conftest import Database
 from tests.postgres import PostgresServer
+from tests.sample_files import minimal_docx, minimal_pdf
 
 ACTOR = "ingrid"
 
@@ -695,44 +694,6 @@ def test_filter_contracts_by_their_current_terms(db: Database) -> None:
 
 
 # --- documents ------------------------------------------------------------------------
-
-
-def minimal_pdf() -> bytes:
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
-
-
-def minimal_docx(text_in_document: str = "Avtale") -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as docx:
-        docx.writestr(
-            "[Content_Types].xml",
-            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
-            'content-types"><Default Extension="xml" ContentType="application/xml"/></Types>',
-        )
-        docx.writestr(
-            "word/document.xml",
-            '<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
-            f'wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>{text_in_document}</w:t>'
-            "</w:r></w:p></w:body></w:document>",
-        )
-    return buffer.getvalue()
 
 
 @pytest.fixture
