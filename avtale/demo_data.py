@@ -22,6 +22,8 @@ from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 
+from avtale.dates import add_months
+
 FX_RATES = {"NOK": "1", "DKK": "1.55", "SEK": "0.98", "EUR": "11.6", "USD": "10.7"}
 _RATE = {cur: float(rate) for cur, rate in FX_RATES.items()}
 
@@ -177,12 +179,6 @@ class Agreement:
     auto_renew: bool = False
     notice: int = 3
     reason: str = ""  # termination reason
-
-
-def add_months(d: date, n: int) -> date:
-    """Exact: every generated start day is <= 28, and later dates keep that day."""
-    y, m = divmod(d.month - 1 + n, 12)
-    return date(d.year + y, m + 1, d.day)
 
 
 def _whole_months(a: date, b: date) -> int:

@@ -3,12 +3,12 @@ between them (SPEC R2, R3)."""
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from avtale.dates import add_months
 from avtale.repository.models import BILLING_PERIODS, PRICE_ADJUSTMENT_RULES, ContractLine, Customer
 from avtale.repository.validation import Field, clean
 
@@ -48,13 +48,6 @@ LINE_FIELDS = {
 }
 # In a revision a line may say which current line it continues.
 REVISED_LINE_FIELDS = LINE_FIELDS | {"line_no": Field("int", minimum=1)}
-
-
-def add_months(start: date, months: int) -> date:
-    """``start`` moved by whole months, kept on the month's last day when it is shorter."""
-    year, month = divmod(start.year * 12 + start.month - 1 + months, 12)
-    last_day = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(start.day, last_day))
 
 
 def term_end(start: date, term_months: int) -> date:
