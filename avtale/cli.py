@@ -186,6 +186,7 @@ def create_demo_users(p: Paths) -> dict[str, tuple[str, str]]:
     """One user per role with a fresh random password: {username: (role, password)}."""
     from avtale.repository.auth import create_user
     from avtale.repository.db import database_url, make_engine, migrate, session_scope
+    from avtale.repository.library import install_defaults
     from avtale.repository.models import User
 
     url = database_url(p)
@@ -194,6 +195,7 @@ def create_demo_users(p: Paths) -> dict[str, tuple[str, str]]:
     created: dict[str, tuple[str, str]] = {}
     try:
         with session_scope(engine) as session:
+            install_defaults(session)
             for username, role in DEMO_USERS.items():
                 if session.query(User).filter_by(username=username).first() is None:
                     password = secrets.token_urlsafe(12)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from avtale.repository import auth
+from avtale.repository import auth, library
 from avtale.repository.db import make_engine, migrate, session_scope
 from avtale.settings import STREAMLIT_APP
 
@@ -26,13 +26,15 @@ def sqlite_url(path: Path) -> str:
 
 
 def make_template(folder: Path) -> Path:
-    """A migrated database holding USERS, all with PASSWORD."""
+    """A migrated database holding USERS, all with PASSWORD, and the built-in templates,
+    clauses and catalogue (as the app installs them on first use)."""
     path = folder / "avtale.db"
     migrate(sqlite_url(path))
     engine = make_engine(sqlite_url(path))
     with session_scope(engine) as session:
         for username, role in USERS.items():
             auth.create_user(session, "setup", username, PASSWORD, role)
+        library.install_defaults(session)
     # Closing the last connection folds SQLite's WAL into the file, so a copy is whole.
     engine.dispose()
     return path

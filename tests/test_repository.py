@@ -862,16 +862,28 @@ def test_roles_map_to_permissions() -> None:
     table = {
         role: [
             action
-            for action in ("read", "edit_agreements", "manage_users", "manage_settings")
+            for action in (
+                "read",
+                "edit_agreements",
+                "approve_discounts",
+                "manage_users",
+                "manage_settings",
+            )
             if auth.can(role, action)
         ]
         for role in ("leadership", "analyst", "sales_ops", "admin", "stranger")
     }
     assert table == {
-        "leadership": ["read"],
+        "leadership": ["read", "approve_discounts"],
         "analyst": ["read"],
         "sales_ops": ["read", "edit_agreements"],
-        "admin": ["read", "edit_agreements", "manage_users", "manage_settings"],
+        "admin": [
+            "read",
+            "edit_agreements",
+            "approve_discounts",
+            "manage_users",
+            "manage_settings",
+        ],
         "stranger": [],
     }
     with pytest.raises(ValueError, match="unknown action"):

@@ -23,40 +23,39 @@ from sqlalchemy.orm import Session, selectinload
 from avtale.repository import service
 from avtale.repository.db import database_url, make_engine, migrate, session_scope
 from avtale.repository.documents import documents_dir
+from avtale.repository.library import install_defaults
 from avtale.repository.models import (
     AuditLog,
     Contract,
-    ContractLine,
     ContractVersion,
     Customer,
     Document,
     User,
 )
-from avtale.repository.terms import LINE_FIELDS, TERM_FIELDS, TERMINATION_FIELDS, values_of
+from avtale.repository.terms import (
+    LINE_FIELDS,
+    TERM_FIELDS,
+    TERMINATION_FIELDS,
+    line_mrr,
+    values_of,
+)
 from avtale.settings import paths
 
 TTL = 300  # seconds; the version key already misses on every write, the ttl bounds memory
 
 Version = tuple[int, int]
 
-# Months one billing period covers (SPEC IX M1); weekly is 12/52 of a month.
-PERIOD_MONTHS = {
-    "weekly": Decimal(12) / Decimal(52),
-    "monthly": Decimal(1),
-    "quarterly": Decimal(3),
-    "half_yearly": Decimal(6),
-    "yearly": Decimal(12),
-    "two_yearly": Decimal(24),
-    "three_yearly": Decimal(36),
-}
-
 
 @st.cache_resource
 def _engine(url: str) -> Engine:
     # One engine (and pool) per database for the whole server; the first page that
-    # needs the database brings its schema up to date.
+    # needs the database brings its schema up to date and installs the built-in templates,
+    # clauses and catalogue into a database that has none.
     migrate(url)
-    return make_engine(url)
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        install_defaults(session)
+    return engine
 
 
 def database() -> str:
@@ -236,24 +235,6 @@ def portfolio(
 
 
 # --- MRR of one contract ------------------------------------------------------------
-
-
-def line_mrr(line: ContractLine | dict[str, Any], on: date) -> Decimal:
-    """SPEC IX M1 for one line on day ``on``: 0 for one-off lines; the discount only
-    while it runs."""
-    values = values_of(line) if isinstance(line, ContractLine) else line
-    period = values["billing_period"]
-    months = (
-        Decimal(values["billing_interval_months"] or 1)
-        if period == "every_n_months"
-        else PERIOD_MONTHS.get(period)
-    )
-    if months is None:  # one-off lines and setup fees are not recurring revenue
-        return Decimal(0)
-    discount = values["discount_percent"] or Decimal(0)
-    if values["discount_end_date"] is not None and values["discount_end_date"] < on:
-        discount = Decimal(0)
-    return values["quantity"] * values["unit_price"] * (1 - discount / 100) / months
 
 
 def contract_mrr(version: ContractVersion, on: date) -> Decimal:

@@ -15,13 +15,19 @@ from avtale.repository.audit import record, snapshot
 from avtale.repository.models import ROLES, User
 from avtale.repository.validation import raise_if, require_actor
 
-Permission = Literal["read", "edit_agreements", "manage_users", "manage_settings"]
+Permission = Literal[
+    "read", "edit_agreements", "approve_discounts", "manage_users", "manage_settings"
+]
 
+# Discounts above the threshold are approved by sales leadership (seed 001, SPEC C3),
+# never by sales ops who made the proposal.
 PERMISSIONS: dict[str, frozenset[Permission]] = {
-    "leadership": frozenset({"read"}),
+    "leadership": frozenset({"read", "approve_discounts"}),
     "analyst": frozenset({"read"}),
     "sales_ops": frozenset({"read", "edit_agreements"}),
-    "admin": frozenset({"read", "edit_agreements", "manage_users", "manage_settings"}),
+    "admin": frozenset(
+        {"read", "edit_agreements", "approve_discounts", "manage_users", "manage_settings"}
+    ),
 }
 ALL_PERMISSIONS: frozenset[str] = frozenset().union(*PERMISSIONS.values())
 

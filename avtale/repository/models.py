@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -46,6 +47,12 @@ BILLING_PERIODS = (
     "every_n_months",
 )
 DOCUMENT_KINDS = ("counterparty_paper", "attachment", "generated")
+TEMPLATE_PURPOSES = ("agreement", "renegotiation", "invoice")
+TEMPLATE_FORMATS = ("html", "docx")
+PROPOSAL_KINDS = ("new", "renegotiation")
+PROPOSAL_STATUSES = ("draft", "sent", "signed", "cancelled")
+APPROVAL_STATUSES = ("pending", "approved", "rejected")
+TASK_STATUSES = ("open", "done")
 
 # Stable constraint names, so later migrations can alter them (SQLite batch mode needs names).
 NAMING_CONVENTION = {
@@ -271,8 +278,15 @@ class Document(Base):
     uploaded_by: Mapped[str] = mapped_column(String(64))
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    # Generated documents only: the proposal they were made for, their number in its
+    # sequence, and what made them (template and clause versions, proposal revision).
+    proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"), index=True)
+    doc_version: Mapped[int | None]
+    source: Mapped[dict[str, Any] | None]
+
     contract: Mapped[Contract | None] = relationship()
     customer: Mapped[Customer | None] = relationship()
+    proposal: Mapped[Proposal | None] = relationship(back_populates="documents")
 
 
 class AuditLog(Base):
@@ -289,3 +303,175 @@ class AuditLog(Base):
     entity_id: Mapped[str] = mapped_column(String(64))
     before: Mapped[dict[str, Any] | None]
     after: Mapped[dict[str, Any] | None]
+
+
+class Template(Base):
+    """One version of a document template (Jinja2 HTML for PDF, or a Word file)."""
+
+    __tablename__ = "templates"
+    __table_args__ = (
+        UniqueConstraint("key", "version_no"),
+        one_of("purpose", TEMPLATE_PURPOSES),
+        one_of("format", TEMPLATE_FORMATS),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(60))
+    version_no: Mapped[int]
+    name: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(20))
+    format: Mapped[str] = mapped_column(String(10))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Clause(Base):
+    """One version of a clause in one language, with the answers it applies to."""
+
+    __tablename__ = "clauses"
+    __table_args__ = (UniqueConstraint("key", "language", "version_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(60))
+    language: Mapped[str] = mapped_column(String(2))
+    version_no: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    conditions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Alternatives share a group (governing law per country, then a general one): of a
+    # group only the first matching clause by order is proposed.
+    clause_group: Mapped[str | None] = mapped_column(String(60))
+    sort_order: Mapped[int] = mapped_column(default=100)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Product(Base):
+    """The product catalogue the guided flow picks line items from."""
+
+    __tablename__ = "products"
+    __table_args__ = (one_of("billing_period", BILLING_PERIODS),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    billing_period: Mapped[str] = mapped_column(String(20))
+    billing_interval_months: Mapped[int | None]
+    licence: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    prices: Mapped[list[Price]] = relationship(back_populates="product", order_by="Price.id")
+
+
+class Price(Base):
+    __tablename__ = "prices"
+    __table_args__ = (UniqueConstraint("product_id", "price_list", "currency"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    price_list: Mapped[str] = mapped_column(String(40))
+    currency: Mapped[str] = mapped_column(String(3))
+    unit_price: Mapped[Decimal]
+
+    product: Mapped[Product] = relationship(back_populates="prices")
+
+
+class Proposal(Base):
+    """An agreement being prepared (new, or a renegotiation of a contract) until it is
+    signed: then it becomes a contract or the contract's next version. Terms and lines are
+    kept as JSON so a half-finished proposal can be saved at every step of the flow."""
+
+    __tablename__ = "proposals"
+    __table_args__ = (one_of("kind", PROPOSAL_KINDS), one_of("status", PROPOSAL_STATUSES))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    revision: Mapped[int] = mapped_column(default=1)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"), index=True)
+    base_version_id: Mapped[int | None] = mapped_column(ForeignKey("contract_versions.id"))
+    signed_version_id: Mapped[int | None] = mapped_column(ForeignKey("contract_versions.id"))
+    language: Mapped[str] = mapped_column(String(2))
+    template_key: Mapped[str] = mapped_column(String(60))
+    price_list: Mapped[str] = mapped_column(String(40), default="standard")
+    deal_type: Mapped[str | None] = mapped_column(String(100))
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    terms: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    lines: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    # The clause keys the user kept, in order; None until chosen (the proposed ones apply).
+    clauses: Mapped[list[Any] | None] = mapped_column(JSONType)
+    free_text: Mapped[str | None] = mapped_column(Text)
+    pricing: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    effective_date: Mapped[date | None]
+    signing_deadline: Mapped[date | None]
+    expected_close: Mapped[date | None]
+    signer_name: Mapped[str | None] = mapped_column(String(200))
+    signed_date: Mapped[date | None]
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    customer: Mapped[Customer] = relationship()
+    contract: Mapped[Contract | None] = relationship()
+    base_version: Mapped[ContractVersion | None] = relationship(foreign_keys=[base_version_id])
+    documents: Mapped[list[Document]] = relationship(
+        back_populates="proposal", order_by="Document.id"
+    )
+    approvals: Mapped[list[Approval]] = relationship(
+        back_populates="proposal", order_by="Approval.id"
+    )
+
+
+class Approval(Base):
+    """A request to approve a proposal's discounts, and the decision on it."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (one_of("status", APPROVAL_STATUSES),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
+    # The proposal as it was when asked: a later change needs a new approval.
+    proposal_revision: Mapped[int]
+    reasons: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+
+    proposal: Mapped[Proposal] = relationship(back_populates="approvals")
+
+
+class Task(Base):
+    """Work a routing rule gave a team after a signature; one per version and rule."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        UniqueConstraint("version_id", "rule"),
+        one_of("status", TASK_STATUSES),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team: Mapped[str] = mapped_column(String(40), index=True)
+    rule: Mapped[str] = mapped_column(String(60))
+    action: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("contract_versions.id"))
+    proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"))
+    changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    rules_version: Mapped[int | None]
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_by: Mapped[str | None] = mapped_column(String(64))
+    done_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+
+    contract: Mapped[Contract] = relationship()

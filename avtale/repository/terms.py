@@ -46,6 +46,17 @@ LINE_FIELDS = {
     "start_date": Field("date"),
     "end_date": Field("date"),
 }
+# Months one billing period covers (SPEC IX M1); weekly is 12/52 of a month.
+PERIOD_MONTHS = {
+    "weekly": Decimal(12) / Decimal(52),
+    "monthly": Decimal(1),
+    "quarterly": Decimal(3),
+    "half_yearly": Decimal(6),
+    "yearly": Decimal(12),
+    "two_yearly": Decimal(24),
+    "three_yearly": Decimal(36),
+}
+
 # In a revision a line may say which current line it continues.
 REVISED_LINE_FIELDS = LINE_FIELDS | {"line_no": Field("int", minimum=1)}
 
@@ -128,3 +139,24 @@ def check_line(values: Mapping[str, Any], prefix: str, errors: dict[str, str]) -
 
 def values_of(line: ContractLine) -> dict[str, Any]:
     return {key: getattr(line, key) for key in LINE_FIELDS}
+
+
+def period_months(billing_period: str, interval: int | None = None) -> Decimal | None:
+    """Months one billing period covers; None for one-off lines (not recurring revenue)."""
+    if billing_period == "every_n_months":
+        return Decimal(interval or 1)
+    return PERIOD_MONTHS.get(billing_period)
+
+
+def line_mrr(line: ContractLine | Mapping[str, Any], on: date | None = None) -> Decimal:
+    """SPEC IX M1 for one line (on day ``on``: the discount only while it runs); 0 for
+    one-off lines and setup fees."""
+    values = values_of(line) if isinstance(line, ContractLine) else line
+    months = period_months(values["billing_period"], values.get("billing_interval_months"))
+    if months is None:
+        return Decimal(0)
+    discount = values.get("discount_percent") or Decimal(0)
+    ends = values.get("discount_end_date")
+    if on is not None and ends is not None and ends < on:
+        discount = Decimal(0)
+    return values["quantity"] * values["unit_price"] * (1 - discount / 100) / months

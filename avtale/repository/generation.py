@@ -1,0 +1,446 @@
+"""Documents from templates (SPEC D1-D5): the context a template sees, built from a proposal
+or a contract, rendered by ``docgen`` and stored by content hash with what made it.
+
+A document is generated whole or not at all: a missing required field or a template error
+raises ``ValidationError`` naming it, and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import docgen
+from avtale.dates import add_months
+from avtale.repository.agreements import LANGUAGE_BY_COUNTRY, priced_lines
+from avtale.repository.audit import record, snapshot
+from avtale.repository.contracts import current_version
+from avtale.repository.documents import documents_dir, write_blob
+from avtale.repository.library import as_docgen, docgen_clauses, latest_template
+from avtale.repository.models import Contract, ContractVersion, Document, Proposal, Template
+from avtale.repository.terms import line_mrr, period_months, values_of
+from avtale.repository.validation import ValidationError, raise_if, require_actor
+from avtale.settings import Paths
+
+CONFIG = Path(__file__).resolve().parent.parent / "config"
+LOGO = Path(docgen.__file__).resolve().parent / "builtin" / "logo.svg"
+CHANGE_LABELS = {"quantity": "Quantity", "unit_price": "Unit price", "start_date": "Start date"}
+
+
+def seller(paths: Paths) -> dict[str, Any]:
+    """The sending company: ``$AVTALE_HOME/seller.yaml`` if there is one, else the default."""
+    own = paths.home / "seller.yaml"
+    data = yaml.safe_load((own if own.exists() else CONFIG / "seller.yaml").read_text("utf-8"))
+    logo = base64.b64encode(LOGO.read_bytes()).decode("ascii")
+    return dict(data) | {"logo": f"data:image/svg+xml;base64,{logo}"}
+
+
+def vat_rate(country: str | None) -> Decimal:
+    rates = yaml.safe_load((CONFIG / "vat.yaml").read_text("utf-8"))
+    return Decimal(str(rates.get(country or "", 0)))
+
+
+def _line_context(values: dict[str, Any]) -> dict[str, Any]:
+    quantity, price = Decimal(str(values["quantity"])), Decimal(str(values["unit_price"]))
+    discount = Decimal(str(values.get("discount_percent") or 0))
+    typed = values | {"quantity": quantity, "unit_price": price, "discount_percent": discount}
+    return {
+        "product": values["product"],
+        "description": values.get("description") or "",
+        "quantity": quantity,
+        "unit_price": price,
+        "discount_percent": discount,
+        "discount_end_date": values.get("discount_end_date"),
+        "billing_period": values["billing_period"],
+        "billing_interval_months": values.get("billing_interval_months"),
+        "period_amount": quantity * price * (1 - discount / 100),
+        "mrr": line_mrr(typed),
+        "recurring": period_months(values["billing_period"], values.get("billing_interval_months"))
+        is not None,
+    }
+
+
+def _totals(lines: list[dict[str, Any]], currency: str) -> dict[str, Any]:
+    mrr = sum((line["mrr"] for line in lines), Decimal(0))
+    one_off = sum((line["period_amount"] for line in lines if not line["recurring"]), Decimal(0))
+    return {"mrr": mrr, "arr": mrr * 12, "one_off": one_off, "currency": currency}
+
+
+def _customer_context(customer: Any) -> dict[str, Any]:
+    return {
+        "name": customer.name,
+        "customer_number": customer.customer_number,
+        "org_number": customer.org_number,
+        "country": customer.country,
+        "address": None,
+    }
+
+
+def proposal_context(
+    session: Session, paths: Paths, proposal: Proposal, *, purpose: str, version: int
+) -> dict[str, Any]:
+    """Everything a template may print for ``proposal`` (docs/documents.md)."""
+    terms = proposal.terms
+    lines = [_line_context(line) for line in priced_lines(proposal)]
+    chosen = chosen_clauses(session, proposal)
+    me = seller(paths)
+    signer = next((c for c in proposal.customer.contacts if c.may_sign), None)
+    context: dict[str, Any] = {
+        "document": {
+            "number": proposal.number,
+            "title": terms.get("title"),
+            "purpose": purpose,
+            "language": proposal.language,
+            "date": date.today(),
+            "version": version,
+            "status": "final",
+        },
+        "seller": me,
+        "customer": _customer_context(proposal.customer),
+        "contract": {
+            key: terms.get(key)
+            for key in (
+                "title",
+                "owner",
+                "start_date",
+                "end_date",
+                "term_months",
+                "lock_in_months",
+                "notice_months",
+                "auto_renew",
+                "renewal_term_months",
+                "payment_terms_days",
+                "currency",
+                "sla",
+                "price_adjustment_rule",
+                "price_adjustment_pct",
+            )
+        }
+        | {
+            "price_adjustment_rule": _adjustment(terms.get("price_adjustment_rule"), proposal),
+            "number": proposal.contract.contract_number if proposal.contract else proposal.number,
+            "signing_deadline": proposal.signing_deadline,
+            "previous_number": proposal.contract.contract_number if proposal.contract else None,
+        },
+        "lines": lines,
+        "totals": _totals(lines, terms.get("currency") or "NOK"),
+        "changes": _changes(proposal) if proposal.kind == "renegotiation" else [],
+        "clauses": [
+            {"key": c.key, "version": c.version, "title": c.title, "body": c.body} for c in chosen
+        ],
+        "free_text": proposal.free_text or "",
+        "signatories": {
+            "seller": {"name": terms.get("owner") or me["signatory_name"], "title": ""},
+            "customer": {
+                "name": proposal.signer_name or (signer.name if signer else None),
+                "title": signer.title if signer else "",
+            },
+        },
+    }
+    if context["signatories"]["seller"]["name"] == me["signatory_name"]:
+        context["signatories"]["seller"]["title"] = me["signatory_title"]
+    return context
+
+
+def _adjustment(rule: str | None, proposal: Proposal) -> str | None:
+    """The price adjustment rule in the document's words; None (not printed) for none."""
+    if not rule or rule == "none":
+        return None
+    return str(docgen.load_labels(proposal.language)[f"adjustment_{rule}"])
+
+
+def _changes(proposal: Proposal) -> list[dict[str, Any]]:
+    """Old -> new per line for price, quantity and start date (what seed 004 reports)."""
+    base = proposal.base_version
+    if base is None:
+        return []
+    old = {line.line_no: values_of(line) for line in base.lines}
+    changes = []
+    for line in priced_lines(proposal):
+        before = old.get(line["line_no"]) if line.get("line_no") else None
+        name = line["product"]
+        if before is None:
+            changes.append({"label": f"{name}: new line", "old": "", "new": str(line["quantity"])})
+            continue
+        for key, label in CHANGE_LABELS.items():
+            if str(before[key]) != str(line.get(key) or ""):
+                if key != "start_date" and Decimal(str(before[key])) == Decimal(str(line[key])):
+                    continue
+                changes.append(
+                    {"label": f"{name}: {label}", "old": str(before[key]), "new": str(line[key])}
+                )
+    kept = {line.get("line_no") for line in proposal.lines}
+    for number, values in old.items():
+        if number not in kept:
+            changes.append({"label": f"{values['product']}: removed", "old": "", "new": ""})
+    return changes
+
+
+def proposed_clauses(session: Session, proposal: Proposal) -> list[docgen.Clause]:
+    """The library's clauses whose conditions match the proposal's answers, in order."""
+    terms = proposal.terms
+    answers = dict(proposal.answers) | {
+        "products": sorted(
+            {line.get("product_code") or line["product"] for line in proposal.lines}
+        ),
+        "country": proposal.customer.country,
+        "term_months": terms.get("term_months"),
+        "auto_renew": terms.get("auto_renew"),
+    }
+    library = [c for c in docgen_clauses(session)]
+    return docgen.select_clauses(
+        [c for c in library if c.language in (proposal.language, "en")],
+        answers | {"language": proposal.language},
+    )
+
+
+def chosen_clauses(session: Session, proposal: Proposal) -> list[docgen.Clause]:
+    """The clauses the user kept (``proposal.clauses``, keys in order), in the document
+    language (English where a clause has no translation); the proposed ones until chosen."""
+    if proposal.clauses is None:
+        return proposed_clauses(session, proposal)
+    by_key: dict[str, docgen.Clause] = {}
+    for clause in docgen_clauses(session):
+        if clause.language == proposal.language or (
+            clause.language == "en" and clause.key not in by_key
+        ):
+            by_key[clause.key] = clause
+    return [by_key[key] for key in proposal.clauses if key in by_key]
+
+
+def _template(session: Session, key: str, fmt: str) -> Template:
+    wanted = "html" if fmt == "pdf" else "docx"
+    template = latest_template(session, key)
+    if template is not None and template.format == wanted:
+        return template
+    # A Word draft of an HTML template's document: the Word template of the same purpose.
+    purpose = template.purpose if template else "agreement"
+    fallback = session.scalar(
+        select(Template)
+        .where(Template.format == wanted, Template.purpose == purpose)
+        .order_by(Template.key, Template.version_no.desc())
+        .limit(1)
+    )
+    if fallback is None:
+        raise ValidationError({"template": f"there is no {wanted} template for {purpose}"})
+    return latest_template(session, fallback.key) or fallback
+
+
+def generate_for_proposal(
+    session: Session, actor: str, paths: Paths, proposal: Proposal, fmt: str
+) -> Document:
+    """A final PDF (``fmt="pdf"``) or an editable Word draft (``"docx"``) of the proposal,
+    stored on it (and on its contract once there is one) with its hash and version."""
+    actor = require_actor(actor)
+    errors: dict[str, str] = {}
+    if fmt not in ("pdf", "docx"):
+        errors["format"] = "must be pdf or docx"
+    if proposal.status not in ("draft", "sent"):
+        errors["proposal"] = f"is {proposal.status}"
+    if not proposal.lines:
+        errors["lines"] = "add at least one line item first"
+    raise_if(errors)
+    template = _template(session, proposal.template_key, fmt)
+    purpose = "renegotiation" if proposal.kind == "renegotiation" else "agreement"
+    doc_version = 1 + (
+        session.scalar(
+            select(func.max(Document.doc_version)).where(Document.proposal_id == proposal.id)
+        )
+        or 0
+    )
+    context = proposal_context(session, paths, proposal, purpose=purpose, version=doc_version)
+    if fmt == "docx":
+        context["document"]["status"] = "draft"
+    rendered = _render(template, context, fmt)
+    source = {
+        "template": {"key": template.key, "version": template.version_no, "id": template.id},
+        "clauses": [{"key": c["key"], "version": c["version"]} for c in context["clauses"]],
+        "language": proposal.language,
+        "purpose": purpose,
+        "proposal_revision": proposal.revision,
+        "rules_version": proposal.pricing.get("rules_version"),
+        "status": context["document"]["status"],
+    }
+    filename = f"{proposal.number}-v{doc_version}{rendered.suffix}"
+    return _store(
+        session,
+        actor,
+        paths,
+        rendered,
+        filename,
+        source,
+        contract=proposal.contract,
+        proposal=proposal,
+        doc_version=doc_version,
+    )
+
+
+def _render(template: Template, context: dict[str, Any], fmt: str) -> docgen.Rendered:
+    try:
+        return docgen.generate(as_docgen(template), context, fmt="pdf" if fmt == "pdf" else "docx")
+    except docgen.DocumentError as problem:
+        raise ValidationError({"document": str(problem)}) from problem
+
+
+def _store(
+    session: Session,
+    actor: str,
+    paths: Paths,
+    rendered: docgen.Rendered,
+    filename: str,
+    source: dict[str, Any],
+    *,
+    contract: Contract | None,
+    proposal: Proposal | None,
+    doc_version: int | None,
+) -> Document:
+    sha256 = hashlib.sha256(rendered.content).hexdigest()
+    stored_path = write_blob(documents_dir(paths), rendered.content, sha256, rendered.suffix)
+    document = Document(
+        contract=contract,
+        customer=proposal.customer if proposal else contract.customer if contract else None,
+        kind="generated",
+        filename=filename,
+        content_type=rendered.content_type,
+        size_bytes=len(rendered.content),
+        sha256=sha256,
+        stored_path=stored_path,
+        uploaded_by=actor,
+        proposal=proposal,
+        doc_version=doc_version,
+        source=source,
+    )
+    session.add(document)
+    session.flush()
+    record(session, actor, "document.generate", "document", document.id, None, snapshot(document))
+    return document
+
+
+# --- invoices -----------------------------------------------------------------------
+
+
+def invoice_lines(version: ContractVersion, period_start: date) -> list[dict[str, Any]]:
+    """The lines billed in the month of ``period_start``: a recurring line when a billing
+    period of it begins in that month (counted from the line's start), a one-off line in the
+    month it starts. Weekly lines are billed monthly: 52/12 weeks' worth."""
+    month = period_start.replace(day=1)
+    next_month = add_months(month, 1)
+    billed = []
+    for line in version.lines:
+        values = values_of(line)
+        if line.start_date >= next_month or (line.end_date and line.end_date < month):
+            continue
+        months = period_months(line.billing_period, line.billing_interval_months)
+        start_month = line.start_date.replace(day=1)
+        if months is None:
+            due = start_month == month
+            amount_periods = Decimal(1)
+        elif line.billing_period == "weekly":
+            due, amount_periods = True, Decimal(52) / Decimal(12)
+        else:
+            elapsed = (month.year - start_month.year) * 12 + month.month - start_month.month
+            due, amount_periods = elapsed % int(months) == 0, Decimal(1)
+        if due:
+            context = _line_context(values)
+            context["period_amount"] = context["period_amount"] * amount_periods
+            billed.append(context)
+    return billed
+
+
+def generate_invoice(
+    session: Session,
+    actor: str,
+    paths: Paths,
+    contract: Contract,
+    *,
+    period_start: date,
+    language: str | None = None,
+    template_key: str = "invoice",
+) -> Document:
+    """An invoice PDF for what the contract bills in the month of ``period_start`` (D5)."""
+    actor = require_actor(actor)
+    month_end = add_months(period_start.replace(day=1), 1) - timedelta(days=1)
+    try:
+        # The terms in force by the month's end: a contract starting mid-month is billed.
+        version = current_version(contract, month_end)
+    except LookupError:
+        raise ValidationError({"period_start": "the contract has not started by then"}) from None
+    lines = invoice_lines(version, period_start)
+    if not lines:
+        raise ValidationError({"period_start": "nothing is billed on this contract that month"})
+    customer = contract.customer
+    rate = vat_rate(customer.country)
+    net = sum((line["period_amount"] for line in lines), Decimal(0))
+    vat = (net * rate / 100).quantize(Decimal("0.01"))
+    net = net.quantize(Decimal("0.01"))
+    count = session.scalar(select(func.count(Document.id)).where(Document.kind == "generated"))
+    number = f"INV-{contract.contract_number}-{period_start:%Y%m}"
+    issue = date.today()
+    me = seller(paths)
+    language = language or LANGUAGE_BY_COUNTRY.get(customer.country or "", "en")
+    context = {
+        "document": {
+            "number": number,
+            "title": f"{contract.contract_number} {period_start:%Y-%m}",
+            "purpose": "invoice",
+            "language": language,
+            "date": issue,
+            "version": (count or 0) + 1,
+            "status": "final",
+        },
+        "seller": me,
+        "customer": _customer_context(customer),
+        "contract": {
+            "number": contract.contract_number,
+            "title": version.title,
+            "currency": version.currency,
+            "payment_terms_days": version.payment_terms_days,
+        },
+        "lines": lines,
+        "totals": _totals(lines, version.currency),
+        "invoice": {
+            "number": number,
+            "issue_date": issue,
+            "due_date": issue + timedelta(days=version.payment_terms_days or 14),
+            "period_start": period_start.replace(day=1),
+            "period_end": month_end,
+            "net": net,
+            "vat_rate": rate,
+            "vat": vat,
+            "gross": net + vat,
+        },
+        "signatories": {"seller": {"name": "", "title": ""}, "customer": {"name": "", "title": ""}},
+        "changes": [],
+        "clauses": [],
+        "free_text": "",
+    }
+    template = latest_template(session, template_key)
+    if template is None or template.purpose != "invoice":
+        raise ValidationError({"template": f"{template_key} is not an invoice template"})
+    rendered = _render(template, context, "pdf")
+    source = {
+        "template": {"key": template.key, "version": template.version_no, "id": template.id},
+        "purpose": "invoice",
+        "language": language,
+        "contract_version": version.version_no,
+        "period": f"{period_start:%Y-%m}",
+    }
+    return _store(
+        session,
+        actor,
+        paths,
+        rendered,
+        f"{number}.pdf",
+        source,
+        contract=contract,
+        proposal=None,
+        doc_version=None,
+    )

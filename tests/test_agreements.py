@@ -1,0 +1,477 @@
+"""The guided agreement flow on SQLite and PostgreSQL: proposals, pricing by the discount
+rules, approvals, documents from templates, signature, routing tasks and invoices."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from avtale.repository import agreements, generation, library
+from avtale.repository.db import session_scope
+from avtale.repository.documents import document_path
+from avtale.repository.models import (
+    AuditLog,
+    Contract,
+    ContractVersion,
+    Customer,
+    Document,
+    Proposal,
+    Task,
+    Template,
+)
+from avtale.repository.service import (
+    ValidationError,
+    add_contact,
+    create_contract,
+    create_customer,
+    current_version,
+)
+from avtale.settings import Paths
+from tests.conftest import Database
+
+SALES = "sally"
+LEADER = "leo"
+TODAY = date.today()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Paths:
+    return Paths(tmp_path / "home").ensure()
+
+
+@pytest.fixture
+def ready(db: Database) -> Database:
+    with session_scope(db.engine) as session:
+        library.install_defaults(session)
+    return db
+
+
+def customer(session: Session, country: str = "NO") -> Customer:
+    found = create_customer(
+        session,
+        SALES,
+        {"name": "Fjordkraft Regnskap AS", "org_number": "912 345 678", "country": country},
+    )
+    add_contact(session, SALES, found, {"name": "Åse Berg", "title": "CEO", "may_sign": True})
+    return found
+
+
+def assist_lines(quantity: int, discount: int | str = 0) -> list[dict[str, Any]]:
+    return [
+        {
+            "product_code": "ASSIST",
+            "product": "Assist licence",
+            "quantity": quantity,
+            "unit_price": "149",
+            "discount_percent": discount,
+            "billing_period": "monthly",
+        },
+        {
+            "product_code": "SETUP",
+            "product": "Setup fee",
+            "quantity": 1,
+            "unit_price": "5000",
+            "billing_period": "one_off",
+        },
+    ]
+
+
+def proposal_with(session: Session, lines: list[dict[str, Any]]) -> Proposal:
+    proposal = agreements.start_proposal(session, SALES, customer(session), today=TODAY)
+    return agreements.update_proposal(session, SALES, proposal, lines=lines)
+
+
+def pdf_text(path: Path) -> str:
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
+
+
+# --- defaults --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("today", "close"),
+    [
+        (date(2026, 11, 23), date(2026, 11, 25)),
+        (date(2026, 11, 29), date(2026, 11, 30)),  # two days ahead would leave the month
+        (date(2026, 11, 30), date(2026, 11, 30)),
+        (date(2024, 2, 28), date(2024, 2, 29)),
+    ],
+)
+def test_expected_close_is_two_days_ahead_within_the_month(today: date, close: date) -> None:
+    assert agreements.expected_close_default(today) == close
+
+
+def test_install_defaults_fills_an_empty_database_once(db: Database) -> None:
+    with session_scope(db.engine) as session:
+        first = library.install_defaults(session)
+    with session_scope(db.engine) as session:
+        again = library.install_defaults(session)
+        formats = {(t.key, t.format) for t in library.latest_templates(session)}
+        languages = {c.language for c in library.latest_clauses(session)}
+    assert first["templates"] >= 3 and first["clauses"] >= 6 * 10 and first["products"] >= 8
+    assert again == {"templates": 0, "clauses": 0, "products": 0}
+    assert {"html", "docx"} <= {fmt for _, fmt in formats}
+    assert languages == {"nb", "da", "sv", "de", "nl", "en"}
+
+
+def test_a_new_proposal_takes_its_defaults_from_the_customer(ready: Database) -> None:
+    with session_scope(ready.engine) as session:
+        proposal = agreements.start_proposal(
+            session, SALES, customer(session, "DK"), today=date(2026, 11, 23)
+        )
+        assert proposal.number == "OF-000001"
+        assert proposal.language == "da"
+        assert proposal.terms["currency"] == "DKK"
+        assert proposal.terms["start_date"] == "2026-12-01"
+        assert proposal.signing_deadline == date(2026, 11, 30)
+        assert proposal.expected_close == date(2026, 11, 25)
+        assert proposal.answers == {"situation": "new_customer", "proposal": "new_agreement"}
+
+
+# --- pricing and approval ----------------------------------------------------------------
+
+
+def test_volume_tiers_apply_automatically_and_a_higher_manual_discount_wins(
+    ready: Database,
+) -> None:
+    with session_scope(ready.engine) as session:
+        proposal = proposal_with(session, assist_lines(25))
+        assert [line["discount_percent"] for line in agreements.priced_lines(proposal)] == [
+            "10",
+            "0",
+        ]
+        assert agreements.approval_state(proposal) == "not_needed"
+        agreements.update_proposal(session, SALES, proposal, lines=assist_lines(25, 15))
+        assert agreements.priced_lines(proposal)[0]["discount_percent"] == "15"
+
+
+def test_bad_lines_are_refused_per_field_and_change_nothing(ready: Database) -> None:
+    with session_scope(ready.engine) as session:
+        proposal = proposal_with(session, assist_lines(5))
+        revision = proposal.revision
+        bad = assist_lines(5)
+        bad[1]["quantity"] = "many"
+        with pytest.raises(ValidationError) as refused:
+            agreements.update_proposal(session, SALES, proposal, lines=bad)
+        assert refused.value.errors == {"lines[1].quantity": "must be a number"}
+        assert proposal.revision == revision
+        assert proposal.lines[1]["quantity"] == "1"
+
+
+def test_a_discount_above_the_threshold_needs_someone_else_to_approve_it(
+    ready: Database, home: Paths
+) -> None:
+    with session_scope(ready.engine) as session:
+        proposal = proposal_with(session, assist_lines(10, 30))
+        generation.generate_for_proposal(session, SALES, home, proposal, "pdf")
+        assert agreements.approval_state(proposal) == "needed"
+        assert any("approval" in p for p in agreements.send_problems(proposal))
+        with pytest.raises(ValidationError, match="approval"):
+            agreements.send_proposal(session, SALES, proposal)
+
+        approval = agreements.request_approval(session, SALES, proposal)
+        assert "30" in approval.reasons[0]
+        with pytest.raises(ValidationError, match="someone else"):
+            agreements.decide_approval(session, SALES, approval, approve=True)
+        agreements.decide_approval(session, LEADER, approval, approve=True)
+        assert agreements.approval_state(proposal) == "approved"
+        agreements.send_proposal(session, SALES, proposal)
+        assert proposal.status == "sent"
+
+        # A change after approval is a new revision: it needs approving again.
+        agreements.update_proposal(session, SALES, proposal, lines=assist_lines(10, 35))
+        assert proposal.status == "draft"
+        assert agreements.approval_state(proposal) == "needed"
+
+
+# --- documents ----------------------------------------------------------------------------
+
+
+def test_the_final_pdf_and_the_word_draft_are_stored_with_what_made_them(
+    ready: Database, home: Paths
+) -> None:
+    with session_scope(ready.engine) as session:
+        proposal = proposal_with(session, assist_lines(12))
+        pdf = generation.generate_for_proposal(session, SALES, home, proposal, "pdf")
+        word = generation.generate_for_proposal(session, SALES, home, proposal, "docx")
+        template_version = library.latest_template(session, "agreement")
+        assert template_version is not None
+
+    stored = document_path(home, pdf).read_bytes()
+    assert stored.startswith(b"%PDF-")
+    assert pdf.sha256 in pdf.stored_path and pdf.filename == "OF-000001-v1.pdf"
+    assert (pdf.doc_version, word.doc_version) == (1, 2)
+    assert pdf.source["template"] == {
+        "key": "agreement",
+        "version": template_version.version_no,
+        "id": template_version.id,
+    }
+    assert pdf.source["proposal_revision"] == word.source["proposal_revision"]
+    assert pdf.source["clauses"] and all(c["version"] == 1 for c in pdf.source["clauses"])
+    assert word.content_type.endswith("wordprocessingml.document")
+    text = pdf_text(document_path(home, pdf))
+    assert "Fjordkraft Regnskap AS" in text
+    assert "OF-000001" in text
+    assert "Assist licence" in text
+    assert "Konsumprisindeks (KPI)" in text  # the rule "cpi" in the document's language
+
+
+def test_the_clauses_follow_the_answers_and_the_language(ready: Database) -> None:
+    with session_scope(ready.engine) as session:
+        proposal = proposal_with(session, assist_lines(12))
+        keys = [c.key for c in generation.proposed_clauses(session, proposal)]
+        assert {c.language for c in generation.proposed_clauses(session, proposal)} == {"nb"}
+        assert "governing_law_no" in keys and "governing_law_general" not in keys
+        agreements.update_proposal(
+            session,
+            SALES,
+            proposal,
+            answers={"situation": "competitor_switch", "proposal": "new_agreement"},
+        )
+        switched = [c.key for c in generation.proposed_clauses(session, proposal)]
+        assert set(switched) - set(keys)  # the competitor migration clause joins
+        orders = [c.order for c in generation.proposed_clauses(session, proposal)]
+        assert orders == sorted(orders)
+
+        agreements.update_proposal(session, SALES, proposal, clauses=["scope"])
+        assert [c.key for c in generation.chosen_clauses(session, proposal)] == ["scope"]
+
+
+def test_a_missing_required_field_stops_generation_and_stores_nothing(
+    ready: Database, home: Paths
+) -> None:
+    with session_scope(ready.engine) as session:
+        proposal = proposal_with(session, assist_lines(3))
+        # A template that prints the SLA bare, and a proposal without one.
+        body = library.latest_template(session, "agreement")
+        assert body is not None
+        library.save_template(
+            session,
+            "ada",
+            "strict",
+            {"name": "Strict", "purpose": "agreement", "format": "html"},
+            b"<p>{{ customer.name }}</p><p>{{ contract.sla }}</p>",
+        )
+        agreements.update_proposal(session, SALES, proposal, setup={"template_key": "strict"})
+        with pytest.raises(ValidationError, match="contract.sla"):
+            generation.generate_for_proposal(session, SALES, home, proposal, "pdf")
+        assert session.scalar(select(func.count(Document.id))) == 0
+    assert not list((home.home / "documents").rglob("*.pdf"))
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"<p>{{ customer.name }}</p>\n<p>{% if %}</p>", "line 2"),
+        (b"<p>{{ customer.name }}</p>\n\n<p>{{ contract.pricee }}</p>", "line 3"),
+        (b"<p>{{ customr.name }}</p>", "customr"),
+    ],
+)
+def test_a_bad_template_is_refused_with_the_line_and_the_reason(
+    ready: Database, body: bytes, message: str
+) -> None:
+    with session_scope(ready.engine) as session:
+        before = session.scalar(select(func.count(Template.id)))
+        with pytest.raises(ValidationError) as refused:
+            library.save_template(
+                session,
+                "ada",
+                "agreement",
+                {"name": "Agreement", "purpose": "agreement", "format": "html"},
+                body,
+            )
+        assert message in refused.value.errors["body"]
+        assert session.scalar(select(func.count(Template.id))) == before
+
+
+def test_a_new_template_version_is_used_for_the_next_document(ready: Database, home: Paths) -> None:
+    with session_scope(ready.engine) as session:
+        proposal = proposal_with(session, assist_lines(2))
+        saved = library.save_template(
+            session,
+            "ada",
+            "agreement",
+            {"name": "Agreement", "purpose": "agreement", "format": "html", "note": "shorter"},
+            "<h1>{{ labels.title_agreement }}</h1><p>{{ customer.name }} – Ny versjon</p>".encode(),
+        )
+        assert saved.version_no == 2
+        document = generation.generate_for_proposal(session, SALES, home, proposal, "pdf")
+        assert document.source["template"]["version"] == 2
+    assert "Ny versjon" in pdf_text(document_path(home, document))
+
+
+# --- signing and routing ------------------------------------------------------------------
+
+
+def sign(session: Session, proposal: Proposal, home: Paths) -> ContractVersion:
+    generation.generate_for_proposal(session, SALES, home, proposal, "pdf")
+    agreements.send_proposal(session, SALES, proposal)
+    return agreements.register_signature(
+        session, SALES, proposal, signed_date=TODAY, signer_name="Åse Berg"
+    )
+
+
+def test_signing_a_new_agreement_makes_the_contract_with_the_priced_lines(
+    ready: Database, home: Paths
+) -> None:
+    with session_scope(ready.engine) as session:
+        proposal = proposal_with(session, assist_lines(25))
+        version = sign(session, proposal, home)
+        assert version.contract.status == "active"
+        assert version.signed_date == TODAY
+        assert [(line.product, line.discount_percent) for line in version.lines] == [
+            ("Assist licence", Decimal(10)),
+            ("Setup fee", Decimal(0)),
+        ]
+        assert proposal.status == "signed" and proposal.contract is version.contract
+        assert all(doc.contract_id == version.contract_id for doc in proposal.documents)
+        with pytest.raises(ValidationError, match="signed"):
+            agreements.update_proposal(session, SALES, proposal, lines=assist_lines(1))
+
+
+def signed_contract(session: Session, licences: int, signed: date) -> Contract:
+    version = create_contract(
+        session,
+        SALES,
+        customer(session),
+        {
+            "start_date": signed,
+            "signed_date": signed,
+            "term_months": 36,
+            "currency": "NOK",
+            "auto_renew": True,
+        },
+        [
+            {
+                "product": "Assist licence",
+                "quantity": licences,
+                "unit_price": 149,
+                "billing_period": "monthly",
+            }
+        ],
+    )
+    return version.contract
+
+
+def renegotiate(
+    session: Session, contract: Contract, home: Paths, licences: int
+) -> tuple[Proposal, ContractVersion]:
+    proposal = agreements.start_renegotiation(session, SALES, contract, today=TODAY)
+    lines = [dict(line) for line in proposal.lines]
+    lines[0]["quantity"] = licences
+    agreements.update_proposal(session, SALES, proposal, lines=lines)
+    if agreements.approval_state(proposal) == "needed":
+        approval = agreements.request_approval(session, SALES, proposal)
+        agreements.decide_approval(session, LEADER, approval, approve=True)
+    return proposal, sign(session, proposal, home)
+
+
+def test_a_renegotiation_copies_the_terms_and_sets_the_seed_004_defaults(
+    ready: Database,
+) -> None:
+    with session_scope(ready.engine) as session:
+        contract = signed_contract(session, 40, TODAY - timedelta(days=400))
+        proposal = agreements.start_renegotiation(session, SALES, contract, today=TODAY)
+        assert proposal.kind == "renegotiation"
+        assert proposal.base_version is current_version(contract)
+        assert proposal.terms["term_months"] == 36
+        assert proposal.lines[0]["quantity"] == "40" and proposal.lines[0]["line_no"] == 1
+        assert proposal.signing_deadline == TODAY + timedelta(days=7)
+        assert proposal.expected_close == agreements.expected_close_default(TODAY)
+        assert proposal.deal_type == agreements.RENEGOTIATION_DEAL_TYPE
+        with pytest.raises(ValidationError, match="already open"):
+            agreements.start_renegotiation(session, SALES, contract, today=TODAY)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "months_ago", "teams"),
+    [
+        (100, 95, 40, {"invoicing"}),  # under 10 licences fewer
+        (100, 85, 40, {"invoicing"}),  # 15 fewer, 15 %
+        (100, 70, 40, {"customer_success"}),  # 30 fewer, 30 %
+        (40, 50, 12, {"sales_registration", "invoicing"}),  # more, within 36 months
+        (40, 50, 40, {"invoicing"}),  # more, after 36 months
+    ],
+)
+def test_a_signed_renegotiation_opens_the_tasks_its_routing_rules_say(
+    ready: Database, home: Paths, before: int, after: int, months_ago: int, teams: set[str]
+) -> None:
+    with session_scope(ready.engine) as session:
+        contract = signed_contract(session, before, TODAY - timedelta(days=months_ago * 31))
+        proposal, version = renegotiate(session, contract, home, after)
+        assert version.version_no == 2 and version.supersedes_id == proposal.base_version.id
+        tasks = session.scalars(select(Task).where(Task.version_id == version.id)).all()
+        assert {task.team for task in tasks} == teams
+        licence_task = next(t for t in tasks if "licences" in t.changes)
+        assert licence_task.changes["licences"] == [str(before), str(after)]
+        assert contract.contract_number in licence_task.title
+
+
+def test_tasks_are_done_once_and_every_step_is_audited(ready: Database, home: Paths) -> None:
+    with session_scope(ready.engine) as session:
+        contract = signed_contract(session, 100, TODAY - timedelta(days=900))
+        renegotiate(session, contract, home, 70)
+        (task,) = agreements.open_tasks(session, team="customer_success")
+        agreements.complete_task(session, "cora", task, note="Called the customer")
+        with pytest.raises(ValidationError, match="was done by cora"):
+            agreements.complete_task(session, "cora", task)
+        assert agreements.open_tasks(session, team="customer_success") == []
+        actions = set(session.scalars(select(AuditLog.action)))
+    assert {
+        "proposal.start",
+        "proposal.update",
+        "document.generate",
+        "proposal.send",
+        "contract.revise",
+        "proposal.sign",
+        "task.open",
+        "task.done",
+    } <= actions
+
+
+# --- invoices -------------------------------------------------------------------------------
+
+
+def test_an_invoice_bills_the_month_with_vat_by_country(ready: Database, home: Paths) -> None:
+    with session_scope(ready.engine) as session:
+        version = create_contract(
+            session,
+            SALES,
+            customer(session, "DE"),
+            {"start_date": date(2026, 1, 15), "currency": "EUR", "payment_terms_days": 14},
+            [
+                {
+                    "product": "Assist",
+                    "quantity": 10,
+                    "unit_price": 13,
+                    "billing_period": "monthly",
+                },
+                {
+                    "product": "Support",
+                    "quantity": 1,
+                    "unit_price": 600,
+                    "billing_period": "yearly",
+                },
+                {"product": "Setup", "quantity": 1, "unit_price": 430, "billing_period": "one_off"},
+            ],
+        )
+        january = generation.invoice_lines(version, date(2026, 1, 1))
+        march = generation.invoice_lines(version, date(2026, 3, 1))
+        assert [line["product"] for line in january] == ["Assist", "Support", "Setup"]
+        assert [line["product"] for line in march] == ["Assist"]
+        document = generation.generate_invoice(
+            session, SALES, home, version.contract, period_start=date(2026, 1, 1), language="en"
+        )
+    text = pdf_text(document_path(home, document))
+    # Net 130 + 600 + 430 = 1,160.00; German VAT 19 % = 220.40; gross 1,380.40.
+    assert "1,160.00" in text and "220.40" in text and "1,380.40" in text
+    assert f"INV-{version.contract.contract_number}-202601" in text
