@@ -31,9 +31,9 @@ st.set_page_config(page_title="Avtale", layout="wide")
 MRR_OVERVIEW = st.Page(
     "app_pages/mrr_overview.py", title="MRR overview", icon=":material/trending_up:", default=True
 )
-# section -> (what the role must be allowed, page); a page a role may not use is not in
-# its navigation at all, so it cannot be opened by URL either.
-PAGES: dict[str, list[tuple[str, st.Page]]] = {
+# section -> (what the role must be allowed, or a tuple of which any one will do, page); a
+# page a role may not use is not in its navigation at all, so it cannot be opened by URL.
+PAGES: dict[str, list[tuple[str | tuple[str, ...], st.Page]]] = {
     "Dashboards": [("read", MRR_OVERVIEW)],
     "Operations": [
         (
@@ -69,16 +69,40 @@ PAGES: dict[str, list[tuple[str, st.Page]]] = {
                 icon=":material/upload_file:",
             ),
         ),
+        (
+            "edit_agreements",
+            st.Page(
+                "app_pages/new_agreement.py", title="New agreement", icon=":material/handshake:"
+            ),
+        ),
+        (
+            # Sales ops work the routed tasks; leadership decides on discounts there.
+            ("edit_agreements", "approve_discounts"),
+            st.Page("app_pages/inbox.py", title="Inbox", icon=":material/inbox:"),
+        ),
     ],
     "Admin": [
-        ("manage_users", st.Page("app_pages/users.py", title="Users", icon=":material/group:"))
+        ("manage_users", st.Page("app_pages/users.py", title="Users", icon=":material/group:")),
+        (
+            "manage_settings",
+            st.Page(
+                "app_pages/templates.py",
+                title="Templates & clauses",
+                icon=":material/article:",
+            ),
+        ),
     ],
 }
 
 
+def may_open(role: str, needs: str | tuple[str, ...]) -> bool:
+    """Whether ``role`` has the permission a page needs (any one of several)."""
+    return any(auth.can(role, action) for action in ((needs,) if isinstance(needs, str) else needs))
+
+
 def pages_for(role: str) -> dict[str, list[st.Page]]:
     allowed = {
-        section: [page for action, page in pages if auth.can(role, action)]
+        section: [page for needs, page in pages if may_open(role, needs)]
         for section, pages in PAGES.items()
     }
     return {section: pages for section, pages in allowed.items() if pages}

@@ -1,11 +1,13 @@
-"""Contract page: every term of the current version, lines, installed assets, attachments,
-version history and a side-by-side comparison; revise, terminate, add assets and
-attachments (SPEC R2-R4, R6)."""
+"""Contract page: every term of the current version, lines, installed assets, documents,
+version history and a side-by-side comparison; revise, renegotiate, invoice, terminate,
+add assets and attachments (SPEC R2-R4, R6, C2, D5)."""
 
 from __future__ import annotations
 
 import access
+import contract_flow
 import contract_inputs
+import flow_data
 import forms
 import ops_data
 import streamlit as st
@@ -114,11 +116,13 @@ with assets_col:
             },
         )
 with documents_col:
-    st.subheader("Attachments")
+    st.subheader("Documents")
     if view.documents.empty:
-        st.caption("None attached.")
+        st.caption("None yet.")
+    # Generated documents also say which version they are and the template that made them.
+    notes = flow_data.document_notes(url, version, number)
     for document in view.documents.itertuples():
-        kind = document.kind.replace("_", " ")
+        kind = notes.get(document.id) or document.kind.replace("_", " ")
         st.download_button(
             f"{document.filename} ({kind}, {document.size_bytes:,} bytes)",
             data=lambda path=document.stored_path: ops_data.document_bytes(path),
@@ -174,6 +178,8 @@ if head["status"] == "terminated":
     st.stop()
 
 st.subheader("Actions")
+contract_flow.renegotiate(engine, user.username, number)
+contract_flow.invoice(engine, user.username, number, terms)
 with st.expander(
     "Revise (new version)", icon=":material/edit_note:", expanded=ui.pending("revise")
 ):

@@ -77,12 +77,19 @@ else:
     )
     ui.open_selected(picked, card.contracts, CONTRACT_PAGE, "contract", "contract")
 if can_edit and company["status"] == "active":
-    st.page_link(
-        "app_pages/new_contract.py",
-        label="New contract for this customer",
-        icon=":material/note_add:",
-        query_params={"customer": number},
-    )
+    with st.container(horizontal=True):
+        st.page_link(
+            "app_pages/new_agreement.py",
+            label="New agreement for this customer",
+            icon=":material/handshake:",
+            query_params={"customer": number},
+        )
+        st.page_link(
+            "app_pages/new_contract.py",
+            label="New contract (plain form)",
+            icon=":material/note_add:",
+            query_params={"customer": number},
+        )
 
 st.subheader("Contacts")
 if card.contacts.empty:
