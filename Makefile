@@ -32,8 +32,9 @@ app: setup
 refresh: setup
 	$(RUN) avtale refresh
 
-bench: setup  ## ingest + refresh timings at 1k, 10k, 100k companies against a plain DuckDB floor
+bench: setup  ## ingest + refresh timings at 1k, 10k, 100k companies against a plain DuckDB floor; documents per second
 	$(RUN) python benchmarks/bench.py
+	$(RUN) python benchmarks/documents.py
 
 clean:
 	rm -rf .avtale dbt/target dbt/logs

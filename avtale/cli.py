@@ -183,7 +183,9 @@ DEMO_USERS = {
 
 
 def create_demo_users(p: Paths) -> dict[str, tuple[str, str]]:
-    """One user per role with a fresh random password: {username: (role, password)}."""
+    """One user per role with a fresh random password: {username: (role, password)}; and
+    on an empty operational database the built-in library and a few demo agreements."""
+    from avtale.demo_agreements import seed_agreements
     from avtale.repository.auth import create_user
     from avtale.repository.db import database_url, make_engine, migrate, session_scope
     from avtale.repository.library import install_defaults
@@ -196,11 +198,14 @@ def create_demo_users(p: Paths) -> dict[str, tuple[str, str]]:
     try:
         with session_scope(engine) as session:
             install_defaults(session)
+            added = seed_agreements(session, owner="salesops")
             for username, role in DEMO_USERS.items():
                 if session.query(User).filter_by(username=username).first() is None:
                     password = secrets.token_urlsafe(12)
                     create_user(session, "demo", username, password, role)
                     created[username] = (role, password)
+        if added:
+            _say(f"added {added} demo customers with contracts to the operational database")
     finally:
         engine.dispose()
     return created
@@ -216,9 +221,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     write_demo_data(demo_dir, companies=args.companies, seed=args.seed, progress=_say)
     report = ingest(p, [demo_dir], progress=_say)
     print(report.format(max_problems=3))
+    # Users and a few agreements in the operational database before the refresh, so the
+    # app's own contracts are in the marts from the start.
+    users = create_demo_users(p)
     if not refresh(p):
         return 1
-    users = create_demo_users(p)
     if users:
         print("Demo users (log in to the app with these; shown once):")
         for username, (role, password) in users.items():

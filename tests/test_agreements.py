@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from avtale.demo_agreements import seed_agreements
 from avtale.repository import agreements, generation, library
 from avtale.repository.db import session_scope
 from avtale.repository.documents import document_path
@@ -475,3 +476,14 @@ def test_an_invoice_bills_the_month_with_vat_by_country(ready: Database, home: P
     # Net 130 + 600 + 430 = 1,160.00; German VAT 19 % = 220.40; gross 1,380.40.
     assert "1,160.00" in text and "220.40" in text and "1,380.40" in text
     assert f"INV-{version.contract.contract_number}-202601" in text
+
+
+def test_the_demo_agreements_are_added_to_an_empty_database_only(ready: Database) -> None:
+    with session_scope(ready.engine) as session:
+        assert seed_agreements(session, owner="salesops") == 3
+        assert seed_agreements(session, owner="salesops") == 0
+        contracts = session.scalars(select(Contract)).all()
+        assert [c.customer.country for c in contracts] == ["NO", "DK", "DE"]
+        assert all(current_version(c).lines[0].product == "Assist licence" for c in contracts)
+        (proposal,) = session.scalars(select(Proposal)).all()
+        assert proposal.status == "draft" and proposal.customer is contracts[0].customer

@@ -1,0 +1,70 @@
+"""A few agreements in the operational database for the demo, so the guided flow, the
+renegotiation and the inbox can be tried at once: three customers (Norway, Denmark,
+Germany) with a signer and a signed licence contract each, and one open proposal.
+
+Only an operational database without customers gets them; running the demo again adds
+nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from avtale.dates import add_months
+from avtale.repository import agreements
+from avtale.repository.models import Customer
+from avtale.repository.service import add_contact, create_contract, create_customer
+
+ACTOR = "demo"
+
+# name, org number, country, currency, signer, title, licences, unit price, months ago
+CUSTOMERS = [
+    ("Nordlys Regnskap AS", "912 345 678", "NO", "NOK", "Åse Berg", "Daglig leder", 40, 149, 20),
+    ("Øresund Logistik ApS", "DK 31 24 56 78", "DK", "DKK", "Søren Kjær", "CFO", 120, 99, 30),
+    ("Rheinblick Treuhand GmbH", "HRB 12345", "DE", "EUR", "Jürgen Weiß", "CEO", 15, 13, 8),
+]
+
+
+def seed_agreements(session: Session, owner: str, today: date | None = None) -> int:
+    """The demo customers and contracts; the number of customers added (0 if any exist)."""
+    today = today or date.today()
+    if session.scalar(select(func.count(Customer.id))):
+        return 0
+    first = None
+    for name, org, country, currency, signer, title, licences, price, months in CUSTOMERS:
+        customer = create_customer(
+            session, ACTOR, {"name": name, "org_number": org, "country": country, "owner": owner}
+        )
+        add_contact(session, ACTOR, customer, {"name": signer, "title": title, "may_sign": True})
+        start = add_months(today.replace(day=1), -months)
+        create_contract(
+            session,
+            ACTOR,
+            customer,
+            {
+                "title": f"{name} Assist",
+                "signed_date": start - timedelta(days=10),
+                "start_date": start,
+                "term_months": 36,
+                "notice_months": 3,
+                "auto_renew": True,
+                "currency": currency,
+                "price_adjustment_rule": "cpi",
+                "payment_terms_days": 30,
+            },
+            [
+                {
+                    "product": "Assist licence",
+                    "quantity": licences,
+                    "unit_price": price,
+                    "billing_period": "monthly",
+                }
+            ],
+        )
+        first = first or customer
+    assert first is not None
+    agreements.start_proposal(session, owner, first, today=today)
+    return len(CUSTOMERS)
