@@ -59,3 +59,17 @@ def log_in(at: AppTest, username: str, password: str = PASSWORD) -> AppTest:
     at.text_input(key="login_username").input(username)
     at.text_input(key="login_password").input(password)
     return at.button(key="login_submit").click().run()
+
+
+def as_user(username: str) -> AppTest:
+    at = log_in(start_app(), username)
+    assert not at.exception
+    return at
+
+
+def open_page(at: AppTest, page: str, **params: str) -> AppTest:
+    at.query_params.clear()
+    at.query_params.update(params)
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at

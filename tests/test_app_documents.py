@@ -19,7 +19,13 @@ from avtale.repository import agreements, generation, library, service
 from avtale.repository.db import make_engine, session_scope
 from avtale.repository.models import Contact, Contract, Customer, Document, Template
 from avtale.settings import STREAMLIT_APP, paths
-from tests.app_ops_fixtures import log_in, make_template, sqlite_url, start_app, use_database
+from tests.app_ops_fixtures import (
+    as_user,
+    make_template,
+    open_page,
+    sqlite_url,
+    use_database,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:Setting an item of incompatible dtype")
 
@@ -42,20 +48,6 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, template: Path) -> str:
     return use_database(tmp_path, monkeypatch, template)
-
-
-def as_user(username: str) -> AppTest:
-    at = log_in(start_app(), username)
-    assert not at.exception
-    return at
-
-
-def open_page(at: AppTest, page: str, **params: str) -> AppTest:
-    at.query_params.clear()
-    at.query_params.update(params)
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def click(at: AppTest, form: str) -> AppTest:

@@ -18,7 +18,15 @@ from avtale.repository import service
 from avtale.repository.db import make_engine, session_scope
 from avtale.repository.models import AuditLog, Contract, Customer, Document, User
 from avtale.settings import STREAMLIT_APP
-from tests.app_ops_fixtures import PASSWORD, log_in, make_template, start_app, use_database
+from tests.app_ops_fixtures import (
+    PASSWORD,
+    as_user,
+    log_in,
+    make_template,
+    open_page,
+    start_app,
+    use_database,
+)
 from tests.sample_files import minimal_pdf
 
 # Streamlit's data_editor adds a row with blanks into typed columns, which pandas 3 warns
@@ -59,20 +67,6 @@ def app_module(monkeypatch: pytest.MonkeyPatch) -> Any:
     """Imports a module of the app (forms, ops_data) the way its pages do."""
     monkeypatch.syspath_prepend(str(STREAMLIT_APP.parent))
     return importlib.import_module
-
-
-def as_user(username: str) -> AppTest:
-    at = log_in(start_app(), username)
-    assert not at.exception
-    return at
-
-
-def open_page(at: AppTest, page: str, **params: str) -> AppTest:
-    at.query_params.clear()
-    at.query_params.update(params)
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def submit(at: AppTest, form: str) -> AppTest:
