@@ -393,6 +393,18 @@ def test_a_renegotiation_copies_the_terms_and_sets_the_seed_004_defaults(
             agreements.start_renegotiation(session, SALES, contract, today=TODAY)
 
 
+def test_a_renegotiation_reprices_only_the_lines_it_changes(ready: Database) -> None:
+    with session_scope(ready.engine) as session:
+        # 40 licences on a 36-month term: today's rules would give 10 % + 5 % bonus.
+        contract = signed_contract(session, 40, TODAY - timedelta(days=400))
+        proposal = agreements.start_renegotiation(session, SALES, contract, today=TODAY)
+        assert agreements.priced_lines(proposal)[0]["discount_percent"] == "0"
+        lines = [dict(line) for line in proposal.lines]
+        lines[0]["quantity"] = 50  # 50+ licences: 15 % tier + 5 % term bonus = 20 %
+        agreements.update_proposal(session, SALES, proposal, lines=lines)
+        assert agreements.priced_lines(proposal)[0]["discount_percent"] == "20"
+
+
 @pytest.mark.parametrize(
     ("before", "after", "months_ago", "teams"),
     [

@@ -219,6 +219,7 @@ def update_proposal(
         errors["clauses"] = "a clause is chosen twice"
     raise_if(errors)
 
+    kept = _kept_lines(proposal, line_values)
     pricing = price_lines(
         [
             {
@@ -226,7 +227,8 @@ def update_proposal(
                 "product": line.get("product_code") or line["product"],
                 "name": line["product"],
             }
-            for line in line_values
+            for index, line in enumerate(line_values)
+            if index not in kept
         ],
         term_months=values.get("term_months"),
         rules=load_discount_rules(),
@@ -238,7 +240,7 @@ def update_proposal(
     proposal.lines = jsonable(line_values)
     if clauses is not None:
         proposal.clauses = list(clauses)
-    proposal.pricing = jsonable(_pricing_summary(pricing))
+    proposal.pricing = jsonable(_pricing_summary(pricing, line_values, kept))
     proposal.revision += 1
     proposal.status = "draft"
     session.flush()
@@ -273,20 +275,56 @@ def _clean_proposal_lines(
     return cleaned
 
 
-def _pricing_summary(pricing: Any) -> dict[str, Any]:
+def _kept_lines(proposal: Proposal, lines: Sequence[Mapping[str, Any]]) -> set[int]:
+    """The lines of a renegotiation that continue a line of the contract unchanged: they
+    keep the discount agreed then, so renegotiating the price of one product never
+    re-prices the others under today's rules."""
+    if proposal.base_version is None:
+        return set()
+    agreed = {line.line_no: values_of(line) for line in proposal.base_version.lines}
+    kept = set()
+    for index, line in enumerate(lines):
+        before = agreed.get(line.get("line_no") or 0)
+        if before is not None and all(
+            before[key] == line.get(key)
+            for key in ("product", "quantity", "unit_price", "discount_percent", "billing_period")
+        ):
+            kept.add(index)
+    return kept
+
+
+def _pricing_summary(
+    pricing: Any, lines: Sequence[Mapping[str, Any]], kept: set[int]
+) -> dict[str, Any]:
+    """Per line of the proposal (kept lines included, in order): the automatic, manual and
+    applied discount and why."""
+    priced = iter(pricing.lines)
+    summary = []
+    for index, line in enumerate(lines):
+        if index in kept:
+            summary.append(
+                {
+                    "automatic_percent": 0,
+                    "manual_percent": line["discount_percent"],
+                    "discount_percent": line["discount_percent"],
+                    "reasons": ["unchanged: the discount agreed in the contract is kept"],
+                }
+            )
+            continue
+        result = next(priced)
+        summary.append(
+            {
+                "automatic_percent": result.automatic_percent,
+                "manual_percent": result.manual_percent,
+                "discount_percent": result.discount_percent,
+                "reasons": list(result.reasons),
+            }
+        )
     return {
         "rules_version": pricing.rules_version,
         "needs_approval": pricing.needs_approval,
         "approval_reasons": list(pricing.approval_reasons),
-        "lines": [
-            {
-                "automatic_percent": line.automatic_percent,
-                "manual_percent": line.manual_percent,
-                "discount_percent": line.discount_percent,
-                "reasons": list(line.reasons),
-            }
-            for line in pricing.lines
-        ],
+        "lines": summary,
     }
 
 
