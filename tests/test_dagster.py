@@ -22,6 +22,12 @@ EXPECTED_SOURCE_KEYS = {
     "planning/fx_rates",
 }
 EXPECTED_MART_KEYS = {
+    "marts/churn_events",
+    "marts/cohort_retention",
+    "marts/contract_health",
+    "marts/contract_health_signals",
+    "marts/mrr_forecast",
+    "marts/product_mrr_movements",
     "marts/contract_deadlines",
     "marts/contract_lines",
     "marts/contracts",

@@ -51,6 +51,7 @@ EXPORTED = {
             "auto_renew",
             "renewal_term_months",
             "price_adjustment_rule",
+            "price_adjustment_pct",
             "next_price_adjustment_date",
             "currency",
             "terminated_date",
@@ -77,7 +78,7 @@ EXPORTED = {
 }
 
 # Numeric(18, 4) arrives as Decimal; the warehouse computes MRR in DOUBLE like every source.
-DECIMAL_COLUMNS = {"quantity", "unit_price", "discount_percent"}
+DECIMAL_COLUMNS = {"quantity", "unit_price", "discount_percent", "price_adjustment_pct"}
 
 
 def last_write_id(engine: Engine) -> int:
@@ -130,6 +131,14 @@ def _exported_version(con: duckdb.DuckDBPyConnection) -> tuple[str, int] | None:
         "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'app' AND table_name = '_exported'"
     ).fetchone()
     if not found or not found[0]:
+        return None
+    # A copy taken before a column joined EXPORTED is stale whatever its audit id.
+    copied = set(
+        con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'app'"
+        ).fetchall()
+    )
+    if any((t, c) not in copied for t, (_, columns) in EXPORTED.items() for c in columns):
         return None
     row = con.execute("SELECT database_url, audit_id FROM app._exported").fetchone()
     return (str(row[0]), int(row[1])) if row else None

@@ -15,6 +15,12 @@ PUBLISHED_MODELS = [
     "mrr_movements",
     "monthly_metrics",
     "contract_deadlines",
+    "churn_events",
+    "cohort_retention",
+    "product_mrr_movements",
+    "mrr_forecast",
+    "contract_health",
+    "contract_health_signals",
     "quarantine",
     "loads",
 ]

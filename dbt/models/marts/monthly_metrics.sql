@@ -1,4 +1,5 @@
--- Portfolio totals, movements and rates per month (SPEC IX M3-M5).
+-- Portfolio totals, movements, rates and non-recurring revenue per month
+-- (SPEC IX M3-M5).
 with
 
 months as (
@@ -11,6 +12,10 @@ customer_months as (
 
 mrr_movements as (
     select * from {{ ref('mrr_movements') }}
+),
+
+contract_lines as (
+    select * from {{ ref('contract_lines') }}
 ),
 
 totals as (
@@ -37,6 +42,31 @@ movements as (
     group by mrr_movements.month
 ),
 
+retained as (
+    -- NRR base (M5): the customers with MRR 12 months before a month, their
+    -- MRR then and their MRR in that month (0 when gone).
+    select
+        (base_months.month + interval 12 month)::date as month,
+        sum(base_months.mrr) as base_mrr_12m,
+        sum(coalesce(later_months.mrr, 0)) as retained_mrr_12m,
+    from customer_months as base_months
+    left join customer_months as later_months
+        on base_months.customer_id = later_months.customer_id
+        and base_months.month + interval 12 month = later_months.month
+    where base_months.mrr > 0
+    group by base_months.month
+),
+
+non_recurring as (
+    -- One-off lines and setup fees count in the month their line starts (M1).
+    select
+        date_trunc('month', contract_lines.start_date)::date as month,
+        sum(contract_lines.non_recurring_amount) as non_recurring_revenue,
+    from contract_lines
+    where not contract_lines.is_recurring
+    group by date_trunc('month', contract_lines.start_date)
+),
+
 joined as (
     select
         months.month,
@@ -51,11 +81,18 @@ joined as (
         coalesce(movements.churned_customers, 0) as churned_customers,
         coalesce(movements.reactivated_customers, 0) as reactivated_customers,
         months.is_future,
+        retained.base_mrr_12m,
+        retained.retained_mrr_12m,
+        coalesce(non_recurring.non_recurring_revenue, 0) as non_recurring_revenue,
     from months
     left join totals
         on months.month = totals.month
     left join movements
         on months.month = movements.month
+    left join retained
+        on months.month = retained.month
+    left join non_recurring
+        on months.month = non_recurring.month
 ),
 
 with_previous as (
@@ -90,6 +127,18 @@ rated as (
             / nullif(with_previous.previous_mrr, 0) as gross_revenue_churn_rate,
         with_previous.mrr / nullif(with_previous.customers, 0) as arpa,
         with_previous.is_future,
+        with_previous.retained_mrr_12m / nullif(with_previous.base_mrr_12m, 0) as nrr_12m,
+        -- ARPA over the average logo churn rate of this month and the two before.
+        (with_previous.mrr / nullif(with_previous.customers, 0))
+            / nullif(
+                avg(with_previous.churned_customers / nullif(with_previous.previous_customers, 0)) over (
+                    order by with_previous.month rows between 2 preceding and current row
+                ),
+                0
+            ) as ltv,
+        (with_previous.new_mrr + with_previous.expansion_mrr + with_previous.reactivation_mrr)
+            / nullif(abs(with_previous.churn_mrr + with_previous.contraction_mrr), 0) as quick_ratio,
+        with_previous.non_recurring_revenue,
     from with_previous
 )
 

@@ -14,6 +14,7 @@ select
     coalesce(auto_renew, false) as auto_renew,
     coalesce(renewal_term_months, term_months, 12)::integer as renewal_term_months,
     price_adjustment_rule,
+    price_adjustment_pct,
     next_price_adjustment_date,
     currency,
     terminated_date,

@@ -1,0 +1,106 @@
+-- Contracted MRR per contract for each month after the current one (SPEC IX
+-- M8): signed lines only, by the month-end snapshot of int_line_months (M2), so
+-- future-dated lines start, lines that end without auto-renewal drop out and
+-- auto-renewing ones go on. Adjusted MRR adds the scheduled price adjustments:
+-- the contract's percent on its next adjustment date and every 12 months after,
+-- compounding, from the first month whose last day is on or after the date.
+with
+
+lines as (
+    select * from {{ ref('int_contract_lines_normalised') }}
+    where is_recurring
+),
+
+months as (
+    select * from {{ ref('int_forecast_months') }}
+    where not is_actual
+),
+
+pricing as (
+    select * from {{ ref('int_forecast_contract_pricing') }}
+    where price_adjustment_rule <> 'none'
+        and price_adjustment_pct is not null
+        and next_price_adjustment_date is not null
+),
+
+line_months as (
+    -- The same month-end rule as int_line_months, on the forecast's own spine.
+    select
+        lines.contract_id,
+        lines.customer_id,
+        months.month,
+        months.month_end,
+        case
+            when lines.discount_end_date is null or lines.discount_end_date >= months.month_end
+                then lines.line_mrr
+            else lines.line_mrr_undiscounted
+        end as mrr,
+    from lines
+    inner join months
+        on lines.start_date <= months.month_end
+        and (lines.end_date is null or lines.end_date >= months.month_end)
+),
+
+contract_months as (
+    select
+        line_months.contract_id,
+        line_months.customer_id,
+        line_months.month,
+        line_months.month_end,
+        sum(line_months.mrr) as contracted_mrr,
+    from line_months
+    group by line_months.contract_id, line_months.customer_id, line_months.month, line_months.month_end
+),
+
+adjustment_dates as (
+    -- Anniversaries of the next adjustment date still ahead of today; three
+    -- years past today cover the 24-month horizon.
+    select
+        pricing.contract_id,
+        pricing.price_adjustment_pct,
+        (pricing.next_price_adjustment_date + to_months(12 * years.n))::date as adjustment_date,
+    from pricing
+    cross join unnest(generate_series(0, 3 + greatest(
+        0, datediff('year', pricing.next_price_adjustment_date, {{ as_of_date() }})
+    ))) as years(n)
+    where pricing.next_price_adjustment_date + to_months(12 * years.n) > {{ as_of_date() }}
+),
+
+adjustments_counted as (
+    select
+        contract_months.contract_id,
+        contract_months.month,
+        count(adjustment_dates.adjustment_date) as adjustments,
+        any_value(adjustment_dates.price_adjustment_pct) as price_adjustment_pct,
+    from contract_months
+    inner join adjustment_dates
+        on contract_months.contract_id = adjustment_dates.contract_id
+        and adjustment_dates.adjustment_date <= contract_months.month_end
+    group by contract_months.contract_id, contract_months.month
+),
+
+adjusted as (
+    select
+        contract_months.contract_id,
+        contract_months.customer_id,
+        contract_months.month,
+        contract_months.contracted_mrr,
+        -- Rounded far below a cent, as customer_months, only to drop the noise
+        -- of powers of 1.03 and the like (round when presenting).
+        case
+            when adjustments_counted.adjustments is null then contract_months.contracted_mrr
+            else round(
+                contract_months.contracted_mrr * power(
+                    1 + adjustments_counted.price_adjustment_pct / 100,
+                    adjustments_counted.adjustments
+                ),
+                6
+            )
+        end as adjusted_mrr,
+    from contract_months
+    left join adjustments_counted
+        on contract_months.contract_id = adjustments_counted.contract_id
+        and contract_months.month = adjustments_counted.month
+)
+
+select * from adjusted

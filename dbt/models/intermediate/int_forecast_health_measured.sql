@@ -1,0 +1,134 @@
+-- What each health condition measures on each active contract (SPEC IX M9),
+-- before any threshold: one row per active contract, condition and item (a
+-- discounted line; one item for the other conditions). contract_health_signals
+-- compares `measure` with the configured threshold, in the seed's unit.
+with
+
+contracts as (
+    select * from {{ ref('contracts') }}
+    where status = 'active' and current_mrr > 0
+),
+
+customer_months as (
+    select * from {{ ref('customer_months') }}
+),
+
+contract_deadlines as (
+    select * from {{ ref('contract_deadlines') }}
+),
+
+discounts as (
+    select * from {{ ref('int_forecast_discounts_running') }}
+),
+
+pricing as (
+    select * from {{ ref('int_forecast_contract_pricing') }}
+),
+
+mrr_compared as (
+    -- Percent of the customer's MRR lost since the month 3 months back.
+    select
+        current_month.customer_id,
+        earlier_month.month as since_month,
+        100 * (earlier_month.mrr - current_month.mrr) / earlier_month.mrr as drop_percent,
+    from customer_months as current_month
+    inner join customer_months as earlier_month
+        on current_month.customer_id = earlier_month.customer_id
+        and earlier_month.month = (current_month.month - interval 3 month)::date
+    where current_month.month = date_trunc('month', {{ as_of_date() }})::date
+        and earlier_month.mrr > 0
+),
+
+mrr_drops as (
+    select
+        contracts.contract_id,
+        contracts.customer_id,
+        'mrr_drop' as condition,
+        mrr_compared.drop_percent::double as measure,
+        {{ as_of_date() }}::date as due_date,
+        'MRR fell ' || round(mrr_compared.drop_percent)::integer || ' % since '
+            || strftime(mrr_compared.since_month, '%Y-%m') as detail,
+        contracts.current_mrr as amount,
+    from contracts
+    inner join mrr_compared
+        on contracts.customer_id = mrr_compared.customer_id
+),
+
+discounts_ending as (
+    select
+        contracts.contract_id,
+        contracts.customer_id,
+        'discount_ending' as condition,
+        datediff('day', {{ as_of_date() }}, discounts.discount_end_date)::double as measure,
+        discounts.discount_end_date as due_date,
+        'Discount of ' || format('{:g}', discounts.discount_percent) || ' % on ' || discounts.product
+            || ' ends ' || strftime(discounts.discount_end_date, '%Y-%m-%d') as detail,
+        discounts.discount_mrr as amount,
+    from contracts
+    inner join discounts
+        on contracts.contract_id = discounts.contract_id
+    where discounts.discount_end_date is not null
+),
+
+prices_unchanged as (
+    -- Only contracts without an adjustment ahead: no rule, or its date passed.
+    select
+        contracts.contract_id,
+        contracts.customer_id,
+        'price_not_adjusted' as condition,
+        date_sub('month', pricing.last_price_change_date, {{ as_of_date() }})::double as measure,
+        -- The next anniversary of the last change, today or later.
+        case
+            when pricing.last_price_change_date + to_months(12 * (datediff(
+                'month', pricing.last_price_change_date, {{ as_of_date() }}) // 12)) >= {{ as_of_date() }}
+                then pricing.last_price_change_date + to_months(12 * (datediff(
+                    'month', pricing.last_price_change_date, {{ as_of_date() }}) // 12))
+            else pricing.last_price_change_date + to_months(12 * (datediff(
+                'month', pricing.last_price_change_date, {{ as_of_date() }}) // 12 + 1))
+        end::date as due_date,
+        'Price unchanged since ' || strftime(pricing.last_price_change_date, '%Y-%m-%d') as detail,
+        contracts.current_mrr * {{ var('forecast_cpi_percent') }} / 100 as amount,
+    from contracts
+    inner join pricing
+        on contracts.contract_id = pricing.contract_id
+    where pricing.last_price_change_date <= {{ as_of_date() }}
+        and (
+            pricing.price_adjustment_rule = 'none'
+            or pricing.next_price_adjustment_date is null
+            or pricing.next_price_adjustment_date < {{ as_of_date() }}
+        )
+),
+
+notices_due as (
+    select
+        contracts.contract_id,
+        contracts.customer_id,
+        'notice_deadline_soon' as condition,
+        datediff('day', {{ as_of_date() }}, notices.deadline_date)::double as measure,
+        notices.deadline_date as due_date,
+        'Notice deadline ' || strftime(notices.deadline_date, '%Y-%m-%d') || ', else it renews on '
+            || strftime(expiries.deadline_date + interval 1 day, '%Y-%m-%d') as detail,
+        contracts.current_mrr as amount,
+    from contracts
+    inner join contract_deadlines as notices
+        on contracts.contract_id = notices.contract_id
+        and notices.deadline_type = 'notice'
+    inner join contract_deadlines as expiries
+        on contracts.contract_id = expiries.contract_id
+        and expiries.deadline_type = 'expiry'
+    where contracts.auto_renew
+        and contracts.terminated_date is null
+        and notices.deadline_date >= {{ as_of_date() }}
+),
+
+unioned as (
+    select * from mrr_drops
+    union all
+    select * from discounts_ending
+    union all
+    select * from prices_unchanged
+    union all
+    select * from notices_due
+)
+
+select * from unioned
