@@ -90,22 +90,48 @@ def floor(exports: Path) -> float:
 
 
 def dashboard_queries(serving: Path) -> dict[str, float]:
+    import analytics_data  # the analytics pages' query module
     import data  # the app's query module
 
     version = int(time.time_ns())  # a fresh cache key: every call goes to DuckDB
-    months = data.monthly_series(str(serving), version, (), (), ())
+    s = str(serving)
+    months = data.monthly_series(s, version, (), (), ())
     latest = months[~months["is_future"]]["month"].max().date()
-    options = data.filter_options(str(serving), version)
+    year_ago = date(latest.year - 1, latest.month, 1)
+    options = data.filter_options(s, version)
     owner = (str(options["owner"].dropna().iloc[0]),)
+    at_risk = analytics_data.at_risk_contracts(s, version, (), (), ())
+    contract = str(at_risk["contract_id"].iloc[0]) if len(at_risk) else ""
     calls = {
-        "filter_options": lambda v: data.filter_options(str(serving), v),
-        "monthly_series": lambda v: data.monthly_series(str(serving), v, (), (), ()),
-        "monthly_series (owner filter)": lambda v: data.monthly_series(
-            str(serving), v, owner, (), ()
+        "filter_options": lambda v: data.filter_options(s, v),
+        "monthly_series": lambda v: data.monthly_series(s, v, (), (), ()),
+        "monthly_series (owner filter)": lambda v: data.monthly_series(s, v, owner, (), ()),
+        "movement_customers": lambda v: data.movement_customers(s, v, latest, None, (), (), ()),
+        # KPIs, churn, cohorts, sales team, forecast, portfolio health
+        "metrics": lambda v: analytics_data.metrics(s, v, (), (), ()),
+        "metrics (owner filter)": lambda v: analytics_data.metrics(s, v, owner, (), ()),
+        "churn_reasons": lambda v: analytics_data.churn_reasons(s, v, year_ago, latest, (), (), ()),
+        "churned_customers": lambda v: analytics_data.churned_customers(
+            s, v, year_ago, latest, None, (), (), ()
         ),
-        "movement_customers": lambda v: data.movement_customers(
-            str(serving), v, latest, None, (), (), ()
+        "cohorts (month)": lambda v: analytics_data.cohorts(s, v, "month", None, None, (), ()),
+        "cohorts (quarter, one owner)": lambda v: analytics_data.cohorts(
+            s, v, "quarter", "owner", owner[0], (), ()
         ),
+        "movements_by owner": lambda v: analytics_data.movements_by(
+            s, v, "owner", year_ago, latest, (), (), ()
+        ),
+        "movements_by product": lambda v: analytics_data.movements_by(
+            s, v, "product", year_ago, latest, (), (), ()
+        ),
+        "movements_by country (owner filter)": lambda v: analytics_data.movements_by(
+            s, v, "country", year_ago, latest, owner, (), ()
+        ),
+        "forecast": lambda v: analytics_data.forecast(s, v),
+        "health_summary": lambda v: analytics_data.health_summary(s, v, (), (), ()),
+        "at_risk_contracts": lambda v: analytics_data.at_risk_contracts(s, v, (), (), ()),
+        "action_weeks": lambda v: analytics_data.action_weeks(s, v, (), (), ()),
+        "contract_signals": lambda v: analytics_data.contract_signals(s, v, contract),
     }
     timings = {}
     for name, call in calls.items():

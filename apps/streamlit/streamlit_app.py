@@ -31,10 +31,22 @@ st.set_page_config(page_title="Avtale", layout="wide")
 MRR_OVERVIEW = st.Page(
     "app_pages/mrr_overview.py", title="MRR overview", icon=":material/trending_up:", default=True
 )
+# The analytics pages: each runs inside dashboard_frame(), which draws the shared filters.
+DASHBOARDS = [
+    MRR_OVERVIEW,
+    st.Page("app_pages/kpis.py", title="KPIs", icon=":material/monitoring:"),
+    st.Page("app_pages/churn.py", title="Churn", icon=":material/trending_down:"),
+    st.Page("app_pages/cohorts.py", title="Cohorts", icon=":material/grid_on:"),
+    st.Page("app_pages/sales_team.py", title="Sales team", icon=":material/groups:"),
+    st.Page("app_pages/forecast.py", title="Forecast", icon=":material/timeline:"),
+    st.Page(
+        "app_pages/portfolio.py", title="Portfolio health", icon=":material/health_and_safety:"
+    ),
+]
 # section -> (what the role must be allowed, or a tuple of which any one will do, page); a
 # page a role may not use is not in its navigation at all, so it cannot be opened by URL.
 PAGES: dict[str, list[tuple[str | tuple[str, ...], st.Page]]] = {
-    "Dashboards": [("read", MRR_OVERVIEW)],
+    "Dashboards": [("read", dashboard) for dashboard in DASHBOARDS],
     "Operations": [
         (
             "read",
@@ -193,6 +205,6 @@ if user is None:
 page = st.navigation(pages_for(user.role))
 render_user(user)
 ui.show_flash()
-if page is MRR_OVERVIEW:
+if any(page is dashboard for dashboard in DASHBOARDS):
     dashboard_frame()
 page.run()
