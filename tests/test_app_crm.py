@@ -177,5 +177,6 @@ def test_the_term_filter_covers_exported_contracts_too(analyst):
     assert sorted(rows["customer"]) == ["Nordlys Data AS", "Nordlys Data AS"]
     at.date_input(key="terms_ends_before").set_value(date(2025, 8, 1)).run()
     rows = at.dataframe(key="crm_terms_results").value
-    assert rows["current_term_end"].dt.date.tolist() == [date(2025, 7, 31)]
-    assert rows["auto_renew"].tolist() == [False]
+    # K2 ended long ago: outside the deadlines window, its end date stands in.
+    assert rows["current_term_end"].dt.date.tolist() == [date(2025, 2, 28), date(2025, 7, 31)]
+    assert rows["auto_renew"].tolist() == [False, False]

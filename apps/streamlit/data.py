@@ -324,7 +324,8 @@ select
     contracts.source_system,
     contracts.status,
     contracts.start_date,
-    expiry.deadline_date as current_term_end,
+    -- The mart holds deadlines from 30 days ago to 24 months ahead; beyond, the end date.
+    coalesce(expiry.deadline_date, contracts.end_date) as current_term_end,
     contracts.auto_renew,
     contracts.notice_months,
     contracts.current_mrr::double as current_mrr
@@ -335,8 +336,8 @@ left join contract_deadlines as expiry
 where contracts.source_system <> 'app'
     and ($auto_renew is null or contracts.auto_renew = $auto_renew)
     and ($min_notice is null or contracts.notice_months >= $min_notice)
-    and ($ends_before is null or expiry.deadline_date < $ends_before)
-order by expiry.deadline_date nulls last, customers.name
+    and ($ends_before is null or coalesce(expiry.deadline_date, contracts.end_date) < $ends_before)
+order by current_term_end nulls last, customers.name
 limit 500
 """
 

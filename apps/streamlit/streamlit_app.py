@@ -57,6 +57,7 @@ PAGES: dict[str, list[tuple[str | tuple[str, ...], st.Page]]] = {
             st.Page("app_pages/customer.py", title="Customer card", icon=":material/business:"),
         ),
         ("read", st.Page("app_pages/contract.py", title="Contract", icon=":material/description:")),
+        ("read", st.Page("app_pages/deadlines.py", title="Deadlines", icon=":material/event:")),
         (
             "read",
             st.Page(

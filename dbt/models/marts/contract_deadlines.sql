@@ -1,83 +1,59 @@
--- The dates that matter per contract (SPEC VI A1): the end of the current term
--- (expiry) and the last day to give notice before it.
+-- The dates that matter per contract and across the portfolio (SPEC VI A1): one
+-- row per contract, deadline type and date, from `deadlines_lookback_days` ago
+-- (recent misses still show) to `deadlines_horizon_months` ahead. Each source of
+-- dates is its own intermediate model: the current term (expiry, notice,
+-- renegotiation window, next renewal), the app's terms (lock-in end, price
+-- adjustments) and discounts that end.
 with
 
 contracts as (
     select * from {{ ref('contracts') }}
-    where end_date is not null
 ),
 
-current_terms as (
-    select
-        contracts.*,
-        -- An auto-renewing contract's current term is the first renewal term
-        -- that ends on or after today: end_k = (end + 1 day) + k * renewal - 1 day.
-        case
-            when contracts.auto_renew and contracts.terminated_date is null
-                then greatest(
-                    0,
-                    floor(
-                        datediff('month', contracts.end_date, {{ as_of_date() }})
-                        / contracts.renewal_term_months
-                    )
-                )::integer
-            else 0
-        end as renewals_before,
-    from contracts
+customers as (
+    select * from {{ ref('customers') }}
 ),
 
-term_ends as (
-    select
-        current_terms.*,
-        case
-            when current_terms.auto_renew and current_terms.terminated_date is null then
-                case
-                    when (current_terms.end_date + interval 1 day
-                        + to_months(current_terms.renewals_before * current_terms.renewal_term_months)
-                        - interval 1 day)::date >= {{ as_of_date() }}
-                        then (current_terms.end_date + interval 1 day
-                            + to_months(current_terms.renewals_before * current_terms.renewal_term_months)
-                            - interval 1 day)::date
-                    else (current_terms.end_date + interval 1 day
-                        + to_months((current_terms.renewals_before + 1) * current_terms.renewal_term_months)
-                        - interval 1 day)::date
-                end
-            else coalesce(least(current_terms.terminated_date, current_terms.end_date), current_terms.end_date)
-        end as term_end,
-    from current_terms
+terms_dated as (
+    select * from {{ ref('int_deadlines_terms_dated') }}
 ),
 
-expiries as (
-    select
-        term_ends.contract_id,
-        term_ends.customer_id,
-        term_ends.owner,
-        'expiry' as deadline_type,
-        term_ends.term_end as deadline_date,
-        term_ends.auto_renew,
-        term_ends.current_mrr as contract_mrr,
-    from term_ends
+app_terms_dated as (
+    select * from {{ ref('int_deadlines_app_terms_dated') }}
 ),
 
-notices as (
-    select
-        term_ends.contract_id,
-        term_ends.customer_id,
-        term_ends.owner,
-        'notice' as deadline_type,
-        (term_ends.term_end + interval 1 day - to_months(term_ends.notice_months) - interval 1 day)::date
-            as deadline_date,
-        term_ends.auto_renew,
-        term_ends.current_mrr as contract_mrr,
-    from term_ends
-    where term_ends.notice_months is not null
-        and term_ends.terminated_date is null
+discounts_ending as (
+    select * from {{ ref('int_deadlines_discounts_ending') }}
 ),
 
 unioned as (
-    select * from expiries
+    select * from terms_dated
     union all
-    select * from notices
+    select * from app_terms_dated
+    union all
+    select * from discounts_ending
+),
+
+windowed as (
+    select
+        unioned.contract_id,
+        contracts.customer_id,
+        customers.name as customer_name,
+        contracts.owner,
+        contracts.source_system,
+        unioned.deadline_type,
+        unioned.deadline_date,
+        contracts.auto_renew,
+        contracts.current_mrr::double as contract_mrr,
+        unioned.mrr_at_stake::double as mrr_at_stake,
+        unioned.detail,
+    from unioned
+    inner join contracts
+        on unioned.contract_id = contracts.contract_id
+    left join customers
+        on contracts.customer_id = customers.customer_id
+    where unioned.deadline_date >= {{ as_of_date() }} - to_days({{ var('deadlines_lookback_days') }})
+        and unioned.deadline_date <= {{ as_of_date() }} + to_months({{ var('deadlines_horizon_months') }})
 )
 
-select * from unioned
+select * from windowed
