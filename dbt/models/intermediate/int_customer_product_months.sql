@@ -1,87 +1,156 @@
--- Customer MRR split by product (SPEC IX M7): one row per customer, product and
--- month from the first month the customer has MRR on that product to the
--- horizon, zero-filled, so a product dropped or taken up again is a row too.
--- Summed over products it is customer_months.mrr (to rounding noise).
+-- Customer MRR split by product (SPEC IX M7), at the months it changes: one row
+-- per customer, product and month where the product's MRR differs from the
+-- month before (0 before its first month with MRR, and after it stops), up to
+-- the horizon. A dense customer x product x month spine costs most of a 100k
+-- refresh, while a product's MRR only moves where one of its lines starts,
+-- ends or leaves its discount, so only those months are valued.
 with
-
-line_months as (
-    select * from {{ ref('int_line_months') }}
-),
 
 lines as (
     select * from {{ ref('int_contract_lines_normalised') }}
+    where is_recurring and start_date is not null
 ),
 
 months as (
     select * from {{ ref('int_months') }}
 ),
 
-line_products as (
-    -- A line without a product name (HubSpot does not require one) still
-    -- counts, under 'Unknown', so products add up to the customer's MRR.
+horizon as (
+    -- The first month past the spine: lines running on are cut there.
     select
-        line_months.customer_id,
-        coalesce(nullif(trim(lines.product), ''), 'Unknown') as product,
-        line_months.month,
-        line_months.mrr,
-    from line_months
-    inner join lines
-        on line_months.line_id = lines.line_id
+        (max(months.month) + interval 1 month)::date as beyond_month,
+    from months
 ),
 
-product_mrr as (
-    -- Rounded far below a cent, as customer_months is, so an unchanged
-    -- product MRR compares equal from month to month.
+line_spans as (
+    -- The month-end snapshot of int_line_months per line instead of per month:
+    -- a line counts in month M when it is active on M's last day, so it stops
+    -- counting in the month after the one its end date falls in, or in that
+    -- month when the end date is not a month end; same for its discount. A
+    -- line without a product name (HubSpot does not require one) still counts,
+    -- under 'Unknown', so products add up to the customer's MRR.
     select
-        line_products.customer_id,
-        line_products.product,
-        line_products.month,
-        round(sum(line_products.mrr), 6) as mrr,
-    from line_products
-    group by line_products.customer_id, line_products.product, line_products.month
+        lines.customer_id,
+        coalesce(nullif(trim(lines.product), ''), 'Unknown') as product,
+        date_trunc('month', lines.start_date)::date as start_month,
+        least(
+            coalesce(date_trunc('month', lines.end_date + 1)::date, horizon.beyond_month),
+            horizon.beyond_month
+        ) as end_month,
+        date_trunc('month', lines.discount_end_date + 1)::date as discount_end_month,
+        lines.line_mrr,
+        lines.line_mrr_undiscounted,
+    from lines
+    cross join horizon
+),
+
+segments as (
+    -- Spans of months, start included and end not, over which a line's MRR is
+    -- constant: discounted until its discount ends, undiscounted after.
+    select
+        line_spans.customer_id,
+        line_spans.product,
+        line_spans.start_month,
+        least(line_spans.end_month, coalesce(line_spans.discount_end_month, line_spans.end_month))
+            as end_month,
+        line_spans.line_mrr as mrr,
+    from line_spans
+
+    union all
+
+    select
+        line_spans.customer_id,
+        line_spans.product,
+        greatest(line_spans.start_month, line_spans.discount_end_month) as start_month,
+        line_spans.end_month,
+        line_spans.line_mrr_undiscounted as mrr,
+    from line_spans
+    where line_spans.discount_end_month is not null
+),
+
+kept_segments as (
+    select * from segments
+    where segments.start_month < segments.end_month
+),
+
+change_months as (
+    -- The only months a product's MRR can differ from the month before.
+    select kept_segments.customer_id, kept_segments.product, kept_segments.start_month as month,
+    from kept_segments
+
+    union
+
+    select kept_segments.customer_id, kept_segments.product, kept_segments.end_month as month,
+    from kept_segments
+),
+
+valued as (
+    -- The product's MRR in the month and in the month before, summed over its
+    -- lines and rounded far below a cent, as customer_months is, so an
+    -- unchanged product MRR compares equal from month to month.
+    select
+        change_months.customer_id,
+        change_months.product,
+        change_months.month,
+        coalesce(
+            round(
+                sum(kept_segments.mrr) filter (
+                    where kept_segments.start_month <= change_months.month
+                    and kept_segments.end_month > change_months.month
+                ),
+                6
+            ),
+            0
+        ) as mrr,
+        coalesce(
+            round(
+                sum(kept_segments.mrr) filter (
+                    where kept_segments.start_month < change_months.month
+                    and kept_segments.end_month >= change_months.month
+                ),
+                6
+            ),
+            0
+        ) as month_before_mrr,
+    from change_months
+    inner join kept_segments
+        on change_months.customer_id = kept_segments.customer_id
+        and change_months.product = kept_segments.product
+    group by change_months.customer_id, change_months.product, change_months.month
 ),
 
 first_months as (
     select
-        product_mrr.customer_id,
-        product_mrr.product,
-        min(product_mrr.month) as first_month,
-    from product_mrr
-    where product_mrr.mrr > 0
-    group by product_mrr.customer_id, product_mrr.product
+        valued.*,
+        min(valued.month) filter (where valued.mrr > 0) over (
+            partition by valued.customer_id, valued.product
+        ) as first_month,
+    from valued
 ),
 
-spined as (
+compared as (
+    -- Nothing counts before the product's first month with MRR, so the month
+    -- before that one counts as 0.
     select
         first_months.customer_id,
         first_months.product,
-        months.month,
+        first_months.month,
+        first_months.mrr,
+        case
+            when first_months.month = first_months.first_month then 0
+            else first_months.month_before_mrr
+        end as previous_mrr,
+        first_months.month = first_months.first_month as is_first_month,
         months.is_future,
-        months.month = first_months.first_month as is_first_month,
     from first_months
     inner join months
-        on months.month >= first_months.first_month
+        on first_months.month = months.month
+    where first_months.month >= first_months.first_month
 ),
 
-filled as (
-    select
-        spined.customer_id,
-        spined.product,
-        spined.month,
-        coalesce(product_mrr.mrr, 0) as mrr,
-        coalesce(
-            lag(coalesce(product_mrr.mrr, 0)) over (
-                partition by spined.customer_id, spined.product order by spined.month
-            ),
-            0
-        ) as previous_mrr,
-        spined.is_first_month,
-        spined.is_future,
-    from spined
-    left join product_mrr
-        on spined.customer_id = product_mrr.customer_id
-        and spined.product = product_mrr.product
-        and spined.month = product_mrr.month
+changed as (
+    select * from compared
+    where compared.mrr <> compared.previous_mrr
 )
 
-select * from filled
+select * from changed

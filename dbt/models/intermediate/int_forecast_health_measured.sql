@@ -9,8 +9,17 @@ contracts as (
     where status = 'active' and current_mrr > 0
 ),
 
-customer_months as (
+current_months as (
     select * from {{ ref('customer_months') }}
+    where month = date_trunc('month', {{ as_of_date() }})::date
+),
+
+earlier_months as (
+    -- Three months back, with MRR to lose. Both sides are cut to their month
+    -- here, so the join is of one month's customers, not of every customer month.
+    select * from {{ ref('customer_months') }}
+    where month = (date_trunc('month', {{ as_of_date() }}) - interval 3 month)::date
+        and mrr > 0
 ),
 
 contract_deadlines as (
@@ -28,15 +37,12 @@ pricing as (
 mrr_compared as (
     -- Percent of the customer's MRR lost since the month 3 months back.
     select
-        current_month.customer_id,
-        earlier_month.month as since_month,
-        100 * (earlier_month.mrr - current_month.mrr) / earlier_month.mrr as drop_percent,
-    from customer_months as current_month
-    inner join customer_months as earlier_month
-        on current_month.customer_id = earlier_month.customer_id
-        and earlier_month.month = (current_month.month - interval 3 month)::date
-    where current_month.month = date_trunc('month', {{ as_of_date() }})::date
-        and earlier_month.mrr > 0
+        current_months.customer_id,
+        earlier_months.month as since_month,
+        100 * (earlier_months.mrr - current_months.mrr) / earlier_months.mrr as drop_percent,
+    from current_months
+    inner join earlier_months
+        on current_months.customer_id = earlier_months.customer_id
 ),
 
 mrr_drops as (

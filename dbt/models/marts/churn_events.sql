@@ -38,12 +38,35 @@ ended_contracts as (
         and coalesce(contracts.terminated_date, contracts.end_date) is not null
 ),
 
+churn_contracts as (
+    -- The ended contracts that may explain a churn, with the churn's month
+    -- before (its last month with MRR).
+    select
+        mrr_movements.customer_id,
+        mrr_movements.month,
+        (mrr_movements.month - interval 1 month)::date as last_month,
+        ended_contracts.contract_id,
+        ended_contracts.ended_date,
+        ended_contracts.reason,
+        ended_contracts.source_system,
+    from mrr_movements
+    inner join ended_contracts
+        on mrr_movements.customer_id = ended_contracts.customer_id
+        and date_trunc('month', ended_contracts.ended_date)::date
+            between (mrr_movements.month - interval 1 month)::date and mrr_movements.month
+),
+
 contract_mrr as (
+    -- Only the contract months weighed below: summing every line month of
+    -- every contract cost more than all the rest of this model.
     select
         line_months.contract_id,
         line_months.month,
         sum(line_months.mrr) as mrr,
     from line_months
+    semi join churn_contracts
+        on line_months.contract_id = churn_contracts.contract_id
+        and line_months.month = churn_contracts.last_month
     group by line_months.contract_id, line_months.month
 ),
 
@@ -51,22 +74,18 @@ contract_reasons as (
     -- Weighed by the contract's MRR in the month before the churn month, its
     -- last month with MRR.
     select
-        mrr_movements.customer_id,
-        mrr_movements.month,
-        ended_contracts.reason,
-        case when ended_contracts.source_system = 'app' then 'app' else 'crm' end as reason_source,
-    from mrr_movements
-    inner join ended_contracts
-        on mrr_movements.customer_id = ended_contracts.customer_id
-        and date_trunc('month', ended_contracts.ended_date)
-            between mrr_movements.month - interval 1 month and mrr_movements.month
+        churn_contracts.customer_id,
+        churn_contracts.month,
+        churn_contracts.reason,
+        case when churn_contracts.source_system = 'app' then 'app' else 'crm' end as reason_source,
+    from churn_contracts
     left join contract_mrr
-        on ended_contracts.contract_id = contract_mrr.contract_id
-        and mrr_movements.month - interval 1 month = contract_mrr.month
+        on churn_contracts.contract_id = contract_mrr.contract_id
+        and churn_contracts.last_month = contract_mrr.month
     qualify row_number() over (
-        partition by mrr_movements.customer_id, mrr_movements.month
-        order by coalesce(contract_mrr.mrr, 0) desc, ended_contracts.ended_date desc,
-            ended_contracts.contract_id
+        partition by churn_contracts.customer_id, churn_contracts.month
+        order by coalesce(contract_mrr.mrr, 0) desc, churn_contracts.ended_date desc,
+            churn_contracts.contract_id
     ) = 1
 ),
 

@@ -42,18 +42,29 @@ movements as (
     group by mrr_movements.month
 ),
 
+paying_months as (
+    -- Months a customer has MRR: the NRR base, and all that a later month
+    -- adds to it (a month without MRR adds 0).
+    select
+        customer_months.customer_id,
+        customer_months.month,
+        customer_months.mrr,
+    from customer_months
+    where customer_months.mrr > 0
+),
+
 retained as (
     -- NRR base (M5): the customers with MRR 12 months before a month, their
-    -- MRR then and their MRR in that month (0 when gone).
+    -- MRR then and their MRR in that month (0 when gone). The later month is
+    -- a date, not a timestamp, so the self-join is a plain hash join.
     select
         (base_months.month + interval 12 month)::date as month,
         sum(base_months.mrr) as base_mrr_12m,
         sum(coalesce(later_months.mrr, 0)) as retained_mrr_12m,
-    from customer_months as base_months
-    left join customer_months as later_months
+    from paying_months as base_months
+    left join paying_months as later_months
         on base_months.customer_id = later_months.customer_id
-        and base_months.month + interval 12 month = later_months.month
-    where base_months.mrr > 0
+        and (base_months.month + interval 12 month)::date = later_months.month
     group by base_months.month
 ),
 
