@@ -174,6 +174,71 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_set(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from avtale.notify.reminders import set_contact_details
+    from avtale.repository.db import database_url, make_engine, migrate, session_scope
+    from avtale.repository.models import User
+    from avtale.repository.validation import ValidationError
+
+    details = {
+        name: value
+        for name, value in (
+            ("email", args.email),
+            ("manager", args.manager),
+            ("crm_owner", args.crm_owner),
+        )
+        if value is not None
+    }
+    if not details:
+        _say("error: give --email, --manager or --crm-owner (an empty value clears it)")
+        return 2
+    url = database_url(paths().ensure())
+    migrate(url)
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            user = session.scalar(select(User).where(User.username == args.username.lower()))
+            if user is None:
+                _say(f"error: there is no user {args.username}")
+                return 1
+            set_contact_details(session, "cli", user, details)
+            print(
+                f"{user.username}: e-mail {user.email or '-'}, manager {user.manager or '-'}, "
+                f"CRM owner {user.crm_owner or '-'}"
+            )
+    except ValidationError as exc:
+        for field, message in exc.errors.items():
+            _say(f"error: {field}: {message}")
+        return 1
+    finally:
+        engine.dispose()
+    return 0
+
+
+def cmd_remind(args: argparse.Namespace) -> int:
+    from avtale.notify.config import today
+    from avtale.notify.mail import MailConfigError
+    from avtale.notify.run import remind
+    from avtale.rules.loading import RuleError
+    from avtale.serving import NotPublishedError
+
+    try:
+        day = date.fromisoformat(args.today) if args.today else today()
+    except ValueError:
+        _say(f"error: --today must be a date such as 2026-03-31, not {args.today!r}")
+        return 2
+    try:
+        report = remind(paths().ensure(), day, log=_say if args.verbose else lambda _m: None)
+    except (NotPublishedError, RuleError, MailConfigError) as exc:
+        _say(f"error: {exc}")
+        return 2
+    for line in report.lines():
+        print(line)
+    return 1 if report.sent.failed else 0
+
+
 DEMO_USERS = {
     "leader": "leadership",
     "analyst": "analyst",
@@ -275,6 +340,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     user_add.set_defaults(func=cmd_user_add)
+    user_set = user_sub.add_parser(
+        "set", help="set where a user's reminders go (an empty value clears it)"
+    )
+    user_set.add_argument("username")
+    user_set.add_argument("--email", help="the address reminders are mailed to")
+    user_set.add_argument("--manager", help="the username unacknowledged reminders go to")
+    user_set.add_argument(
+        "--crm-owner", help="the owner name or id CRM exports give this user's contracts"
+    )
+    user_set.set_defaults(func=cmd_user_set)
+
+    remind_ = sub.add_parser(
+        "remind", help="queue, escalate and send the reminders due (as the daily job does)"
+    )
+    remind_.add_argument("--today", help="the day to run for (YYYY-MM-DD); default today")
+    remind_.add_argument("-v", "--verbose", action="store_true", help="log every message")
+    remind_.set_defaults(func=cmd_remind)
 
     app = sub.add_parser("app", help="serve the Streamlit app")
     app.add_argument("--port", type=int, default=8501)

@@ -12,6 +12,7 @@ from datetime import datetime
 import access
 import data
 import forms
+import notifications_ui
 import ops_data
 import pandas as pd
 import streamlit as st
@@ -93,6 +94,14 @@ PAGES: dict[str, list[tuple[str | tuple[str, ...], st.Page]]] = {
             ("edit_agreements", "approve_discounts"),
             st.Page("app_pages/inbox.py", title="Inbox", icon=":material/inbox:"),
         ),
+        (
+            "read",
+            st.Page(
+                "app_pages/notifications.py",
+                title="Notifications",
+                icon=":material/notifications:",
+            ),
+        ),
     ],
     "Admin": [
         ("manage_users", st.Page("app_pages/users.py", title="Users", icon=":material/group:")),
@@ -149,6 +158,7 @@ def render_login() -> None:
 def render_user(user: access.SignedIn) -> None:
     with st.sidebar:
         st.markdown(f"**{user.username}** · {user.role_name}")
+        notifications_ui.bell(user)
         st.button("Log out", key="logout", on_click=access.log_out, icon=":material/logout:")
 
 

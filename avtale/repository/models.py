@@ -53,6 +53,8 @@ PROPOSAL_KINDS = ("new", "renegotiation")
 PROPOSAL_STATUSES = ("draft", "sent", "signed", "cancelled")
 APPROVAL_STATUSES = ("pending", "approved", "rejected")
 TASK_STATUSES = ("open", "done")
+REMINDER_KINDS = ("reminder", "escalation")
+REMINDER_STATUSES = ("pending", "sent", "acknowledged")
 
 # Stable constraint names, so later migrations can alter them (SQLite batch mode needs names).
 NAMING_CONVENTION = {
@@ -113,6 +115,11 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Where reminders go (SPEC A2): the address, the username escalations go to, and the
+    # owner as CRM exports write it, so a CRM contract's owner finds this user.
+    email: Mapped[str | None] = mapped_column(String(254))
+    manager: Mapped[str | None] = mapped_column(String(64))
+    crm_owner: Mapped[str | None] = mapped_column(String(100))
 
 
 class Customer(Base):
@@ -475,3 +482,67 @@ class Task(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     contract: Mapped[Contract] = relationship()
+
+
+class Reminder(Base):
+    """One reminder of one deadline (SPEC A2), or the escalation of an ignored one.
+
+    The natural key (contract, deadline type and date, lead days, kind) makes queueing
+    idempotent: a deadline's reminder exists at most once, however often the job runs.
+    ``message_id`` is derived from it, so a mail sent twice after a crash carries the same
+    Message-ID and receivers can drop the copy.
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint(
+            "contract_id",
+            "deadline_type",
+            "deadline_date",
+            "lead_days",
+            "kind",
+            name="uq_reminders_natural_key",
+        ),
+        one_of("kind", REMINDER_KINDS),
+        one_of("status", REMINDER_STATUSES),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The published mart's ids ("hubspot:123", "app:K-000001"), not foreign keys.
+    contract_id: Mapped[str] = mapped_column(String(100))
+    deadline_type: Mapped[str] = mapped_column(String(30))
+    deadline_date: Mapped[date]
+    lead_days: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(20), default="reminder")
+    recipient: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    customer_id: Mapped[str | None] = mapped_column(String(100))
+    customer_name: Mapped[str | None] = mapped_column(String(200))
+    owner: Mapped[str | None] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The run's day the reminder went out (escalation counts days from it) and the moment.
+    sent_on: Mapped[date | None]
+    sent_at: Mapped[datetime | None]
+    emailed_to: Mapped[str | None] = mapped_column(String(254))
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    escalation_of: Mapped[int | None] = mapped_column(ForeignKey("reminders.id"))
+
+
+class Notification(Base):
+    """An in-app notification: the bell in the sidebar counts the unread ones."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    reminder_id: Mapped[int | None] = mapped_column(ForeignKey("reminders.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]

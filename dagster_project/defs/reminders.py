@@ -1,0 +1,130 @@
+"""Reminders before contract deadlines (SPEC A2): queue, escalate, send; daily at 07:00.
+
+Idempotent by design: a reminder exists once per natural key and is sent once, so a
+second run on the same day (a retry, a manual launch) finds nothing new to do.
+"""
+
+from datetime import date
+from typing import Any
+
+import dagster as dg
+from sqlalchemy import Engine
+
+from avtale.notify import reminders
+from avtale.notify.config import config_path, load_config, today
+from avtale.notify.mail import mail_settings, make_mailer
+from avtale.notify.run import queue_from_serving
+from avtale.repository.db import database_url, make_engine, migrate, session_scope
+from dagster_project.defs.resources import AvtaleHome
+
+
+class RemindConfig(dg.Config):
+    today: str = ""  # YYYY-MM-DD, to run for another day; empty = today in Oslo
+
+
+def _engine(avtale: AvtaleHome) -> Engine:
+    url = database_url(avtale.paths())
+    migrate(url)
+    return make_engine(url)
+
+
+# The day flows from op to op, so one run is about one day even across midnight.
+@dg.op
+def queue_reminders(
+    context: dg.OpExecutionContext, config: RemindConfig, avtale: AvtaleHome
+) -> dg.Output[str]:
+    """A pending reminder for every published deadline whose lead-time window is open."""
+    day = date.fromisoformat(config.today) if config.today else today()
+    paths = avtale.paths()
+    engine = _engine(avtale)
+    try:
+        count, report = queue_from_serving(engine, paths, day, load_config(config_path(paths)))
+    finally:
+        engine.dispose()
+    context.log.info(
+        f"{day}: {count} deadlines ahead; queued {report.queued} reminders "
+        f"({report.already} were queued before)"
+    )
+    return dg.Output(
+        day.isoformat(),
+        metadata={
+            "deadlines_ahead": count,
+            "queued": report.queued,
+            "queued_before": report.already,
+            "to_fallback_recipient": report.to_fallback,
+            "by_type": dg.MetadataValue.json(report.by_type),
+        },
+    )
+
+
+@dg.op
+def escalate_reminders(
+    context: dg.OpExecutionContext, day: str, avtale: AvtaleHome
+) -> dg.Output[str]:
+    """One escalation to the manager of each reminder left unacknowledged too long."""
+    settings = load_config(config_path(avtale.paths()))
+    engine = _engine(avtale)
+    try:
+        with session_scope(engine) as session:
+            report = reminders.escalate(session, date.fromisoformat(day), settings)
+    finally:
+        engine.dispose()
+    context.log.info(f"escalated {report.escalated} unacknowledged reminders")
+    return dg.Output(
+        day,
+        metadata={
+            "escalated": report.escalated,
+            "nobody_to_escalate_to": report.nobody_to_escalate_to,
+        },
+    )
+
+
+@dg.op
+def send_reminders(context: dg.OpExecutionContext, day: str, avtale: AvtaleHome) -> dg.Output[int]:
+    """Every pending reminder by mail and in the app, each in its own transaction."""
+    mailer = make_mailer(mail_settings(avtale.paths()))
+    engine = _engine(avtale)
+    try:
+        report = reminders.send_pending(
+            engine, mailer, today=date.fromisoformat(day), log=context.log.info
+        )
+    finally:
+        mailer.close()
+        engine.dispose()
+    metadata: dict[str, Any] = {
+        "sent": report.sent,
+        "emailed": len(report.emailed),
+        "in_app_only": len(report.in_app_only),
+        "failed": len(report.failed),
+        "mail": mailer.settings.describe(),
+    }
+    context.log.info(
+        f"sent {report.sent}: {len(report.emailed)} by e-mail ({metadata['mail']}), "
+        f"{len(report.in_app_only)} in the app only"
+    )
+    if report.failed:
+        metadata["failures"] = dg.MetadataValue.json(report.failed)
+        context.log.warning(f"{len(report.failed)} not sent; they stay pending: {report.failed}")
+    if report.stopped:
+        raise dg.Failure(
+            f"the mail server is unreachable ({report.stopped}); "
+            f"{report.sent} were sent, the rest stay pending for the next run",
+            metadata=metadata,
+        )
+    return dg.Output(report.sent, metadata=metadata)
+
+
+# In one process, like refresh: three small steps need no process each.
+@dg.job(name="reminders", executor_def=dg.in_process_executor)
+def reminders_job() -> None:
+    send_reminders(escalate_reminders(queue_reminders()))
+
+
+# Runs as soon as the daemon does, after the 05:00 refresh has published the deadlines.
+daily_reminders = dg.ScheduleDefinition(
+    name="daily_reminders",
+    job=reminders_job,
+    cron_schedule="0 7 * * *",
+    execution_timezone="Europe/Oslo",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
