@@ -81,10 +81,23 @@ EXPORTED = {
 DECIMAL_COLUMNS = {"quantity", "unit_price", "discount_percent", "price_adjustment_pct"}
 
 
+# The audit entities whose writes change the exported tables. Proposals, documents,
+# reminders and the like are audited too, but must not start a warehouse refresh.
+EXPORTED_ENTITIES = ("customer", "contract")
+
+
 def last_write_id(engine: Engine) -> int:
-    """The newest audit row: it moves whenever anything was written."""
+    """The newest audit row of a write to an exported table: it moves when they change."""
     with session_scope(engine, readonly=True) as session:
-        return session.scalar(select(AuditLog.id).order_by(AuditLog.id.desc()).limit(1)) or 0
+        return (
+            session.scalar(
+                select(AuditLog.id)
+                .where(AuditLog.entity.in_(EXPORTED_ENTITIES))
+                .order_by(AuditLog.id.desc())
+                .limit(1)
+            )
+            or 0
+        )
 
 
 def export_to_warehouse(engine: Engine, con: duckdb.DuckDBPyConnection) -> dict[str, int] | None:
