@@ -136,7 +136,10 @@ def test_dashboards_draw_their_charts_in_chromium(app_url: str, tmp_path: Path) 
             # Cohorts, reached through the navigation so the session (and login) stays.
             page.get_by_role("link", name="Cohorts", exact=True).click()
             page.wait_for_selector("h1:has-text('Cohorts')")
-            page.wait_for_selector(".js-plotly-plot .heatmaplayer image")
+            # Streamlit draws the two heatmaps one after the other: wait for both.
+            page.wait_for_function(
+                "document.querySelectorAll('.js-plotly-plot .heatmaplayer image').length >= 2"
+            )
             heatmaps = page.locator(".js-plotly-plot:has(.heatmaplayer)")
             assert heatmaps.count() == 2
             cells = heatmaps.first.locator(".heatmaplayer text")
