@@ -109,15 +109,19 @@ def test_published_marts_carry_lineage_and_deadlines(built) -> None:
         row[0]
         for row in serving_rows(home, "SELECT DISTINCT deadline_type FROM contract_deadlines")
     }
-    assert {"expiry", "notice"} <= kinds <= {
-        "expiry",
-        "notice",
-        "renegotiation_window",
-        "lock_in_end",
-        "price_adjustment",
-        "discount_end",
-        "next_renewal",
-    }
+    assert (
+        {"expiry", "notice"}
+        <= kinds
+        <= {
+            "expiry",
+            "notice",
+            "renegotiation_window",
+            "lock_in_end",
+            "price_adjustment",
+            "discount_end",
+            "next_renewal",
+        }
+    )
     hubspot = serving_rows(
         home,
         "SELECT count(*) FROM customers WHERE source_system = 'hubspot' AND source_id ~ '^[0-9]+$'",
