@@ -239,6 +239,30 @@ def cmd_remind(args: argparse.Namespace) -> int:
     return 1 if report.sent.failed else 0
 
 
+def cmd_renew(args: argparse.Namespace) -> int:
+    from avtale.notify.config import today
+    from avtale.repository.db import database_url, make_engine, migrate
+    from avtale.repository.renewals import run_auto_renewals
+
+    try:
+        day = date.fromisoformat(args.today) if args.today else today()
+    except ValueError:
+        _say(f"error: --today must be a date such as 2026-03-31, not {args.today!r}")
+        return 2
+    url = database_url(paths().ensure())
+    migrate(url)
+    engine = make_engine(url)
+    try:
+        report = run_auto_renewals(engine, day, log=_say if args.verbose else lambda _m: None)
+    finally:
+        engine.dispose()
+    for name, count in report.counts().items():
+        print(f"{name}: {count}")
+    for number, reason in report.failed.items():
+        print(f"not renewed {number}: {reason}")
+    return 1 if report.failed else 0
+
+
 DEMO_USERS = {
     "leader": "leadership",
     "analyst": "analyst",
@@ -357,6 +381,13 @@ def build_parser() -> argparse.ArgumentParser:
     remind_.add_argument("--today", help="the day to run for (YYYY-MM-DD); default today")
     remind_.add_argument("-v", "--verbose", action="store_true", help="log every message")
     remind_.set_defaults(func=cmd_remind)
+
+    renew_ = sub.add_parser(
+        "renew", help="renew the auto-renewing contracts whose term has ended (as the daily job)"
+    )
+    renew_.add_argument("--today", help="the day to run for (YYYY-MM-DD); default today")
+    renew_.add_argument("-v", "--verbose", action="store_true", help="log every renewal")
+    renew_.set_defaults(func=cmd_renew)
 
     app = sub.add_parser("app", help="serve the Streamlit app")
     app.add_argument("--port", type=int, default=8501)

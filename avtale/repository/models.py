@@ -546,3 +546,56 @@ class Notification(Base):
     link: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
+
+
+# --- bulk operations (SPEC A4) --------------------------------------------------------
+
+BULK_KINDS = ("co_terminate", "price_update", "indexation", "undo")
+
+
+class BulkOperation(Base):
+    """One applied bulk change (SPEC A4): the new version it made of each contract, so it
+    can be undone by a reverse operation (itself a ``BulkOperation`` of kind 'undo')."""
+
+    __tablename__ = "bulk_operations"
+    __table_args__ = (one_of("kind", BULK_KINDS),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    effective_date: Mapped[date]
+    applied_by: Mapped[str] = mapped_column(String(64))
+    applied_at: Mapped[datetime] = mapped_column(default=utcnow)
+    contract_count: Mapped[int]
+    mrr_change: Mapped[Decimal]
+    # [{contract_id, before_version_id, after_version_id}, ...]
+    versions: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("bulk_operations.id"))
+    undo_of_id: Mapped[int | None] = mapped_column(ForeignKey("bulk_operations.id"))
+
+
+RENEWAL_DECISIONS = ("auto_renewed", "renewed", "renegotiating", "expired")
+
+
+class Renewal(Base):
+    """What became of one term's end (SPEC A3): renewed (by the job or by hand), taken
+    into renegotiation, or let expire. Once per contract and term end."""
+
+    __tablename__ = "renewals"
+    __table_args__ = (
+        UniqueConstraint("contract_id", "term_end", name="uq_renewals_contract_term"),
+        one_of("decision", RENEWAL_DECISIONS),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    # The last day of the term being renewed.
+    term_end: Mapped[date]
+    decision: Mapped[str] = mapped_column(String(20))
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("contract_versions.id"))
+    proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"))
+    decided_by: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    contract: Mapped[Contract] = relationship()

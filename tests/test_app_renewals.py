@@ -1,0 +1,147 @@
+"""The Renewals queue as sales ops use it (SPEC A3): renew and let expire with one click.
+
+Until the frame registers the page, the test runs on a copy of apps/streamlit/ with the
+page added to its Operations section; once it is there, on a copy as is.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from avtale.notify.config import today as oslo_today
+from avtale.repository.db import make_engine, session_scope
+from avtale.repository.models import Contract, Renewal
+from avtale.repository.service import create_contract, create_customer, current_version
+from avtale.settings import STREAMLIT_APP
+from tests.app_ops_fixtures import log_in, make_template, use_database
+
+PAGE_LINE = (
+    "        (\n"
+    '            "edit_agreements",\n'
+    '            st.Page("app_pages/renewals.py", title="Renewals", icon=":material/autorenew:"),\n'
+    "        ),\n"
+)
+LINES = [{"product": "Assist", "quantity": 10, "unit_price": 100, "billing_period": "monthly"}]
+
+
+def app_copy(folder: Path) -> Path:
+    target = folder / "streamlit"
+    shutil.copytree(STREAMLIT_APP.parent, target, ignore=shutil.ignore_patterns("__pycache__"))
+    frame = target / STREAMLIT_APP.name
+    text = frame.read_text(encoding="utf-8")
+    if "app_pages/renewals.py" not in text:
+        anchor = '    ],\n    "Admin": [\n'
+        assert text.count(anchor) == 1
+        text = text.replace(anchor, PAGE_LINE + anchor)
+        frame.write_text(text, encoding="utf-8")
+    return frame
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_template(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture
+def app(tmp_path: Path, template: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+    """Two manual contracts whose term ends in 10 and 20 days, one auto-renewing one."""
+    home = tmp_path / "home"
+    home.mkdir()
+    url = use_database(home, monkeypatch, template)
+    engine = make_engine(url)
+    today = oslo_today()
+    with session_scope(engine) as session:
+        for name, days, auto in (
+            ("Bølgen AS", 10, False),
+            ("Fjell AS", 20, True),
+            ("Li AS", 20, False),
+        ):
+            customer = create_customer(session, "sally", {"name": name, "country": "NO"})
+            end = today + timedelta(days=days)
+            create_contract(
+                session,
+                "sally",
+                customer,
+                {
+                    "start_date": end - timedelta(days=364),
+                    "end_date": end,
+                    "currency": "NOK",
+                    "auto_renew": auto,
+                    "renewal_term_months": 12,
+                },
+                LINES,
+            )
+    engine.dispose()
+    return app_copy(tmp_path), url
+
+
+def renewals_page(frame: Path) -> AppTest:
+    at = log_in(AppTest.from_file(str(frame), default_timeout=30).run(), "sally")
+    assert not at.exception
+    at.switch_page("app_pages/renewals.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def state(url: str, number: str) -> tuple[date | None, bool, list[str]]:
+    engine = make_engine(url)
+    with session_scope(engine, readonly=True) as session:
+        contract = session.scalars(select(Contract).where(Contract.contract_number == number)).one()
+        version = current_version(contract)
+        decisions = list(
+            session.scalars(select(Renewal.decision).where(Renewal.contract_id == contract.id))
+        )
+        result = (version.end_date, version.auto_renew, decisions)
+    engine.dispose()
+    return result
+
+
+def test_the_queue_lists_manual_renewals_and_renew_is_one_click(app: tuple[Path, str]) -> None:
+    frame, url = app
+    at = renewals_page(frame)
+    assert at.title[0].value == "Renewals (2)"
+    names = [md.value for md in at.markdown if md.value.startswith("**CT-")]
+    assert len(names) == 2 and "Bølgen AS" in names[0] and "Li AS" in names[1]
+    number = names[0].strip("*").split(" ")[0]
+    before, _, _ = state(url, number)
+    at.button(key=f"renew_{number}_submit").click().run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Renewals (1)"
+    assert any("renewed until" in s.value for s in at.success)
+    after, _, decisions = state(url, number)
+    assert before is not None and after is not None and after > before + timedelta(days=360)
+    assert decisions == ["renewed"]
+
+
+def test_let_expire_asks_for_a_note(app: tuple[Path, str]) -> None:
+    frame, url = app
+    at = renewals_page(frame)
+    names = [md.value for md in at.markdown if md.value.startswith("**CT-")]
+    number = names[1].strip("*").split(" ")[0]
+    form = f"expire_{number}"
+    at.button(key=f"{form}_submit").click().run()
+    assert not at.exception, at.exception
+    assert state(url, number)[2] == []
+    at.text_input(key=f"{form}_note").input("Customer is moving to a rival")
+    at.button(key=f"{form}_submit").click().run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Renewals (1)"
+    end, auto, decisions = state(url, number)
+    assert decisions == ["expired"] and auto is False
+
+
+def test_renegotiate_opens_the_new_agreement_flow(app: tuple[Path, str]) -> None:
+    frame, url = app
+    at = renewals_page(frame)
+    names = [md.value for md in at.markdown if md.value.startswith("**CT-")]
+    number = names[0].strip("*").split(" ")[0]
+    at.button(key=f"renegotiate_{number}_submit").click().run()
+    assert not at.exception, at.exception
+    assert state(url, number)[2] == ["renegotiating"]
+    assert at.query_params.get("proposal")
