@@ -95,6 +95,14 @@ PAGES: dict[str, list[tuple[str | tuple[str, ...], st.Page]]] = {
             st.Page("app_pages/inbox.py", title="Inbox", icon=":material/inbox:"),
         ),
         (
+            "edit_agreements",
+            st.Page("app_pages/renewals.py", title="Renewals", icon=":material/autorenew:"),
+        ),
+        (
+            "edit_agreements",
+            st.Page("app_pages/bulk.py", title="Bulk operations", icon=":material/dynamic_feed:"),
+        ),
+        (
             "read",
             st.Page(
                 "app_pages/notifications.py",
