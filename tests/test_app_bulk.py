@@ -1,13 +1,8 @@
-"""The Bulk operations page as sales ops uses it (SPEC A4): preview, apply, undo.
-
-Until the frame registers the page, the test runs on a copy of apps/streamlit/ with the
-page added to the Operations section of its streamlit_app.py.
-"""
+"""The Bulk operations page as sales ops uses it (SPEC A4): preview, apply, undo."""
 
 from __future__ import annotations
 
 import os
-import shutil
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -28,17 +23,6 @@ ADDED = (
     '        ("edit_agreements", st.Page("app_pages/bulk.py", title="Bulk operations", '
     'icon=":material/dynamic_feed:")),\n'
 )
-
-
-def app_copy(folder: Path) -> Path:
-    target = folder / "streamlit"
-    shutil.copytree(STREAMLIT_APP.parent, target, ignore=shutil.ignore_patterns("__pycache__"))
-    frame = target / STREAMLIT_APP.name
-    text = frame.read_text(encoding="utf-8")
-    if PAGE not in text:
-        assert text.count(ANCHOR) == 1
-        frame.write_text(text.replace(ANCHOR, ADDED + ANCHOR), encoding="utf-8")
-    return frame
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +54,7 @@ def app(tmp_path: Path, template: Path, monkeypatch: pytest.MonkeyPatch) -> Path
             ],
         )
     engine.dispose()
-    return app_copy(tmp_path)
+    return STREAMLIT_APP
 
 
 def price(url: str) -> Decimal:

@@ -1,13 +1,8 @@
-"""The bell and the Notifications page as a user sees them (SPEC A2).
-
-Until the frame registers the page, the test runs on a copy of apps/streamlit/ with the
-lines of ``FRAME_LINES`` added to its streamlit_app.py; once they are there, on a copy as is.
-"""
+"""The bell and the Notifications page as a user sees them (SPEC A2)."""
 
 from __future__ import annotations
 
 import os
-import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -25,43 +20,6 @@ from tests.app_ops_fixtures import log_in, make_template, use_database
 
 TODAY = date(2026, 3, 2)
 # (what the frame has, what it gets in front of it)
-FRAME_LINES = [
-    ("import ops_data\n", "import notifications_ui\n"),
-    (
-        '        st.button("Log out", key="logout"',
-        "        notifications_ui.bell(user)\n",
-    ),
-    (
-        '    "Admin": [\n',
-        "        (\n"
-        '            "read",\n'
-        "            st.Page(\n"
-        '                "app_pages/notifications.py",\n'
-        '                title="Notifications",\n'
-        '                icon=":material/notifications:",\n'
-        "            ),\n"
-        "        ),\n"
-        "    ],\n",
-    ),
-]
-
-
-def app_copy(folder: Path) -> Path:
-    """apps/streamlit/ copied to ``folder``, its frame showing the bell and the page."""
-    target = folder / "streamlit"
-    shutil.copytree(STREAMLIT_APP.parent, target, ignore=shutil.ignore_patterns("__pycache__"))
-    frame = target / STREAMLIT_APP.name
-    text = frame.read_text(encoding="utf-8")
-    if "notifications_ui.bell(" not in text:
-        for anchor, added in FRAME_LINES:
-            assert text.count(anchor) == 1, anchor
-            if anchor.startswith('    "Admin"'):
-                # The page closes the Operations section: it goes before its "],".
-                text = text.replace("    ],\n" + anchor, added + anchor)
-            else:
-                text = text.replace(anchor, added + anchor)
-        frame.write_text(text, encoding="utf-8")
-    return frame
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +52,7 @@ def app(tmp_path: Path, template: Path, monkeypatch: pytest.MonkeyPatch) -> Path
         reminders.queue_due(session, [row], TODAY, config)
     reminders.send_pending(engine, OutboxMailer(MailSettings(outbox=home / "outbox")), today=TODAY)
     engine.dispose()
-    return app_copy(tmp_path)
+    return STREAMLIT_APP
 
 
 def bell_label(at: AppTest) -> str:

@@ -1,12 +1,7 @@
-"""The Renewals queue as sales ops use it (SPEC A3): renew and let expire with one click.
-
-Until the frame registers the page, the test runs on a copy of apps/streamlit/ with the
-page added to its Operations section; once it is there, on a copy as is.
-"""
+"""The Renewals queue as sales ops use it (SPEC A3): renew and let expire with one click."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -21,26 +16,7 @@ from avtale.repository.service import create_contract, create_customer, current_
 from avtale.settings import STREAMLIT_APP
 from tests.app_ops_fixtures import log_in, make_template, use_database
 
-PAGE_LINE = (
-    "        (\n"
-    '            "edit_agreements",\n'
-    '            st.Page("app_pages/renewals.py", title="Renewals", icon=":material/autorenew:"),\n'
-    "        ),\n"
-)
 LINES = [{"product": "Assist", "quantity": 10, "unit_price": 100, "billing_period": "monthly"}]
-
-
-def app_copy(folder: Path) -> Path:
-    target = folder / "streamlit"
-    shutil.copytree(STREAMLIT_APP.parent, target, ignore=shutil.ignore_patterns("__pycache__"))
-    frame = target / STREAMLIT_APP.name
-    text = frame.read_text(encoding="utf-8")
-    if "app_pages/renewals.py" not in text:
-        anchor = '    ],\n    "Admin": [\n'
-        assert text.count(anchor) == 1
-        text = text.replace(anchor, PAGE_LINE + anchor)
-        frame.write_text(text, encoding="utf-8")
-    return frame
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +54,7 @@ def app(tmp_path: Path, template: Path, monkeypatch: pytest.MonkeyPatch) -> tupl
                 LINES,
             )
     engine.dispose()
-    return app_copy(tmp_path), url
+    return STREAMLIT_APP, url
 
 
 def renewals_page(frame: Path) -> AppTest:
