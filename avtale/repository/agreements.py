@@ -44,6 +44,8 @@ PROPOSAL_NUMBER_FORMAT = "OF-{:06d}"
 RENEGOTIATION_DEAL_TYPE = "Additional licences / renegotiation"
 NEW_DEAL_TYPE = "New business"
 OPEN_STATUSES = ("draft", "sent")
+# The actor of the audit rows of tasks the routing rules open.
+SYSTEM_ROUTER = "routing"
 
 SITUATIONS = ("new_customer", "existing_customer", "competitor_switch", "renewal")
 PROPOSAL_TYPES = ("new_agreement", "upgrade", "downgrade", "renegotiation")
@@ -581,9 +583,6 @@ def _open_tasks(
     for task in tasks:
         record(session, SYSTEM_ROUTER, "task.open", "task", task.id, None, snapshot(task))
     return tasks
-
-
-SYSTEM_ROUTER = "routing"
 
 
 def open_tasks(session: Session, team: str | None = None) -> list[Task]:

@@ -195,9 +195,8 @@ def proposed_clauses(session: Session, proposal: Proposal) -> list[docgen.Clause
         "term_months": terms.get("term_months"),
         "auto_renew": terms.get("auto_renew"),
     }
-    library = [c for c in docgen_clauses(session)]
     return docgen.select_clauses(
-        [c for c in library if c.language in (proposal.language, "en")],
+        [c for c in docgen_clauses(session) if c.language in (proposal.language, "en")],
         answers | {"language": proposal.language},
     )
 
