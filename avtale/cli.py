@@ -218,7 +218,7 @@ def cmd_user_set(args: argparse.Namespace) -> int:
 
 
 def cmd_remind(args: argparse.Namespace) -> int:
-    from avtale.notify.config import today
+    from avtale.dates import today
     from avtale.notify.mail import MailConfigError
     from avtale.notify.run import remind
     from avtale.rules.loading import RuleError
@@ -240,7 +240,7 @@ def cmd_remind(args: argparse.Namespace) -> int:
 
 
 def cmd_renew(args: argparse.Namespace) -> int:
-    from avtale.notify.config import today
+    from avtale.dates import today
     from avtale.repository.db import database_url, make_engine, migrate
     from avtale.repository.renewals import run_auto_renewals
 

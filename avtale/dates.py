@@ -1,9 +1,39 @@
-"""Calendar arithmetic shared by the repository and the demo generator."""
+"""The business's calendar: what day it is, and calendar arithmetic.
+
+"Today" is the date in the business's time zone (``$AVTALE_TIMEZONE``, default
+Europe/Oslo), never the server's: at 00:30 in Oslo a UTC server still says
+yesterday, and a reminder, an invoice date or a signed date would be a day off.
+"""
 
 from __future__ import annotations
 
 import calendar
-from datetime import date
+import os
+from datetime import date, datetime
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+TIMEZONE_ENV = "AVTALE_TIMEZONE"
+DEFAULT_TIMEZONE = "Europe/Oslo"
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{TIMEZONE_ENV}={name!r} is not a time zone; use a name such as Europe/Oslo"
+        ) from None
+
+
+def business_zone() -> ZoneInfo:
+    return _zone(os.environ.get(TIMEZONE_ENV) or DEFAULT_TIMEZONE)
+
+
+def today() -> date:
+    """Today in the business's time zone."""
+    return datetime.now(business_zone()).date()
 
 
 def add_months(start: date, months: int) -> date:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from avtale.dates import add_months
+from avtale.dates import today as business_today
 from avtale.repository import agreements
 from avtale.repository.models import Customer
 from avtale.repository.service import add_contact, create_contract, create_customer
@@ -30,7 +31,7 @@ CUSTOMERS = [
 
 def seed_agreements(session: Session, owner: str, today: date | None = None) -> int:
     """The demo customers and contracts; the number of customers added (0 if any exist)."""
-    today = today or date.today()
+    today = today or business_today()
     if session.scalar(select(func.count(Customer.id))):
         return 0
     first = None

@@ -23,6 +23,7 @@ from functools import partial
 from pathlib import Path
 
 from avtale.dates import add_months
+from avtale.dates import today as business_today
 
 FX_RATES = {"NOK": "1", "DKK": "1.55", "SEK": "0.98", "EUR": "11.6", "USD": "10.7"}
 _RATE = {cur: float(rate) for cur, rate in FX_RATES.items()}
@@ -532,7 +533,7 @@ def write_demo_data(
     """Write a demo portfolio of ``companies`` customers into ``out_dir``.
 
     Returns {kind: path}; the bytes depend only on (companies, seed, as_of)."""
-    out_dir, as_of = Path(out_dir), as_of or date.today()
+    out_dir, as_of = Path(out_dir), as_of or business_today()
     rng = random.Random(seed)
     writer = _Writer(out_dir, rng, as_of)
     step = max(1, companies // 10)

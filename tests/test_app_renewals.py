@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from avtale.notify.config import today as oslo_today
+from avtale.dates import today as oslo_today
 from avtale.repository.db import make_engine, session_scope
 from avtale.repository.models import Contract, Renewal
 from avtale.repository.service import create_contract, create_customer, current_version

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from avtale.dates import add_months
+from avtale.dates import today as business_today
 from avtale.repository import agreements, generation, library
 from avtale.repository.db import session_scope
 from avtale.repository.documents import documents_dir
@@ -458,7 +459,7 @@ def document_notes(url: str, version: Version, contract_number: str) -> dict[int
 def invoice_months(start: date | None, end: date | None) -> list[date]:
     """First days of the months an invoice may be made for: from the contract's start to
     its end, or a year from now for one that runs on; at most the last five years."""
-    today = date.today()
+    today = business_today()
     first = add_months(today.replace(day=1), -60)
     if start is not None:
         first = max(first, start.replace(day=1))
@@ -472,7 +473,7 @@ def invoice_months(start: date | None, end: date | None) -> list[date]:
 
 def this_month(months: list[date]) -> int | None:
     """The index of the current month in ``months``, else of the last one."""
-    now = date.today().replace(day=1)
+    now = business_today().replace(day=1)
     if now in months:
         return months.index(now)
     return len(months) - 1 if months else None

@@ -20,6 +20,7 @@ import streamlit as st
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from avtale.dates import today as business_today
 from avtale.repository import service
 from avtale.repository.db import database_url, make_engine, migrate, session_scope
 from avtale.repository.documents import documents_dir
@@ -189,7 +190,7 @@ def portfolio(
     status: str | None,
 ) -> pd.DataFrame:
     """One row per contract whose current terms match (``service.filter_contracts``)."""
-    today = date.today()
+    today = business_today()
     with _read(url) as session:
         versions = service.filter_contracts(
             session,
@@ -279,7 +280,7 @@ class CustomerCard:
 
 @st.cache_data(ttl=TTL)
 def customer_card(url: str, version: Version, number: str) -> CustomerCard | None:
-    today = date.today()
+    today = business_today()
     with _read(url) as session:
         customer = session.scalar(
             select(Customer)
@@ -471,7 +472,7 @@ LINE_COLUMNS = ["line_no", *LINE_FIELDS]
 
 @st.cache_data(ttl=TTL)
 def contract_view(url: str, version: Version, number: str) -> ContractView | None:
-    today = date.today()
+    today = business_today()
     with _read(url) as session:
         contract = _contract(session, number)
         if contract is None:

@@ -21,6 +21,7 @@ from scope import FILTER_KEYS, current_scope
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from avtale.dates import business_zone
 from avtale.repository import auth
 from avtale.serving import NotPublishedError
 from avtale.settings import paths
@@ -182,7 +183,7 @@ def render_filters(options: pd.DataFrame, published: datetime | None) -> None:
                 st.session_state[key] = [value for value in picked if value in choices]
             st.multiselect(label, choices, key=key, placeholder="All")
         if published is not None:
-            st.caption(f"Data published {published.astimezone(ui.LOCAL_TIME):%d %b %Y %H:%M %Z}")
+            st.caption(f"Data published {published.astimezone(business_zone()):%d %b %Y %H:%M %Z}")
 
 
 def dashboard_frame() -> None:

@@ -13,16 +13,15 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
 from forms import FORM, Outcome
 
+from avtale.dates import business_zone
 from avtale.repository.documents import max_upload_bytes
 
 # The users are Nordic; show times as they read them, whatever the server's zone.
-LOCAL_TIME = ZoneInfo("Europe/Oslo")
 
 FLASH = "flash"
 
@@ -304,7 +303,7 @@ def upload_limit_text() -> str:
 
 
 def when(moment: datetime | None) -> str:
-    return "" if moment is None else f"{moment.astimezone(LOCAL_TIME):%d %b %Y %H:%M}"
+    return "" if moment is None else f"{moment.astimezone(business_zone()):%d %b %Y %H:%M}"
 
 
 def shown(value: Any) -> str:

@@ -5,16 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from avtale.rules.loading import Entry, read_yaml
 from avtale.settings import Paths
 
 CONFIG_FILE = Path(__file__).resolve().parent.parent / "config" / "reminders.yaml"
-# The users are Nordic: "today" is the day in Oslo, whatever the server's zone.
-LOCAL_TIME = ZoneInfo("Europe/Oslo")
 
 # The deadline types of the published mart `contract_deadlines`.
 DEADLINE_TYPES = (
@@ -39,10 +35,6 @@ class ReminderConfig:
     def horizon(self) -> int:
         """The longest lead time: deadlines further ahead need nothing yet."""
         return max((max(days) for days in self.lead_days.values() if days), default=0)
-
-
-def today() -> date:
-    return datetime.now(LOCAL_TIME).date()
 
 
 def config_path(paths: Paths | None = None) -> Path:

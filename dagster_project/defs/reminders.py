@@ -10,8 +10,9 @@ from typing import Any
 import dagster as dg
 from sqlalchemy import Engine
 
+from avtale.dates import business_zone, today
 from avtale.notify import reminders
-from avtale.notify.config import config_path, load_config, today
+from avtale.notify.config import config_path, load_config
 from avtale.notify.mail import mail_settings, make_mailer
 from avtale.notify.run import queue_from_serving
 from avtale.repository.db import database_url, make_engine, migrate, session_scope
@@ -125,6 +126,6 @@ daily_reminders = dg.ScheduleDefinition(
     name="daily_reminders",
     job=reminders_job,
     cron_schedule="0 7 * * *",
-    execution_timezone="Europe/Oslo",
+    execution_timezone=business_zone().key,
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )

@@ -8,7 +8,7 @@ from datetime import date
 
 import dagster as dg
 
-from avtale.notify.config import today
+from avtale.dates import business_zone, today
 from avtale.repository.db import database_url, make_engine, migrate
 from avtale.repository.renewals import run_auto_renewals
 from dagster_project.defs.resources import AvtaleHome
@@ -56,6 +56,6 @@ daily_renewals = dg.ScheduleDefinition(
     name="daily_renewals",
     job=renewals_job,
     cron_schedule="0 6 * * *",
-    execution_timezone="Europe/Oslo",
+    execution_timezone=business_zone().key,
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )

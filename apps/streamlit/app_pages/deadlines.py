@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from scope import current_scope
 
+from avtale.dates import today as business_today
 from avtale.serving import NotPublishedError
 
 OWNER_KEY, TYPE_KEY, MIN_MRR_KEY, HORIZON_KEY = (
@@ -143,7 +144,7 @@ def open_picked(event: object, rows: pd.DataFrame) -> None:
 
 
 scope = current_scope()
-today = date.today()
+today = business_today()
 
 st.title("Deadlines")
 try:

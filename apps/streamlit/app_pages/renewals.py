@@ -11,7 +11,7 @@ import streamlit as st
 import ui
 from forms import Outcome
 
-from avtale.notify.config import today as oslo_today
+from avtale.dates import today as oslo_today
 
 user = access.user()
 url, version = ops_data.current()
