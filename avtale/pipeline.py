@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import csv
-import shutil
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
 import duckdb
 
+from avtale import inbox
+from avtale.dates import today
 from avtale.serving import connect
 from avtale.settings import DBT_PROJECT_DIR, Paths
 from ingestion.load import LoadReport, ensure_tables, load_files
@@ -38,12 +38,19 @@ def open_warehouse(paths: Paths) -> duckdb.DuckDBPyConnection:
 
 
 def ingest(
-    paths: Paths, files: list[Path], progress: Callable[[str], None] | None = None
+    paths: Paths,
+    files: list[Path],
+    progress: Callable[[str], None] | None = None,
+    follow_symlinks: bool = True,
 ) -> LoadReport:
     """Load files or folders into the warehouse."""
+    if not files:
+        return LoadReport()
     con = open_warehouse(paths)
     try:
-        return load_files(con, files, default_currencies(), progress=progress)
+        return load_files(
+            con, files, default_currencies(), progress=progress, follow_symlinks=follow_symlinks
+        )
     finally:
         con.close()
 
@@ -75,26 +82,11 @@ def export_operational(paths: Paths) -> dict[str, int] | None:
 
 
 def ingest_inbox(paths: Paths, progress: Callable[[str], None] | None = None) -> LoadReport:
-    """Load what waits in the inbox; move loaded files to the archive, failed ones aside."""
-    waiting = sorted(p for p in paths.inbox.rglob("*") if p.is_file())
-    report = ingest(paths, waiting, progress=progress) if waiting else LoadReport()
-    stamp = date.today().isoformat()
-    for result in report.files:
-        target = paths.archive / stamp if result.status != "error" else paths.rejected
-        target.mkdir(parents=True, exist_ok=True)
-        destination = _free_name(target / result.path.name)
-        shutil.move(result.path, destination)
-        if result.status == "error":
-            destination.with_name(destination.name + ".error.txt").write_text(
-                result.message + "\n", encoding="utf-8"
-            )
+    """Load the inbox files that are ready; move them to the archive, refused ones aside
+    (``avtale.inbox``). The report also names the files left waiting."""
+    found = inbox.scan(paths.inbox)
+    report = ingest(paths, found.ready, progress=progress, follow_symlinks=False)
+    report.files[:0] = found.refused
+    inbox.file_away(report, paths.archive / today().isoformat(), paths.rejected)
+    report.files += found.waiting
     return report
-
-
-def _free_name(path: Path) -> Path:
-    """`deals.csv`, else `deals.2.csv`, ...: a second export of the day keeps the first."""
-    candidate, n = path, 1
-    while candidate.exists():
-        n += 1
-        candidate = path.with_name(f"{path.stem}.{n}{path.suffix}")
-    return candidate

@@ -52,6 +52,15 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class RowRule:
+    """A condition on a row's typed values that makes the row unusable (SQL)."""
+
+    field: str
+    condition: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Kind:
     name: str
     table: str
@@ -63,6 +72,7 @@ class Kind:
     order: int = 0
     # Header names whose presence rules the kind out.
     excluded_by: tuple[str, ...] = field(default=())
+    rules: tuple[RowRule, ...] = ()
 
     def field_for(self, header: str) -> Field | None:
         return next((f for f in self.fields if f.matches(header)), None)
@@ -75,6 +85,19 @@ def normalise(header: str) -> str:
 
 
 T = FieldType
+
+# Sane ranges: a value outside them is a typing or export error, and loading it would
+# only make every total wrong. Credits and discounts are a discount percentage, not a
+# negative price or quantity.
+MAX_QUANTITY = 1_000_000
+MAX_UNIT_PRICE = 1_000_000_000
+MAX_AMOUNT = 1_000_000_000_000
+MAX_MONTHS = 1200
+EVERY_N_MONTHS_NEEDS_INTERVAL = RowRule(
+    "billing_interval_months",
+    "billing_period = 'every_n_months' AND billing_interval_months IS NULL",
+    "'billing_period every_n_months needs billing_interval_months (the N)'",
+)
 
 HUBSPOT_COMPANIES = Kind(
     name="hubspot_companies",
@@ -113,7 +136,7 @@ HUBSPOT_DEALS = Kind(
         Field("stage", ("deal stage", "dealstage"), T.DEAL_STAGE, required=True),
         Field("pipeline", ("pipeline",), T.TEXT),
         Field("close_date", ("close date", "closedate"), T.DATE),
-        Field("amount", ("amount",), T.NUMBER),
+        Field("amount", ("amount",), T.NUMBER, minimum=-MAX_AMOUNT, maximum=MAX_AMOUNT),
         Field("owner", ("deal owner", "hubspot_owner_id"), T.TEXT),
         Field("created_date", ("create date", "createdate"), T.DATE),
         Field("deal_type", ("deal type", "dealtype"), T.TEXT),
@@ -147,11 +170,18 @@ HUBSPOT_LINE_ITEMS = Kind(
     ),
     excluded_by=("deal name", "dealname", "contract_id"),
     references=(Reference("deal_id", "hubspot.deals", "record_id", "deal"),),
+    rules=(
+        RowRule(
+            "billing",
+            "billing_period = 'every_n_months'",
+            "'every n months needs an interval, which a HubSpot line item does not carry'",
+        ),
+    ),
     fields=(
         Field("record_id", ("record id", "hs_object_id", "line item id"), T.ID, required=True),
         Field("name", ("name", "product name"), T.TEXT),
-        Field("quantity", ("quantity",), T.NUMBER),
-        Field("unit_price", ("unit price", "price"), T.NUMBER),
+        Field("quantity", ("quantity",), T.NUMBER, minimum=0, maximum=MAX_QUANTITY),
+        Field("unit_price", ("unit price", "price"), T.NUMBER, minimum=0, maximum=MAX_UNIT_PRICE),
         Field(
             "discount_percent",
             ("discount percentage", "hs_discount_percentage"),
@@ -200,6 +230,14 @@ GENERIC_CONTRACTS = Kind(
     markers=("contract_id",),
     excluded_by=("line_id",),
     references=(Reference("customer_id", "generic.customers", "customer_id", "customer"),),
+    rules=(
+        RowRule("end_date", "end_date < start_date", "'ends before it starts (start_date)'"),
+        RowRule(
+            "terminated_date",
+            "terminated_date < start_date",
+            "'terminated before it starts (start_date)'",
+        ),
+    ),
     fields=(
         Field("contract_id", ("contract_id",), T.ID, required=True),
         Field("customer_id", ("customer_id",), T.ID, required=True),
@@ -207,11 +245,11 @@ GENERIC_CONTRACTS = Kind(
         Field("owner", ("owner",), T.TEXT),
         Field("signed_date", ("signed_date",), T.DATE),
         Field("start_date", ("start_date",), T.DATE, required=True),
-        Field("term_months", ("term_months",), T.INTEGER),
+        Field("term_months", ("term_months",), T.INTEGER, minimum=1, maximum=MAX_MONTHS),
         Field("end_date", ("end_date",), T.DATE),
         Field("auto_renew", ("auto_renew",), T.BOOLEAN),
-        Field("renewal_term_months", ("renewal_term_months",), T.INTEGER),
-        Field("notice_months", ("notice_months",), T.INTEGER),
+        Field("renewal_term_months", ("renewal_term_months",), T.INTEGER, minimum=1, maximum=120),
+        Field("notice_months", ("notice_months",), T.INTEGER, minimum=0, maximum=120),
         Field("currency", ("currency",), T.CURRENCY),
         Field("terminated_date", ("terminated_date",), T.DATE),
         Field("termination_reason", ("termination_reason",), T.TEXT),
@@ -224,16 +262,33 @@ GENERIC_CONTRACT_LINES = Kind(
     order=2,
     markers=("line_id",),
     references=(Reference("contract_id", "generic.contracts", "contract_id", "contract"),),
+    rules=(
+        EVERY_N_MONTHS_NEEDS_INTERVAL,
+        RowRule("end_date", "end_date < start_date", "'ends before it starts (start_date)'"),
+    ),
     fields=(
         Field("line_id", ("line_id",), T.ID, required=True),
         Field("contract_id", ("contract_id",), T.ID, required=True),
         Field("product", ("product",), T.TEXT, required=True),
-        Field("quantity", ("quantity",), T.NUMBER, required=True),
-        Field("unit_price", ("unit_price",), T.NUMBER, required=True),
+        Field("quantity", ("quantity",), T.NUMBER, required=True, minimum=0, maximum=MAX_QUANTITY),
+        Field(
+            "unit_price",
+            ("unit_price",),
+            T.NUMBER,
+            required=True,
+            minimum=0,
+            maximum=MAX_UNIT_PRICE,
+        ),
         Field("discount_percent", ("discount_percent",), T.NUMBER, minimum=0, maximum=100),
         Field("discount_end_date", ("discount_end_date",), T.DATE),
         Field("billing", ("billing_period",), T.BILLING_PERIOD),
-        Field("billing_interval_months", ("billing_interval_months",), T.INTEGER),
+        Field(
+            "billing_interval_months",
+            ("billing_interval_months",),
+            T.INTEGER,
+            minimum=1,
+            maximum=120,
+        ),
         Field("start_date", ("start_date",), T.DATE),
         Field("end_date", ("end_date",), T.DATE),
         Field("currency", ("currency",), T.CURRENCY),
@@ -247,7 +302,7 @@ FX_RATES = Kind(
     markers=("rate",),
     fields=(
         Field("currency", ("currency",), T.CURRENCY_CODE, required=True),
-        Field("rate", ("rate",), T.NUMBER, required=True, minimum=0.000001),
+        Field("rate", ("rate",), T.NUMBER, required=True, minimum=0.000001, maximum=1_000_000),
     ),
 )
 

@@ -6,10 +6,16 @@ reason, and a row in ``ingestion.loads`` records it by content hash so the same
 content is never loaded twice. Files of one call are loaded in dependency
 order (companies before deals before line items), so a reference to a row that
 does not exist can be told apart from one that is merely later in the batch.
+
+Each file is judged on its own: one that cannot be read, recognised or loaded is
+reported with the reason and the others still load. For every loaded file,
+rows read = rows loaded + rows quarantined.
 """
 
 from __future__ import annotations
 
+import csv
+import logging
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,10 +25,21 @@ from pathlib import Path
 import duckdb
 
 from ingestion import files as csvfiles
+from ingestion import records as csvrecords
 from ingestion.kinds import KINDS, Field, FieldType, Kind, describe, recognise
-from ingestion.parsing import Check, checks, install_macros, quote, typed_columns
+from ingestion.parsing import (
+    Check,
+    checks,
+    install_macros,
+    number_column,
+    quote,
+    typed_columns,
+)
+
+log = logging.getLogger(__name__)
 
 LINEAGE = [("load_id", "INTEGER"), ("source_file", "VARCHAR"), ("row_number", "INTEGER")]
+NUMERIC = (FieldType.NUMBER, FieldType.INTEGER)
 
 SYSTEM_DDL = """
 CREATE SCHEMA IF NOT EXISTS ingestion;
@@ -47,6 +64,7 @@ CREATE TABLE IF NOT EXISTS ingestion.quarantine (
     raw_record VARCHAR
 );
 """
+SCRATCH_TABLES = ("_src", "_parsed", "_errors", "_known_currencies", "_malformed")
 
 
 @dataclass
@@ -60,6 +78,16 @@ class FileResult:
     rows_quarantined: int = 0
     message: str = ""
     problems: list[tuple[int, str, str]] = field(default_factory=list)  # row, field, reason
+    # How the file was read: encoding, delimiter, line ends, decimal separator.
+    read_as: str = ""
+    blank_rows: int = 0
+    # The file as it was read, to tell whether it changed afterwards.
+    size: int | None = None
+    mtime_ns: int | None = None
+
+    @property
+    def name(self) -> str:
+        return csvfiles.display_name(self.path)
 
 
 @dataclass
@@ -78,17 +106,20 @@ class LoadReport:
         lines = []
         for f in self.files:
             if f.status == "loaded":
+                blanks = f", {f.blank_rows} empty rows skipped" if f.blank_rows else ""
                 lines.append(
-                    f"{f.path}: {f.kind}, load {f.load_id}: read {f.rows_read}, "
-                    f"loaded {f.rows_loaded}, quarantined {f.rows_quarantined}"
+                    f"{f.name}: {f.kind}, load {f.load_id} ({f.read_as}): read {f.rows_read}, "
+                    f"loaded {f.rows_loaded}, quarantined {f.rows_quarantined}{blanks}"
                 )
                 for row, fld, reason in f.problems[:max_problems]:
                     lines.append(f"    row {row}, {fld}: {reason}")
                 if len(f.problems) > max_problems:
                     rest = len(f.problems) - max_problems
                     lines.append(f"    ... and {rest} more (SELECT * FROM quarantine)")
+                if f.message:
+                    lines.append(f"    note: {f.message}")
             else:
-                lines.append(f"{f.path}: {f.status}: {f.message}")
+                lines.append(f"{f.name}: {f.status}: {f.message}")
         read = sum(f.rows_read for f in self.files)
         loaded = sum(f.rows_loaded for f in self.files)
         quarantined = sum(f.rows_quarantined for f in self.files)
@@ -105,7 +136,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SYSTEM_DDL)
     for kind in KINDS:
         schema = kind.table.split(".")[0]
-        cols = [(n, t) for f in kind.fields for n, t, _ in typed_columns(f, None, False)]
+        cols = [(n, t) for f in kind.fields for n, t, _ in typed_columns(f, None, None)]
         ddl = ", ".join(f'"{n}" {t}' for n, t in cols + LINEAGE)
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         con.execute(f"CREATE TABLE IF NOT EXISTS {kind.table} ({ddl})")
@@ -116,71 +147,81 @@ def load_files(
     paths: Iterable[Path],
     default_currencies: Iterable[str],
     progress: Callable[[str], None] | None = None,
+    follow_symlinks: bool = True,
 ) -> LoadReport:
     """Load every CSV named (folders are searched) and report per file."""
     ensure_tables(con)
     install_macros(con)
     report = LoadReport()
     known = sorted({c.upper() for c in default_currencies})
-    with tempfile.TemporaryDirectory(prefix="avtale-ingest-") as scratch:
-        opened: list[tuple[Kind, csvfiles.CsvFile]] = []
-        for path in csvfiles.expand(list(paths)):
-            try:
-                csv = csvfiles.open_csv(path, Path(scratch))
-            except csvfiles.UnreadableFileError as exc:
-                report.files.append(FileResult(path, "error", message=str(exc).split(": ", 1)[-1]))
-                continue
-            kind = recognise(csv.headers)
-            if kind is None:
-                report.files.append(FileResult(path, "error", message=_unrecognised(csv.headers)))
-                continue
-            opened.append((kind, csv))
-        # FX rates first (currencies are checked against them), then by dependency.
-        opened.sort(key=lambda kc: (kc[0].name != "fx_rates", kc[0].order))
-        for kind, csv in opened:
-            if progress:
-                progress(f"loading {csv.path.name} as {kind.name}")
-            report.files.append(_load_one(con, kind, csv, known))
+    opened: list[tuple[Kind, csvfiles.CsvFile, csvrecords.Records]] = []
+    for path in csvfiles.expand(list(paths)):
+        try:
+            csv = csvfiles.open_csv(path, follow_symlinks=follow_symlinks)
+            records = csvrecords.split(csv.text, csv.delimiter)
+        except csvfiles.UnreadableFileError as exc:
+            report.files.append(FileResult(path, "error", message=str(exc)))
+            continue
+        except Exception as exc:  # no file may stop the others: report it, go on
+            log.exception("reading %s failed", path)
+            report.files.append(FileResult(path, "error", message=_unexpected(exc)))
+            continue
+        kind = recognise(records.headers)
+        if kind is None:
+            report.files.append(FileResult(path, "error", message=_unrecognised(records.headers)))
+            continue
+        opened.append((kind, csv, records))
+    # FX rates first (currencies are checked against them), then by dependency.
+    opened.sort(key=lambda kcr: (kcr[0].name != "fx_rates", kcr[0].order))
+    for kind, csv, records in opened:
+        if progress:
+            progress(f"loading {csv.name} as {kind.name}")
+        report.files.append(_load_one(con, kind, csv, records, known))
     return report
 
 
+def _unexpected(exc: Exception) -> str:
+    first_line = next(iter(str(exc).splitlines()), "")[:200]
+    return f"could not be loaded ({type(exc).__name__}: {first_line})"
+
+
 def _unrecognised(headers: list[str]) -> str:
-    shown = ", ".join(h for h in headers[:12])
+    shown = ", ".join(h[:40] for h in headers[:12])
     kinds = "; ".join(describe(k) for k in KINDS)
     return f"not a known export; its header is [{shown}]. Known kinds: {kinds}"
 
 
 def _load_one(
-    con: duckdb.DuckDBPyConnection, kind: Kind, csv: csvfiles.CsvFile, known: list[str]
+    con: duckdb.DuckDBPyConnection,
+    kind: Kind,
+    csv: csvfiles.CsvFile,
+    records: csvrecords.Records,
+    known: list[str],
 ) -> FileResult:
     previous = con.execute(
         "SELECT load_id, source_file FROM ingestion.loads WHERE file_hash = ?", [csv.sha256]
-    ).fetchone()
+    ).fetchall()
     if previous:
+        load_id, loaded_as = previous[0]
         return FileResult(
             csv.path,
             "duplicate",
             kind=kind.name,
-            message=f"same content already loaded as load {previous[0]} ({previous[1]}); skipped",
+            message=f"same content already loaded as load {load_id} ({loaded_as}); skipped",
+            size=csv.size,
+            mtime_ns=csv.mtime_ns,
         )
-    source_file = csv.path.name
     con.execute("BEGIN TRANSACTION")
     try:
-        result = _load_in_transaction(con, kind, csv, source_file, known)
+        result = _load_in_transaction(con, kind, csv, records, known)
         con.execute("COMMIT")
         return result
-    except duckdb.Error as exc:
+    except Exception as exc:
         con.execute("ROLLBACK")
-        return FileResult(csv.path, "error", kind=kind.name, message=f"could not be read: {exc}")
+        log.exception("loading %s failed", csv.path)
+        return FileResult(csv.path, "error", kind=kind.name, message=_unexpected(exc))
     finally:
-        for table in (
-            "_src",
-            "_parsed",
-            "_errors",
-            "_known_currencies",
-            "_rejects",
-            "_rejects_scan",
-        ):
+        for table in SCRATCH_TABLES:
             con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
@@ -188,46 +229,43 @@ def _load_in_transaction(
     con: duckdb.DuckDBPyConnection,
     kind: Kind,
     csv: csvfiles.CsvFile,
-    source_file: str,
+    records: csvrecords.Records,
     known: list[str],
 ) -> FileResult:
-    load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM ingestion.loads").fetchone()[0]  # type: ignore[index]
-    names = [f"c{i}" for i in range(len(csv.headers))]
-    con.execute(
-        "CREATE TEMP TABLE _src AS "
-        "SELECT (row_number() OVER () + 1)::INTEGER AS _row, * FROM read_csv(?, header = true, "
-        "auto_detect = false, columns = ?, delim = ?, quote = '\"', escape = '\"', "
-        "null_padding = true, store_rejects = true, "
-        "rejects_table = '_rejects', rejects_scan = '_rejects_scan')",
-        [str(csv.utf8_path), {name: "VARCHAR" for name in names}, csv.delimiter],
+    load_id = _scalar(con, "SELECT coalesce(max(load_id), 0) + 1 FROM ingestion.loads")
+    source_file = csv.name
+    column_of = _map_columns(kind, records.headers)
+    missing = [f for f in kind.fields if f.required and f.name not in column_of]
+    if missing:  # recognise() guarantees required columns; a guard for direct callers
+        raise ValueError(f"missing column {missing[0].aliases[0]}")
+    numeric = sorted(
+        {column_of[f.name] for f in kind.fields if f.type in NUMERIC and f.name in column_of}
     )
-    rejected = _number_rows_around_rejects(con)
+    _create_source(con, records, numeric)
+    locale = _decimal_separator(con, numeric)
     con.execute(
         "CREATE TEMP TABLE _known_currencies AS "
         "SELECT unnest(?::VARCHAR[]) AS currency UNION SELECT currency FROM planning.fx_rates",
         [known],
     )
-    column_of = _map_columns(kind, csv.headers)
-    missing = [f for f in kind.fields if f.required and f.name not in column_of]
-    if missing:  # recognise() guarantees required columns; a guard for direct callers
-        raise duckdb.InvalidInputException(f"missing column {missing[0].aliases[0]}")
-
-    decimal_comma = _uses_decimal_comma(con, kind, column_of)
     typed = [
         (name, expr)
         for f in kind.fields
-        for name, _, expr in typed_columns(f, column_of.get(f.name), decimal_comma)
+        for name, _, expr in typed_columns(f, column_of.get(f.name), locale)
     ]
+    names = [f"c{i}" for i in range(len(records.headers))]
     raw_json = (
-        "json_object(" + ", ".join(f"{quote(h)}, c{i}" for i, h in enumerate(csv.headers)) + ")"
+        "json_object(" + ", ".join(f"{quote(h)}, c{i}" for i, h in enumerate(records.headers)) + ")"
     )
     select = ", ".join(f'{expr} AS "{name}"' for name, expr in typed)
+    raw_columns = ", ".join(names + [number_column(c) for c in numeric])
     con.execute(
-        f"CREATE TEMP TABLE _parsed AS SELECT _row, {', '.join(names)}, {select}, "
+        f"CREATE TEMP TABLE _parsed AS SELECT _row, {raw_columns}, {select}, "
         f"{raw_json}::VARCHAR AS _raw FROM _src"
     )
 
     all_checks: list[Check] = [c for f in kind.fields for c in checks(f, column_of.get(f.name))]
+    all_checks += [Check(rule.field, rule.condition, rule.reason) for rule in kind.rules]
     for ref in kind.references:
         all_checks.append(
             Check(
@@ -249,7 +287,7 @@ def _load_in_transaction(
     )
     con.execute(f"CREATE TEMP TABLE _errors AS {union}")
 
-    header_of = {f.name: kind_header(f, csv.headers) for f in kind.fields}
+    header_of = {f.name: kind_header(f, records.headers) for f in kind.fields}
     con.execute(
         "INSERT INTO ingestion.quarantine "
         "SELECT ?, ?, e._row, coalesce(map_extract(?::MAP(VARCHAR, VARCHAR), e.field)[1], e.field), "
@@ -264,20 +302,22 @@ def _load_in_transaction(
         f"WHERE _row NOT IN (SELECT _row FROM _errors) ORDER BY _row",
         [load_id, source_file],
     )
-    con.execute(
-        "INSERT INTO ingestion.quarantine SELECT ?, ?, line, NULL, "
-        "'malformed CSV row: ' || lower(first(error_type ORDER BY error_message)) || "
-        "' (' || first(error_message ORDER BY error_message) || ')', first(csv_line) "
-        "FROM _rejects GROUP BY line ORDER BY line",
-        [load_id, source_file],
-    )
-    rows_read = rejected + con.execute("SELECT count(*) FROM _parsed").fetchone()[0]  # type: ignore[index]
-    bad_rows = rejected + con.execute("SELECT count(DISTINCT _row) FROM _errors").fetchone()[0]  # type: ignore[index]
+    if records.malformed:
+        con.executemany(
+            "INSERT INTO ingestion.quarantine VALUES (?, ?, ?, NULL, ?, ?)",
+            [
+                [load_id, source_file, m.row, f"malformed CSV row: {m.reason}", m.raw[:10_000]]
+                for m in records.malformed
+            ],
+        )
+    rows_read = records.rows_read
+    bad_rows = len(records.malformed) + _scalar(con, "SELECT count(DISTINCT _row) FROM _errors")  # type: ignore[index]
     problems = con.execute(
         "SELECT row_number, coalesce(field, '(row)'), reason FROM ingestion.quarantine "
         "WHERE load_id = ? ORDER BY row_number LIMIT 200",
         [load_id],
     ).fetchall()
+    read_as = _read_as(csv, locale)
     con.execute(
         "INSERT INTO ingestion.loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -302,29 +342,61 @@ def _load_in_transaction(
         rows_loaded=rows_read - bad_rows,
         rows_quarantined=bad_rows,
         problems=[(r, f, reason) for r, f, reason in problems],
+        read_as=read_as,
+        blank_rows=records.blank_rows,
+        size=csv.size,
+        mtime_ns=csv.mtime_ns,
     )
 
 
-def _number_rows_around_rejects(con: duckdb.DuckDBPyConnection) -> int:
-    """Give good rows their real line numbers when malformed lines were set aside.
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    # fetchall, not fetchone: DuckDB 2 keeps a half-read result open, and then refuses
+    # to register the next file's records on the connection.
+    return int(con.execute(sql).fetchall()[0][0])
 
-    `_row` counts the rows DuckDB kept; each rejected line shifts the rows after
-    it. The kept rows take, in order, the line numbers that were not rejected.
-    Returns how many lines were rejected.
-    """
-    rejected = con.execute("SELECT count(DISTINCT line) FROM _rejects").fetchone()
-    count = int(rejected[0]) if rejected else 0
-    if count:
+
+def _create_source(
+    con: duckdb.DuckDBPyConnection, records: csvrecords.Records, numeric: list[str]
+) -> None:
+    """``_src``: the file's records as text columns ``c0``.. with their row numbers,
+    plus the cleaned text of every numeric column (parsed once, read several times).
+
+    The records go to DuckDB as a plain CSV it cannot misread (written by the csv
+    module, every row as wide as the header), which is faster than any other way of
+    handing it Python rows."""
+    columns = {"_row": "INTEGER"} | {f"c{i}": "VARCHAR" for i in range(len(records.headers))}
+    with tempfile.TemporaryDirectory(prefix="avtale-ingest-") as scratch:
+        path = Path(scratch) / "records.csv"
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh, lineterminator="\n").writerows(
+                [n, *row] for n, row in zip(records.row_numbers, records.rows, strict=True)
+            )
+        cleaned = "".join(f", avt_num_text({c}) AS {number_column(c)}" for c in numeric)
         con.execute(
-            "WITH kept AS (SELECT range::INTEGER AS line FROM range(2, "
-            "(SELECT count(*) FROM _src) + ? + 2) "
-            "WHERE range NOT IN (SELECT line FROM _rejects)), "
-            "numbered AS (SELECT line, (row_number() OVER (ORDER BY line) + 1)::INTEGER AS seq "
-            "FROM kept) "
-            "UPDATE _src SET _row = numbered.line FROM numbered WHERE _src._row = numbered.seq",
-            [count],
+            f"CREATE TEMP TABLE _src AS SELECT *{cleaned} FROM read_csv(?, header = false, "
+            "columns = ?, delim = ',', quote = '\"', escape = '\"', auto_detect = false, "
+            "strict_mode = true)",
+            [str(path), columns],
         )
-    return count
+
+
+def _decimal_separator(con: duckdb.DuckDBPyConnection, numeric: list[str]) -> str | None:
+    """'comma' or 'point' when the file's unambiguous numbers all use that decimal
+    separator; None when they show none, or both."""
+    if not numeric:
+        return None
+    shown = " UNION ALL ".join(
+        f"SELECT DISTINCT avt_num_evidence({number_column(c)}) AS sep FROM _src" for c in numeric
+    )
+    seps = {row[0] for row in con.execute(f"SELECT DISTINCT sep FROM ({shown})").fetchall()}
+    seps.discard(None)
+    return seps.pop() if len(seps) == 1 else None
+
+
+def _read_as(csv: csvfiles.CsvFile, locale: str | None) -> str:
+    delimiter = {"\t": "tab", ";": "';'", ",": "','"}.get(csv.delimiter, repr(csv.delimiter))
+    decimal = {"comma": ", decimal comma", "point": ", decimal point"}.get(locale or "", "")
+    return f"{csv.encoding}, {delimiter}, {csv.line_ending}{decimal}"
 
 
 def kind_header(f: Field, headers: list[str]) -> str:
@@ -340,20 +412,3 @@ def _map_columns(kind: Kind, headers: list[str]) -> dict[str, str]:
         if f is not None and f.name not in out:
             out[f.name] = f"c{i}"
     return out
-
-
-def _uses_decimal_comma(
-    con: duckdb.DuckDBPyConnection, kind: Kind, column_of: dict[str, str]
-) -> bool:
-    """A file writes numbers one way: when any number has a decimal comma
-    (`12,5`), a point in any other (`1.000`) separates thousands."""
-    numeric = [
-        column_of[f.name]
-        for f in kind.fields
-        if f.type in (FieldType.NUMBER, FieldType.INTEGER) and f.name in column_of
-    ]
-    if not numeric:
-        return False
-    condition = " OR ".join(f"avt_has_decimal_comma({column})" for column in numeric)
-    row = con.execute(f"SELECT count(*) > 0 FROM (FROM _src WHERE {condition} LIMIT 1)").fetchone()
-    return bool(row and row[0])

@@ -13,36 +13,99 @@ from ingestion.kinds import Field, FieldType
 
 # Macros are created once per connection (``install_macros``).
 MACROS = r"""
-CREATE OR REPLACE TEMP MACRO avt_blank(s) AS (s IS NULL OR trim(s) = '');
+-- Spaces, tabs and no-break spaces around a value are not part of it.
+CREATE OR REPLACE TEMP MACRO avt_trim(s) AS (trim(s, ' ' || chr(9) || chr(160) || chr(8239)));
+CREATE OR REPLACE TEMP MACRO avt_blank(s) AS (s IS NULL OR avt_trim(s) = '');
 
--- Numbers: '1.234,50', '1234,5', '1 234.50', '12 %'. A column is read with a
--- decimal comma when any of its values has one (decided per file and column).
-CREATE OR REPLACE TEMP MACRO avt_number(s, decimal_comma) AS (
-    CASE WHEN avt_blank(s) THEN NULL ELSE TRY_CAST(
-        CASE WHEN decimal_comma
-            THEN replace(replace(regexp_replace(trim(s), '[\s\x{00A0}%'']', '', 'g'), '.', ''), ',', '.')
-            ELSE replace(regexp_replace(trim(s), '[\s\x{00A0}%'']', '', 'g'), ',', '')
-        END AS DOUBLE) END
+-- Numbers. A value is read by its own shape wherever that is unambiguous:
+-- '1234', '12.50', '12,5', '1.234,50', '12,500.00', '1 234,50', '1''234.50',
+-- '1.234.567', '1e3', '12 %', 'kr 1 250,-'. Only a single separator followed by
+-- exactly three digits ('1,234', '1.234') can be either a decimal or a thousands
+-- separator; the file's other numbers decide it (`locale`: 'comma' when they use
+-- a decimal comma, 'point' when a decimal point, NULL when they say nothing or
+-- contradict each other, and then the value is quarantined rather than guessed).
+--
+-- avt_num_text: the value without spaces around it, currency, percent sign or a
+-- trailing ',-', its sign (if negative) a leading '-'; computed once per value (a
+-- column `<raw>_num`), so the macros below read a plain column.
+CREATE OR REPLACE TEMP MACRO avt_num_text(s) AS (
+    CASE WHEN regexp_matches(s, '^-?\d+([.,]\d+)?$') THEN s ELSE
+    regexp_replace(regexp_replace(
+        regexp_replace(
+            regexp_replace(
+                regexp_replace(s, '^[\s\x{00A0}]*(?i:kr\.?|nok|sek|dkk|eur|usd|€|\$|£)?[\s\x{00A0}]*', ''),
+                '[\s\x{00A0}]*(?i:kr\.?|nok|sek|dkk|eur|usd|€|\$|£|%)?[\s\x{00A0}]*$', ''),
+            '[,.]-$', ''),
+        '^\+[\s\x{00A0}]*', ''), '^[-−][\s\x{00A0}]*', '-')
+    END
 );
-
-CREATE OR REPLACE TEMP MACRO avt_has_decimal_comma(s) AS (
-    regexp_matches(trim(s), '^[-+]?[\d .\x{00A0}]*,\d+\s*%?$')
+-- The unsigned digits and separators of a cleaned value.
+CREATE OR REPLACE TEMP MACRO avt_num_body(t) AS (CASE WHEN t[1] = '-' THEN t[2:] ELSE t END);
+CREATE OR REPLACE TEMP MACRO avt_num_sign(t) AS (CASE WHEN t[1] = '-' THEN -1 ELSE 1 END);
+CREATE OR REPLACE TEMP MACRO avt_num_ambiguous(t) AS (
+    regexp_matches(avt_num_body(t), '^[1-9]\d{0,2}[.,]\d{3}$')
+);
+-- Which decimal separator an unambiguous value shows: 'comma', 'point' or NULL.
+CREATE OR REPLACE TEMP MACRO avt_num_evidence(t) AS (
+    CASE
+        WHEN t IS NULL OR t = '' OR avt_num_ambiguous(t) THEN NULL
+        WHEN regexp_matches(avt_num_body(t), '^(\d+,\d+|\d{1,3}(\.\d{3})+(,\d*)?|\d{1,3}([ ''\x{00A0}\x{202F}\x{2009}]\d{3})+,\d*)$') THEN 'comma'
+        WHEN regexp_matches(avt_num_body(t), '^(\d*\.\d+|\d{1,3}(,\d{3})+(\.\d*)?|\d{1,3}([ ''\x{00A0}\x{202F}\x{2009}]\d{3})+\.\d*)$') THEN 'point'
+    END
+);
+CREATE OR REPLACE TEMP MACRO avt_num_unsigned(b, locale) AS (
+    CASE
+        WHEN regexp_matches(b, '^\d+(\.\d{1,2})?$') THEN TRY_CAST(b AS DOUBLE)
+        WHEN regexp_matches(b, '^[1-9]\d{0,2}[.,]\d{3}$') THEN CASE
+            WHEN locale = 'comma' THEN TRY_CAST(replace(replace(b, '.', ''), ',', '.') AS DOUBLE)
+            WHEN locale = 'point' THEN TRY_CAST(replace(b, ',', '') AS DOUBLE)
+        END
+        WHEN regexp_matches(b, '^(\d+\.\d*|\.\d+)$') THEN TRY_CAST(b AS DOUBLE)
+        WHEN regexp_matches(b, '^(\d+,\d*|,\d+)$') THEN TRY_CAST(replace(b, ',', '.') AS DOUBLE)
+        WHEN regexp_matches(b, '^\d{1,3}(,\d{3})+(\.\d*)?$') THEN TRY_CAST(replace(b, ',', '') AS DOUBLE)
+        WHEN regexp_matches(b, '^\d{1,3}(\.\d{3})+(,\d*)?$') THEN
+            TRY_CAST(replace(replace(b, '.', ''), ',', '.') AS DOUBLE)
+        WHEN regexp_matches(b, '^\d{1,3}([ ''\x{00A0}\x{202F}\x{2009}]\d{3})+([.,]\d*)?$') THEN
+            TRY_CAST(replace(regexp_replace(b, '[ ''\x{00A0}\x{202F}\x{2009}]', '', 'g'), ',', '.') AS DOUBLE)
+        -- Two exponent digits at most: never beyond a double, and the range checks
+        -- reject what is absurd for the column.
+        WHEN regexp_matches(b, '^(\d+\.?\d*|\.\d+)[eE][-+]?\d{1,2}$') THEN TRY_CAST(b AS DOUBLE)
+    END
+);
+CREATE OR REPLACE TEMP MACRO avt_number(t, locale) AS (
+    CASE WHEN t IS NULL OR t = '' THEN NULL ELSE
+        avt_num_sign(t) * avt_num_unsigned(avt_num_body(t), locale)
+    END
+);
+-- Why a non-blank value gave no number.
+CREATE OR REPLACE TEMP MACRO avt_num_problem(t, shown) AS (
+    CASE
+        WHEN avt_num_ambiguous(t) THEN 'ambiguous number: ' || shown || ' could be ' ||
+            replace(replace(avt_num_body(t), ',', ''), '.', '') || ' or ' ||
+            replace(avt_num_body(t), ',', '.') ||
+            ', and no other number in the file shows which separator is the decimal one'
+        WHEN regexp_matches(lower(avt_num_body(t)), '^(nan|inf|infinity)$') THEN
+            'not a finite number: ' || shown
+        WHEN regexp_matches(avt_num_body(t), '^(\d+\.?\d*|\.\d+)[eE][-+]?\d+$') THEN
+            'out of range: ' || shown
+        ELSE 'not a number: ' || shown
+    END
 );
 
 -- Dates: ISO with or without a time, dd.mm.yyyy, dd/mm/yyyy, dd-mm-yyyy, epoch ms.
 CREATE OR REPLACE TEMP MACRO avt_date(s) AS (
     CASE
         WHEN avt_blank(s) THEN NULL
-        WHEN regexp_matches(trim(s), '^\d{4}-\d{1,2}-\d{1,2}([ T].*)?$') THEN
-            TRY_CAST(regexp_extract(trim(s), '^(\d{4}-\d{1,2}-\d{1,2})', 1) AS DATE)
-        WHEN regexp_matches(trim(s), '^\d{1,2}[./-]\d{1,2}[./-]\d{4}( .*)?$') THEN
+        WHEN regexp_matches(avt_trim(s), '^\d{4}-\d{1,2}-\d{1,2}([ T].*)?$') THEN
+            TRY_CAST(regexp_extract(avt_trim(s), '^(\d{4}-\d{1,2}-\d{1,2})', 1) AS DATE)
+        WHEN regexp_matches(avt_trim(s), '^\d{1,2}[./-]\d{1,2}[./-]\d{4}( .*)?$') THEN
             TRY_CAST(
-                regexp_extract(trim(s), '^\d{1,2}[./-]\d{1,2}[./-](\d{4})', 1) || '-' ||
-                regexp_extract(trim(s), '^\d{1,2}[./-](\d{1,2})', 1) || '-' ||
-                regexp_extract(trim(s), '^(\d{1,2})', 1)
+                regexp_extract(avt_trim(s), '^\d{1,2}[./-]\d{1,2}[./-](\d{4})', 1) || '-' ||
+                regexp_extract(avt_trim(s), '^\d{1,2}[./-](\d{1,2})', 1) || '-' ||
+                regexp_extract(avt_trim(s), '^(\d{1,2})', 1)
             AS DATE)
-        WHEN regexp_matches(trim(s), '^\d{12,13}$') THEN
-            CAST(make_timestamp(TRY_CAST(trim(s) AS BIGINT) * 1000) AS DATE)
+        WHEN regexp_matches(avt_trim(s), '^\d{12,13}$') THEN
+            CAST(make_timestamp(TRY_CAST(avt_trim(s) AS BIGINT) * 1000) AS DATE)
         ELSE NULL
     END
 );
@@ -50,15 +113,15 @@ CREATE OR REPLACE TEMP MACRO avt_date(s) AS (
 CREATE OR REPLACE TEMP MACRO avt_boolean(s) AS (
     CASE
         WHEN avt_blank(s) THEN NULL
-        WHEN lower(trim(s)) IN ('true', 'yes', 'y', 'ja', 'j', '1', 'x', 'sant') THEN TRUE
-        WHEN lower(trim(s)) IN ('false', 'no', 'n', 'nei', 'nej', '0', 'falsk') THEN FALSE
+        WHEN lower(avt_trim(s)) IN ('true', 'yes', 'y', 'ja', 'j', '1', 'x', 'sant') THEN TRUE
+        WHEN lower(avt_trim(s)) IN ('false', 'no', 'n', 'nei', 'nej', '0', 'falsk') THEN FALSE
     END
 );
 
 -- Billing frequencies as HubSpot writes them (internal values and labels) and
 -- as the generic format writes them, to one canonical period.
 CREATE OR REPLACE TEMP MACRO avt_billing(s, blank_means) AS (
-    CASE regexp_replace(lower(trim(coalesce(s, ''))), '[\s_-]+', ' ', 'g')
+    CASE regexp_replace(lower(avt_trim(coalesce(s, ''))), '[\s_-]+', ' ', 'g')
         WHEN '' THEN blank_means
         WHEN 'one off' THEN 'one_off'
         WHEN 'one time' THEN 'one_off'
@@ -90,10 +153,10 @@ CREATE OR REPLACE TEMP MACRO avt_billing(s, blank_means) AS (
 );
 
 CREATE OR REPLACE TEMP MACRO avt_duration_part(s, unit) AS (
-    coalesce(TRY_CAST(regexp_extract(upper(trim(s)), '(\d+)' || unit, 1) AS INTEGER), 0)
+    coalesce(TRY_CAST(regexp_extract(upper(avt_trim(s)), '(\d+)' || unit, 1) AS INTEGER), 0)
 );
 CREATE OR REPLACE TEMP MACRO avt_is_duration(s) AS (
-    regexp_matches(upper(trim(s)), '^P(\d+Y)?(\d+M)?(\d+W)?(\d+D)?$') AND upper(trim(s)) <> 'P'
+    regexp_matches(upper(avt_trim(s)), '^P(\d{1,5}Y)?(\d{1,5}M)?(\d{1,5}W)?(\d{1,5}D)?$') AND upper(avt_trim(s)) <> 'P'
 );
 """
 
@@ -114,30 +177,54 @@ class Check:
     reason: str  # a SQL expression
 
 
-def typed_columns(f: Field, raw: str | None, decimal_comma: bool) -> list[tuple[str, str, str]]:
-    """(column name, SQL type, SQL expression) for the field read from column ``raw``."""
+# Dates outside these years are typing errors (0025 for 2025), and would make the
+# month spines of the marts absurdly long.
+FIRST_DATE, LAST_DATE = "1900-01-01", "2199-12-31"
+# An ISO 8601 term longer than this many months is a typing error too.
+MAX_TERM_MONTHS = 1200
+
+
+def number_column(raw: str) -> str:
+    """The column holding ``raw``'s cleaned number text (see ``avt_num_text``)."""
+    return f"{raw}_num"
+
+
+def _number(raw: str | None, locale: str | None) -> str:
+    if raw is None:
+        return "NULL::DOUBLE"
+    return f"avt_number({number_column(raw)}, {quote(locale) if locale else 'NULL'})"
+
+
+def typed_columns(f: Field, raw: str | None, locale: str | None) -> list[tuple[str, str, str]]:
+    """(column name, SQL type, SQL expression) for the field read from column ``raw``.
+
+    ``locale`` is the file's decimal separator ('comma', 'point' or None when the file
+    does not tell), used only for values that could be read either way."""
     src = raw if raw is not None else "NULL::VARCHAR"
     t = f.type
-    if t is FieldType.TEXT:
-        return [(f.name, "VARCHAR", f"nullif(trim({src}), '')")]
-    if t is FieldType.ID:
-        first = f"split_part(regexp_replace(trim({src}), '[,|]', ';', 'g'), ';', 1)"
-        return [(f.name, "VARCHAR", f"nullif(trim({first}), '')")]
     if t is FieldType.NUMBER:
-        return [(f.name, "DOUBLE", f"avt_number({src}, {str(decimal_comma).upper()})")]
+        return [(f.name, "DOUBLE", _number(raw, locale))]
     if t is FieldType.INTEGER:
-        number = f"avt_number({src}, {str(decimal_comma).upper()})"
-        whole = f"CASE WHEN {number} = floor({number}) THEN TRY_CAST({number} AS INTEGER) END"
+        number = _number(raw, locale)
+        whole = (
+            f"CASE WHEN {number} = floor({number}) AND abs({number}) < 2e9 "
+            f"THEN {number}::INTEGER END"
+        )
         return [(f.name, "INTEGER", whole)]
+    if t is FieldType.TEXT:
+        return [(f.name, "VARCHAR", f"nullif(avt_trim({src}), '')")]
+    if t is FieldType.ID:
+        first = f"split_part(regexp_replace(avt_trim({src}), '[,|]', ';', 'g'), ';', 1)"
+        return [(f.name, "VARCHAR", f"nullif(avt_trim({first}), '')")]
     if t is FieldType.DATE:
         return [(f.name, "DATE", f"avt_date({src})")]
     if t in (FieldType.CURRENCY, FieldType.CURRENCY_CODE):
-        return [(f.name, "VARCHAR", f"nullif(upper(trim({src})), '')")]
+        return [(f.name, "VARCHAR", f"nullif(upper(avt_trim({src})), '')")]
     if t is FieldType.BOOLEAN:
         return [(f.name, "BOOLEAN", f"avt_boolean({src})")]
     if t is FieldType.DEAL_STAGE:
         return [
-            (f.name, "VARCHAR", f"nullif(trim({src}), '')"),
+            (f.name, "VARCHAR", f"nullif(avt_trim({src}), '')"),
             (
                 "is_closed_won",
                 "BOOLEAN",
@@ -159,27 +246,47 @@ def typed_columns(f: Field, raw: str | None, decimal_comma: bool) -> list[tuple[
     raise ValueError(f"unknown field type {t}")
 
 
+def _shown(raw: str) -> str:
+    """The value as a reason quotes it: in quotes, cut short when long."""
+    cut = f"CASE WHEN length({raw}) > 60 THEN left({raw}, 57) || '...' ELSE {raw} END"
+    return f"'''' || {cut} || ''''"
+
+
+def _bound(value: float) -> str:
+    """A limit as a reason states it: `1 000 000`, `0.000001`."""
+    return f"{value:,}".replace(",", " ") if value == int(value) else f"{value:f}".rstrip("0")
+
+
 def checks(f: Field, raw: str | None) -> list[Check]:
     """Conditions (over the parsed row, raw columns beside typed ones) that reject a row."""
-    out: list[Check] = []
     if raw is None:
-        return out  # optional column absent from the file; required ones are checked up front
-    shown = f"'''' || {raw} || ''''"
+        return []  # optional column absent from the file; required ones are checked up front
+    shown = _shown(raw)
+    out: list[Check] = []
     if f.required:
         out.append(Check(f.name, f"avt_blank({raw})", "'required value is missing'"))
     t = f.type
     nonblank = f"NOT avt_blank({raw})"
+    unparsed = f"{nonblank} AND {f.name} IS NULL"
     if t is FieldType.NUMBER:
-        out.append(
-            Check(f.name, f"{nonblank} AND {f.name} IS NULL", f"'not a number: ' || {shown}")
-        )
+        out.append(Check(f.name, unparsed, f"avt_num_problem({number_column(raw)}, {shown})"))
     elif t is FieldType.INTEGER:
-        out.append(
-            Check(f.name, f"{nonblank} AND {f.name} IS NULL", f"'not a whole number: ' || {shown}")
+        number = _number(raw, "point")  # any reading: only whether it is whole matters here
+        problem = (
+            f"CASE WHEN avt_num_ambiguous({number_column(raw)}) OR {number} IS NULL "
+            f"THEN avt_num_problem({number_column(raw)}, {shown}) "
+            f"WHEN {number} = floor({number}) THEN 'out of range: ' || {shown} "
+            f"ELSE 'not a whole number: ' || {shown} END"
         )
+        out.append(Check(f.name, unparsed, problem))
     elif t is FieldType.DATE:
+        out.append(Check(f.name, unparsed, f"'not a valid date: ' || {shown}"))
         out.append(
-            Check(f.name, f"{nonblank} AND {f.name} IS NULL", f"'not a valid date: ' || {shown}")
+            Check(
+                f.name,
+                f"{f.name} NOT BETWEEN DATE '{FIRST_DATE}' AND DATE '{LAST_DATE}'",
+                f"'not a plausible date (years {FIRST_DATE[:4]}-{LAST_DATE[:4]}): ' || {shown}",
+            )
         )
     elif t is FieldType.CURRENCY:
         out.append(
@@ -198,13 +305,7 @@ def checks(f: Field, raw: str | None) -> list[Check]:
             )
         )
     elif t is FieldType.BOOLEAN:
-        out.append(
-            Check(
-                f.name,
-                f"{nonblank} AND {f.name} IS NULL",
-                f"'not yes/no (true/false): ' || {shown}",
-            )
-        )
+        out.append(Check(f.name, unparsed, f"'not yes/no (true/false): ' || {shown}"))
     elif t in (FieldType.HUBSPOT_FREQUENCY, FieldType.BILLING_PERIOD):
         out.append(
             Check(f.name, "billing_period IS NULL", f"'unknown billing frequency: ' || {shown}")
@@ -217,12 +318,27 @@ def checks(f: Field, raw: str | None) -> list[Check]:
                 f"'not an ISO 8601 duration such as P12M: ' || {shown}",
             )
         )
+        out.append(
+            Check(
+                f.name,
+                f"{f.name}_months * 31 + {f.name}_days > {MAX_TERM_MONTHS} * 31",
+                f"'longer than {MAX_TERM_MONTHS // 12} years: ' || {shown}",
+            )
+        )
     if f.minimum is not None:
         out.append(
-            Check(f.name, f"{f.name} < {f.minimum}", f"'must be at least {f.minimum}: ' || {shown}")
+            Check(
+                f.name,
+                f"{f.name} < {f.minimum}",
+                f"'must be at least {_bound(f.minimum)}: ' || {shown}",
+            )
         )
     if f.maximum is not None:
         out.append(
-            Check(f.name, f"{f.name} > {f.maximum}", f"'must be at most {f.maximum}: ' || {shown}")
+            Check(
+                f.name,
+                f"{f.name} > {f.maximum}",
+                f"'must be at most {_bound(f.maximum)}: ' || {shown}",
+            )
         )
     return out

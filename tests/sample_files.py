@@ -1,9 +1,12 @@
-"""Small but real document files for the tests: a valid one-page PDF and a DOCX."""
+"""Small but real files for the tests: a valid one-page PDF, a DOCX, an inbox drop."""
 
 from __future__ import annotations
 
 import io
+import os
+import time
 import zipfile
+from pathlib import Path
 
 
 def minimal_pdf() -> bytes:
@@ -43,3 +46,12 @@ def minimal_docx(text_in_document: str = "Avtale") -> bytes:
             "</w:r></w:p></w:body></w:document>",
         )
     return buffer.getvalue()
+
+
+def drop(path: Path, content: str | bytes) -> Path:
+    """Put a file into an inbox as if it had been dropped a minute ago (settled: the
+    inbox leaves files alone while they may still be being written)."""
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    settled = time.time() - 60
+    os.utime(path, (settled, settled))
+    return path

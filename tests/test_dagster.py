@@ -8,6 +8,7 @@ import dagster as dg
 import pytest
 
 from dagster_project.definitions import defs
+from tests.sample_files import drop
 
 # A snapshot: renaming an asset breaks lineage and the app's expectations.
 EXPECTED_SOURCE_KEYS = {
@@ -81,9 +82,13 @@ def test_inbox_sensor_requests_one_run_per_set_of_waiting_files(
     (tmp_path / "inbox").mkdir()
     empty = sensor(dg.build_sensor_context())
     assert isinstance(empty, dg.SkipReason)
+    # A file still being written waits until it has settled.
     (tmp_path / "inbox" / "deals.csv").write_text("Record ID,Deal Name\n", encoding="utf-8")
+    writing = sensor(dg.build_sensor_context())
+    assert isinstance(writing, dg.SkipReason) and "deals.csv" in str(writing.skip_message)
+    drop(tmp_path / "inbox" / "deals.csv", "Record ID,Deal Name\n")
     first = sensor(dg.build_sensor_context())
     again = sensor(dg.build_sensor_context())
     assert isinstance(first, dg.RunRequest) and first.run_key == again.run_key
-    (tmp_path / "inbox" / "more.csv").write_text("x\n", encoding="utf-8")
+    drop(tmp_path / "inbox" / "more.csv", "x\n")
     assert sensor(dg.build_sensor_context()).run_key != first.run_key

@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from ingestion.load import load_files
+from tests.sample_files import drop
 
 CURRENCIES = ["NOK", "DKK", "SEK", "EUR", "USD"]
 
@@ -289,10 +290,10 @@ def test_inbox_files_move_to_the_archive_without_overwriting(tmp_path: Path) -> 
     from avtale.settings import Paths
 
     home = Paths(tmp_path / "home").ensure()
-    write(home.inbox, "companies.csv", COMPANIES_LABELS)
-    write(home.inbox, "notes.csv", "what,ever\n1,2\n")
+    drop(home.inbox / "companies.csv", COMPANIES_LABELS)
+    drop(home.inbox / "notes.csv", "what,ever\n1,2\n")
     first = ingest_inbox(home)
-    write(home.inbox, "companies.csv", COMPANIES_LABELS.replace("Bølgen", "Bølge"))
+    drop(home.inbox / "companies.csv", COMPANIES_LABELS.replace("Bølgen", "Bølge"))
     second = ingest_inbox(home)
     assert [f.status for f in first.files + second.files] == ["error", "loaded", "loaded"]
     assert list(home.inbox.iterdir()) == []
@@ -323,6 +324,6 @@ def test_malformed_lines_are_quarantined_and_the_rest_keep_their_row_numbers(
     ).fetchall()
     assert [(r[0], r[1].split(" (")[0]) for r in quarantined] == [
         (3, "malformed CSV row: too many columns"),
-        (5, "malformed CSV row: unquoted value"),
+        (5, "malformed CSV row: unbalanced quote"),
     ]
     assert quarantined[0][2] == "2,B AS,Norway,extra"

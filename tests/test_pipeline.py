@@ -21,6 +21,7 @@ from avtale.pipeline import ingest
 from avtale.serving import connect_serving
 from avtale.settings import Paths
 from tests import oracle
+from tests.sample_files import drop
 
 pytestmark = pytest.mark.slow
 
@@ -146,7 +147,7 @@ def test_a_failed_refresh_leaves_the_last_good_copy(built) -> None:
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        (home.inbox / "fx_rates.csv").write_text("currency,rate\nEUR,12\n", encoding="utf-8")
+        drop(home.inbox / "fx_rates.csv", "currency,rate\nEUR,12\n")
         assert refresh(home) is False
     finally:
         holder.kill()

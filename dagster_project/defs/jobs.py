@@ -2,6 +2,8 @@
 
 import dagster as dg
 
+from avtale import inbox
+from avtale.dates import business_zone
 from avtale.settings import paths
 
 # In one process: a process per step would pay the imports three times over.
@@ -14,7 +16,7 @@ daily_refresh = dg.ScheduleDefinition(
     name="daily_refresh",
     job=refresh_job,
     cron_schedule="0 5 * * *",
-    execution_timezone="Europe/Oslo",
+    execution_timezone=business_zone().key,
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 
@@ -23,10 +25,10 @@ daily_refresh = dg.ScheduleDefinition(
     job=refresh_job, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING
 )
 def inbox_sensor(context: dg.SensorEvaluationContext):
-    """Start a refresh when files land in `$AVTALE_HOME/inbox/`."""
-    waiting = sorted(p for p in paths().inbox.rglob("*") if p.is_file())
-    if not waiting:
-        return dg.SkipReason("inbox is empty")
-    # One run per distinct set of waiting files; the run moves them away.
-    key = "|".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in waiting)
-    return dg.RunRequest(run_key=key)
+    """Start a refresh when files land in `$AVTALE_HOME/inbox/` and have settled."""
+    found = inbox.scan(paths().inbox)
+    if not found.ready and not found.refused:
+        waiting = ", ".join(r.name for r in found.waiting)
+        return dg.SkipReason(f"waiting for {waiting} to settle" if waiting else "inbox is empty")
+    # One run per distinct set of ready files; the run moves them away.
+    return dg.RunRequest(run_key=found.key())
