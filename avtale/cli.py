@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import getpass
 import os
 import secrets
+import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -100,24 +101,34 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from avtale.serving import NotPublishedError, connect_serving
+    from avtale.serving import NotPublishedError
+    from avtale.sql import (
+        QueryRefusedError,
+        QueryTimeoutError,
+        one_line,
+        run_query,
+        timeout_seconds,
+    )
 
     try:
-        con = connect_serving(paths().serving)
-    except NotPublishedError as exc:
+        timeout_s = timeout_seconds()
+    except ValueError as exc:
         _say(f"error: {exc}")
         return 2
     try:
-        cursor = con.execute(args.query)
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow([d[0] for d in cursor.description or []])
-        while batch := cursor.fetchmany(10_000):
-            writer.writerows(batch)
-    except duckdb.Error as exc:
+        run_query(paths().serving, args.query, sys.stdout, timeout_s)
+        sys.stdout.flush()
+    except NotPublishedError as exc:
         _say(f"error: {exc}")
+        return 2
+    except (QueryRefusedError, QueryTimeoutError, duckdb.Error) as exc:
+        _say(f"error: {one_line(exc)}")
         return 1
-    finally:
-        con.close()
+    except BrokenPipeError:
+        # The reader (`| head`) left; Python must not print a second error at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _say("error: the output was closed before every row was written")
+        return 1
     return 0
 
 
@@ -139,7 +150,37 @@ def serve_app(port: int) -> int:
     ]
     _say(f"serving the app on http://127.0.0.1:{port} (Ctrl+C stops it)")
     os.environ["AVTALE_HOME"] = str(paths().home)
-    return subprocess.call(command)
+    return run_child(command)
+
+
+def run_child(command: list[str], grace_s: float = 10.0) -> int:
+    """Run ``command`` until it exits. SIGTERM or SIGINT to us stops it too (terminate, kill
+    after ``grace_s`` or at a second signal), so no server outlives `avtale app`. Returns
+    its exit code, 128 + N if signal N ended it (as a shell reports it)."""
+    child = subprocess.Popen(command)
+    # A timer, not a wait in the handler: the handler runs inside child.wait(), which
+    # holds the lock a second wait needs to see the child exit.
+    killer = threading.Timer(grace_s, child.kill)
+    killer.daemon = True
+
+    def stop(_signum: int, _frame: object) -> None:
+        if killer.ident is None:
+            child.terminate()
+            killer.start()
+        else:
+            child.kill()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        code = child.wait()
+    finally:
+        killer.cancel()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if child.poll() is None:  # leaving on an exception: take the child along
+            child.kill()
+            child.wait()
+    return 128 - code if code < 0 else code
 
 
 def cmd_app(args: argparse.Namespace) -> int:

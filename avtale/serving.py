@@ -22,6 +22,16 @@ DUCKDB_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoload_known_extensions": False,
 }
 
+# Readers of the serving copy (the app, `avtale sql`, the reminder job) get a sandbox that
+# DuckDB enforces: no file but the copy itself and its own `.tmp` spill folder, no network,
+# no extensions, and settings no query can change back. So no query can read `avtale.db`,
+# a key or /etc/passwd, and the read-only copy cannot be written.
+SERVING_CONFIG: dict[str, str | bool | int | float | list[str]] = DUCKDB_CONFIG | {
+    "enable_external_access": False,
+    "allow_community_extensions": False,
+    "lock_configuration": True,
+}
+
 PUBLISHED_SCHEMA = "marts"
 
 
@@ -71,12 +81,12 @@ def publish(warehouse: Path, serving: Path, extra_tables: Iterable[str] = ()) ->
 
 
 def connect_serving(serving: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the published copy."""
+    """A read-only, sandboxed connection to the published copy (``SERVING_CONFIG``)."""
     if not serving.exists():
         raise NotPublishedError(
             f"Nothing published yet in {serving.parent}: run `avtale refresh` first."
         )
-    return connect(serving, read_only=True)
+    return duckdb.connect(str(serving), read_only=True, config=SERVING_CONFIG)
 
 
 def serving_version(serving: Path) -> int:

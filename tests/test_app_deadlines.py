@@ -126,7 +126,11 @@ def test_the_list_is_the_marts_deadlines_for_an_owner_and_types(home, page) -> N
     assert set(shown.owner) == {owner}
 
     filename, table = downloaded(page, "deadlines_csv")
-    assert filename == "deadlines.csv"
+    # The page's filters name the file: owner, types (sorted), period.
+    assert filename == (
+        f"deadlines_owner-{owner.replace(' ', '-')}"
+        "_type-expiry+next_renewal+notice+renegotiation_window_next-24m.csv"
+    )
     assert keys(table) == keys(shown.assign(deadline_type=table.deadline_type))
     assert set(table.deadline_type) <= set(types)  # the CSV keeps the mart's codes
 

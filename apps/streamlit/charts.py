@@ -1,18 +1,25 @@
 """What the analytics pages share: how a chart is shown and downloaded, and how values read.
 
 Every chart goes through ``show``: Plotly draws it with its own camera button set to save
-a PNG (no kaleido, which would fetch a browser), and a CSV of exactly the table the chart
-was drawn from sits under it. Pages build the figure and that table; nothing else.
+a PNG (no kaleido, which would fetch a browser), and exactly the table the chart was drawn
+from sits under it as two CSV downloads (``downloads``): plain CSV, unrounded, for other
+tools, and one that opens in Excel with Nordic settings. Both are safe to open (formula
+injection, ``avtale.csv_export``) and their names carry the sidebar filters. Pages build
+the figure and that table; nothing else.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from scope import current_scope
+
+from avtale.csv_export import excel_csv, file_name, neutralise
 
 # movement -> (label, colour); gains first so a stack reads upwards from zero
 MOVEMENTS = {
@@ -29,6 +36,18 @@ LAYOUT: dict[str, Any] = {
     "margin": {"t": 10, "b": 10},
     "legend": {"orientation": "h", "y": -0.15},
 }
+# The amounts (NOK) among the columns the app offers for download: the Excel file rounds
+# them to øre. Every other number (counts, rates, ratios, retention) keeps its digits, so
+# a column missing here is shown unrounded, never rounded wrong.
+MONEY_COLUMNS = frozenset(
+    {
+        "mrr", "arr", "arpa", "ltv", "non_recurring_revenue", "net_new_mrr", "mrr_lost",
+        "cohort_start_mrr", "new", "expansion", "reactivation", "contraction", "churn",
+        "net_new", "actual_mrr", "contracted_mrr", "adjusted_mrr", "trend_mrr", "trend_low",
+        "trend_high", "expected_invoicing", "churn_risk_mrr", "other_mrr", "upsell_mrr",
+        "mrr_at_stake", "contract_mrr",
+    }
+)  # fmt: skip
 
 
 def config(name: str) -> dict[str, Any]:
@@ -37,24 +56,72 @@ def config(name: str) -> dict[str, Any]:
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """The chart's table as CSV: dates as ISO days, numbers unrounded (SPEC IX M3)."""
-    return frame.to_csv(index=False, date_format="%Y-%m-%d").encode("utf-8")
+    """The table as plain CSV: dates as ISO days, numbers unrounded (SPEC IX M3), text
+    neutralised against formula injection."""
+    text = [
+        column
+        for column in frame.columns
+        if not pd.api.types.is_numeric_dtype(frame[column])
+        and not pd.api.types.is_datetime64_any_dtype(frame[column])
+    ]
+    safe = frame.assign(**{str(column): frame[column].map(neutralise) for column in text})
+    return safe.to_csv(index=False, date_format="%Y-%m-%d").encode("utf-8")
+
+
+def excel_bytes(frame: pd.DataFrame) -> bytes:
+    """The table as CSV for Excel with Nordic settings (``avtale.csv_export.excel_csv``):
+    the amounts in ``MONEY_COLUMNS`` rounded to øre."""
+    values = frame.astype(object).where(frame.notna(), None)
+    rows = values.itertuples(index=False, name=None)
+    return excel_csv([str(column) for column in frame.columns], rows, MONEY_COLUMNS)
+
+
+def scope_filters() -> dict[str, tuple[str, ...]]:
+    """The sidebar's filters, for a download's file name."""
+    scope = current_scope()
+    return {"owner": scope.owners, "country": scope.countries, "currency": scope.currencies}
+
+
+def downloads(
+    frame: pd.DataFrame,
+    name: str,
+    key: str,
+    filters: Mapping[str, Sequence[str]],
+    **button: Any,
+) -> None:
+    """Two download buttons for ``frame``: plain CSV (key ``<key>_csv``) and CSV for Excel
+    (``<key>_excel``), named ``name`` with ``filters`` appended."""
+    common: dict[str, Any] = {
+        "mime": "text/csv",
+        "icon": ":material/download:",
+        "on_click": "ignore",
+    } | button
+    with st.container(horizontal=True):
+        st.download_button(
+            "Download CSV",
+            csv_bytes(frame),
+            file_name=file_name(name, filters),
+            key=f"{key}_csv",
+            help="Comma-separated, decimal point, numbers unrounded: for scripts and tools.",
+            **common,
+        )
+        st.download_button(
+            "CSV for Excel",
+            excel_bytes(frame),
+            file_name=file_name(name, filters, suffix="_excel.csv"),
+            key=f"{key}_excel",
+            help="Semicolon-separated, decimal comma, amounts rounded to øre: opens as a "
+            "table in Excel with Norwegian, Swedish or Danish settings.",
+            **common,
+        )
 
 
 def show(figure: go.Figure, frame: pd.DataFrame, name: str, key: str, **plotly: Any) -> Any:
-    """Draw ``figure`` (widget key ``key``) and a CSV download of ``frame`` under it
-    (key ``<key>_csv``); returns what ``st.plotly_chart`` returns (the selection)."""
+    """Draw ``figure`` (widget key ``key``) and the downloads of ``frame`` under it (keys
+    ``<key>_csv`` and ``<key>_excel``); returns what ``st.plotly_chart`` returns (the
+    selection)."""
     shown = st.plotly_chart(figure, key=key, config=config(name), **plotly)
-    st.download_button(
-        "Download CSV",
-        csv_bytes(frame),
-        file_name=f"{name}.csv",
-        mime="text/csv",
-        key=f"{key}_csv",
-        icon=":material/download:",
-        type="tertiary",
-        on_click="ignore",
-    )
+    downloads(frame, name, key, scope_filters(), type="tertiary")
     return shown
 
 

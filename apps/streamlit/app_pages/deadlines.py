@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import charts
 import deadlines_data
 import duckdb
 import pandas as pd
@@ -21,7 +22,8 @@ OWNER_KEY, TYPE_KEY, MIN_MRR_KEY, HORIZON_KEY = (
     "deadlines_min_mrr",
     "deadlines_horizon",
 )
-CHART_KEY, LIST_KEY, CSV_KEY = "deadlines_chart", "deadlines_list", "deadlines_csv"
+# the downloads' keys are deadlines_csv and deadlines_excel (charts.downloads)
+CHART_KEY, LIST_KEY, DOWNLOAD_KEY = "deadlines_chart", "deadlines_list", "deadlines"
 CONTRACT_PAGE = "app_pages/contract.py"
 CRM_PAGE = "app_pages/crm_customer.py"
 # deadline_type -> (label, colour); the types that ask for action first
@@ -219,13 +221,15 @@ event = st.dataframe(
     column_order=list(COLUMNS),
     column_config=COLUMNS,
 )
-st.download_button(
-    "Download CSV",
-    rows.drop(columns=["source_id"]).to_csv(index=False, date_format="%Y-%m-%d").encode("utf-8"),
-    file_name="deadlines.csv",
-    mime="text/csv",
-    key=CSV_KEY,
-    icon=":material/download:",
-    on_click="ignore",
+charts.downloads(
+    rows.drop(columns=["source_id"]),
+    "deadlines",
+    DOWNLOAD_KEY,
+    {
+        "owner": filters[0],
+        "type": filters[1],
+        "min-mrr": [f"{min_mrr:.2f}".removesuffix(".00")] if min_mrr else [],
+        "next": [f"{horizon}m"],
+    },
 )
 open_picked(event, rows)

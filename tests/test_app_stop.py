@@ -1,0 +1,117 @@
+"""`avtale app` takes its Streamlit server with it when it is told to stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+STARTUP_S = 90  # Streamlit answers after ~2 s alone; the test machine is shared
+STOP_S = 30
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    """True if a new server could listen on ``port`` (closed connections of the old one,
+    in TIME_WAIT, do not count: servers set SO_REUSEADDR)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started, from /proc (every thread's list)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def is_running(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def wait_until(check: Callable[[], bool], seconds: float) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if check():
+            return True
+        time.sleep(0.2)
+    return check()
+
+
+def healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+            return bool(r.status == 200)
+    except OSError:
+        return False
+
+
+def ignore_sigint() -> None:
+    # What a non-interactive shell does to a command started with `&`.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(
+    ("stop_with", "preexec"),
+    [
+        (signal.SIGTERM, None),
+        (signal.SIGINT, None),
+        (signal.SIGINT, ignore_sigint),
+    ],
+    ids=["SIGTERM", "SIGINT", "SIGINT, started in the background"],
+)
+def test_a_signal_stops_the_streamlit_server_too(
+    tmp_path: Path, stop_with: signal.Signals, preexec: Callable[[], None] | None
+) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AVTALE_")}
+    app = subprocess.Popen(
+        [sys.executable, "-m", "avtale.cli", "app", "--port", str(port)],
+        env=env | {"AVTALE_HOME": str(tmp_path / "home")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=preexec,  # noqa: PLW1509 (no threads started yet in this test)
+    )
+    servers: list[int] = []
+    try:
+        assert wait_until(lambda: healthy(port), STARTUP_S), "the app never answered"
+        servers = children(app.pid)
+        assert servers, "avtale app started no server process"
+        assert any(b"streamlit" in Path(f"/proc/{pid}/cmdline").read_bytes() for pid in servers)
+
+        app.send_signal(stop_with)
+        app.wait(timeout=STOP_S)
+
+        assert not [pid for pid in servers if is_running(pid)]
+        assert wait_until(lambda: port_is_free(port), 5)
+    finally:
+        for pid in servers:  # never leave a server behind, whatever failed
+            if is_running(pid):
+                os.kill(pid, signal.SIGKILL)
+        if app.poll() is None:
+            app.kill()
+            app.wait()
