@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from avtale.repository import ROLES
-from avtale.settings import STREAMLIT_APP, Paths, paths
+from avtale.settings import PRIVATE_UMASK, STREAMLIT_APP, Paths, paths
 
 
 def _say(message: str) -> None:
@@ -210,6 +210,29 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         for field, message in exc.errors.items():
             _say(f"error: {field}: {message}")
         return 1
+    finally:
+        engine.dispose()
+    return 0
+
+
+def cmd_user_unlock(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from avtale.repository.auth import unlock
+    from avtale.repository.db import database_url, make_engine, migrate, session_scope
+    from avtale.repository.models import User
+
+    url = database_url(paths().ensure())
+    migrate(url)
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            user = session.scalar(select(User).where(User.username == args.username.lower()))
+            if user is None:
+                _say(f"error: there is no user {args.username}")
+                return 1
+            was_locked = unlock(session, "cli", user)
+            print(f"unlocked {user.username}" if was_locked else f"{user.username} was not locked")
     finally:
         engine.dispose()
     return 0
@@ -415,6 +438,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--crm-owner", help="the owner name or id CRM exports give this user's contracts"
     )
     user_set.set_defaults(func=cmd_user_set)
+    user_unlock = user_sub.add_parser(
+        "unlock", help="let a user locked by failed logins log in again"
+    )
+    user_unlock.add_argument("username")
+    user_unlock.set_defaults(func=cmd_user_unlock)
 
     remind_ = sub.add_parser(
         "remind", help="queue, escalate and send the reminders due (as the daily job does)"
@@ -438,7 +466,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    # What this run and the app or Dagster it starts write is private (avtale.settings);
+    # put back after, for a caller running main() in its own process.
+    umask = os.umask(PRIVATE_UMASK)
+    try:
+        return int(args.func(args))
+    finally:
+        os.umask(umask)
 
 
 if __name__ == "__main__":

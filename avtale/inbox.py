@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from avtale.settings import private_dir, tighten
 from ingestion.files import display_name
 from ingestion.load import FileResult, LoadReport
 
@@ -118,12 +119,14 @@ def file_away(report: LoadReport, archive: Path, rejected: Path) -> None:
             continue
         target = rejected if result.status == "error" else archive
         try:
-            target.mkdir(parents=True, exist_ok=True)
+            private_dir(target)
             destination = _free_name(target, result.path)
             shutil.move(result.path, destination)
+            tighten(destination)  # it keeps the mode it was dropped in with
             if result.status == "error":
                 note = destination.with_name(destination.name + NOTE_SUFFIX)
                 note.write_text(f"{result.message}\n", encoding="utf-8")
+                tighten(note)
         except OSError as exc:
             result.message += f" (could not be moved out of the inbox: {exc.strerror})"
 

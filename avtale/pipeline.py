@@ -11,7 +11,7 @@ import duckdb
 from avtale import inbox
 from avtale.dates import today
 from avtale.serving import connect
-from avtale.settings import DBT_PROJECT_DIR, Paths
+from avtale.settings import DBT_PROJECT_DIR, Paths, tighten
 from ingestion.load import LoadReport, ensure_tables, load_files
 
 
@@ -28,13 +28,16 @@ def default_currencies() -> list[str]:
 def open_warehouse(paths: Paths) -> duckdb.DuckDBPyConnection:
     paths.ensure()
     try:
-        return connect(paths.warehouse)
+        con = connect(paths.warehouse)
     except duckdb.IOException as exc:
         raise WarehouseBusyError(
             f"The warehouse {paths.warehouse} is in use by another process (a refresh?). "
             "Try again in a moment, or drop the files into the inbox: "
             f"{paths.inbox}"
         ) from exc
+    # DuckDB creates the file with the umask's mode; its .wal follows the umask too.
+    tighten(paths.warehouse)
+    return con
 
 
 def ingest(

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import duckdb
 
+from avtale.settings import PRIVATE_FILE
+
 DUCKDB_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
@@ -76,6 +78,7 @@ def publish(warehouse: Path, serving: Path, extra_tables: Iterable[str] = ()) ->
         con.execute("CHECKPOINT")
     finally:
         con.close()
+    tmp.chmod(PRIVATE_FILE)  # DuckDB made it with the umask's mode
     os.replace(tmp, serving)
     return [name for _, name in sources]
 

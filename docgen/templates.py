@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,8 @@ from docgen.locale import Formatter, check_language, load_labels
 
 BUILTIN = Path(__file__).resolve().parent / "builtin"
 MAIN = "<template>"
+TOO_HUNGRY = "needs too much memory to render"
+TOO_DEEP = "nests too deeply, or a macro calls itself without end"
 _CSS_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\a ", "<": "\\3c ", ">": "\\3e "}
 
 
@@ -74,6 +76,10 @@ def _strict(function: Callable[..., Any]) -> Callable[..., Any]:
 class DocumentEnvironment(SandboxedEnvironment):
     """Keeps compiled sources: the same template is rendered for many documents."""
 
+    # Characters one render (or macro, or block) may produce before it is stopped; None is
+    # no limit. The upload check sets it in its own process (docgen.template_limits).
+    output_limit: int | None = None
+
     def __init__(self, language: str) -> None:
         super().__init__(
             loader=FileSystemLoader(BUILTIN),
@@ -97,6 +103,19 @@ class DocumentEnvironment(SandboxedEnvironment):
         }
         self.filters.update({name: _strict(function) for name, function in filters.items()})
         self._compiled: dict[str, Template] = {}
+
+    def concat(self, chunks: Iterable[str]) -> str:
+        # Jinja joins every rendered piece through here, as the loop makes them: counting
+        # them stops a template that prints without end before it has filled the memory.
+        if self.output_limit is None:
+            return "".join(chunks)
+        kept, size = [], 0
+        for chunk in chunks:
+            size += len(chunk)
+            if size > self.output_limit:
+                raise TemplateProblem(f"renders more than {self.output_limit // 1_000_000} MB")
+            kept.append(chunk)
+        return "".join(kept)
 
     def from_string(self, source: Any, globals: Any = None, template_class: Any = None) -> Any:
         if globals is not None or template_class is not None or not isinstance(source, str):
@@ -145,6 +164,10 @@ def as_problem(exc: Exception, line: int | None) -> DocumentError:
         return TemplateProblem(f"no built-in template {exc.name!r} to extend or include", line)
     if isinstance(exc, TemplateSyntaxError):
         return TemplateProblem(exc.message or str(exc), exc.lineno)
+    if isinstance(exc, MemoryError):
+        return TemplateProblem(TOO_HUNGRY, line)
+    if isinstance(exc, RecursionError):
+        return TemplateProblem(TOO_DEEP, line)
     reason = str(exc) if isinstance(exc, TemplateError) else f"{type(exc).__name__}: {exc}"
     return TemplateProblem(reason, line)
 

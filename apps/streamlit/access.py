@@ -7,6 +7,7 @@ not at their next login.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 import ops_data
@@ -15,6 +16,7 @@ import streamlit as st
 from avtale.repository import auth
 
 USER_KEY = "user"
+CLIENT_KEY = "login_client"
 ROLE_NAMES = {
     "leadership": "Leadership",
     "analyst": "Analyst",
@@ -56,6 +58,21 @@ def user() -> SignedIn:
 def may(action: str) -> bool:
     signed_in = current_user()
     return signed_in is not None and auth.can(signed_in.role, action)
+
+
+def client() -> str:
+    """Who is trying to log in, for the throttle (``auth.log_in``): the address of the
+    connection, or an id of this browser session where Streamlit gives none (localhost).
+
+    Behind a reverse proxy every client has the proxy's address and shares its counter;
+    the per-name counter, which decides the lock, does not depend on it.
+    """
+    address = st.context.ip_address
+    if address:
+        return f"ip:{address}"
+    if CLIENT_KEY not in st.session_state:
+        st.session_state[CLIENT_KEY] = secrets.token_hex(8)
+    return f"session:{st.session_state[CLIENT_KEY]}"
 
 
 def log_in(username: str) -> None:

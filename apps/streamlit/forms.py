@@ -137,19 +137,19 @@ def same(a: Any, b: Any) -> bool:
 # --- login and users ----------------------------------------------------------------
 
 
-def log_in(engine: Engine, username: str, password: str) -> Outcome:
-    """The user's name and role in ``detail`` when the password is right."""
+def log_in(engine: Engine, username: str, password: str, client: str) -> Outcome:
+    """The user's name and role in ``detail`` when the password is right; refused, with
+    ``auth.log_in``'s reason, when it is wrong or the name or ``client`` must wait."""
     if not (username or "").strip() or not password:
         return refused("enter your username and password")
-    # Not read-only: a login may upgrade an outdated password hash.
+    # Not read-only: a login counts failures and may upgrade an outdated password hash.
     with session_scope(engine) as session:
-        user = auth.authenticate(session, username, password)
-        if user is None:
-            # One message for a wrong name and a wrong password, so names cannot be probed.
-            return refused("wrong username or password")
+        login = auth.log_in(session, username, password, client)
+        if login.user is None:
+            return refused(login.refusal or auth.WRONG)
         return Outcome(
-            message=f"Logged in as {user.username}.",
-            detail={"username": user.username, "role": user.role},
+            message=f"Logged in as {login.user.username}.",
+            detail={"username": login.user.username, "role": login.user.role},
         )
 
 
@@ -184,6 +184,18 @@ def update_user_access(
         user = auth.update_user(session, actor, target, role=role, active=active)
         state = "active" if user.active else "deactivated"
         return Outcome(message=f"{user.username} is now {user.role}, {state}.")
+
+    return _write(engine, actor, MANAGE_USERS, work)
+
+
+def unlock_user(engine: Engine, actor: str, username: str | None) -> Outcome:
+    """Let a user locked by failed logins try again."""
+
+    def work(session: Session) -> Outcome:
+        user = _user(session, username)
+        if not auth.unlock(session, actor, user):
+            raise service.ValidationError({"user": f"{user.username} is not locked"})
+        return Outcome(message=f"{user.username} is unlocked and may log in again.")
 
     return _write(engine, actor, MANAGE_USERS, work)
 

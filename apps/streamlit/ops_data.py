@@ -21,7 +21,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from avtale.dates import today as business_today
-from avtale.repository import service
+from avtale.repository import auth, service
 from avtale.repository.db import database_url, make_engine, migrate, session_scope
 from avtale.repository.documents import documents_dir
 from avtale.repository.library import install_defaults
@@ -126,6 +126,13 @@ def users(url: str, version: Version) -> pd.DataFrame:
             ],
             columns=["username", "role", "active", "created_at"],
         )
+
+
+@st.cache_data(ttl=TTL)
+def locked_users(url: str, version: Version) -> list[str]:
+    """Users locked by failed logins (a lock is audited, so it changes the version)."""
+    with _read(url) as session:
+        return auth.locked_usernames(session)
 
 
 # --- pickers and search -------------------------------------------------------------

@@ -155,7 +155,7 @@ def render_login() -> None:
             "Password", type="password", key="login_password", autocomplete="current-password"
         )
         if st.form_submit_button("Log in", type="primary", key="login_submit"):
-            outcome = forms.log_in(ops_data.engine(), username, password)
+            outcome = forms.log_in(ops_data.engine(), username, password, access.client())
             if outcome.ok:
                 # The password must not linger in the session once it has done its job.
                 st.session_state.pop("login_password", None)

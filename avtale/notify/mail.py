@@ -29,7 +29,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Literal, Protocol, cast
 
-from avtale.settings import Paths
+from avtale.settings import PRIVATE_FILE, Paths, private_dir
 
 TLS_MODES = ("none", "starttls", "ssl")
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
@@ -164,13 +164,14 @@ class OutboxMailer:
         self.settings = settings
 
     def send(self, message: EmailMessage) -> str:
-        folder = self.settings.outbox
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = private_dir(self.settings.outbox)
         target = folder / _file_name(message)
         if target.exists():
             return f"{target} (there already)"
         aside = folder / f".{target.name}.{os.getpid()}.tmp"
-        with open(aside, "wb") as handle:
+        # Mail about customers' contracts: readable by the data folder's owner only.
+        descriptor = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+        with open(descriptor, "wb") as handle:
             handle.write(message.as_bytes())
             handle.flush()
             os.fsync(handle.fileno())

@@ -1,18 +1,25 @@
-"""Local users: argon2 password hashes, roles and what each role may do (SPEC X2)."""
+"""Local users: argon2 password hashes, roles and what each role may do (SPEC X2); logins
+throttled per name tried and per client, a name locked after too many failures."""
 
 from __future__ import annotations
 
+import hashlib
+import math
 import re
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
 from avtale.repository.audit import record, snapshot
-from avtale.repository.models import ROLES, User
+from avtale.repository.models import ROLES, LoginThrottle, User, utcnow
 from avtale.repository.validation import raise_if, require_actor
 
 Permission = Literal[
@@ -33,6 +40,14 @@ ALL_PERMISSIONS: frozenset[str] = frozenset().union(*PERMISSIONS.values())
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9_.@-]{1,63}")
 MIN_PASSWORD_LENGTH = 10
+# zxcvbn's 3 is "safely unguessable" (about 10^8 guesses): out of reach of online guessing
+# even without the throttle below, and of an offline attack on one argon2 hash for months.
+MIN_PASSWORD_SCORE = 3
+# zxcvbn refuses longer input, and its time grows with the length; the first 72 characters
+# of a longer password are judged (a strong start is strong enough).
+ZXCVBN_MAX_LENGTH = 72
+# zxcvbn keeps the user inputs of a call in a module global: one call at a time.
+_zxcvbn_lock = threading.Lock()
 
 _hasher = PasswordHasher()
 
@@ -55,12 +70,20 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _password_problem(password: str, username: str) -> str | None:
+def _password_problem(password: str, username: str, email: str | None = None) -> str | None:
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"must be at least {MIN_PASSWORD_LENGTH} characters"
     if password.lower() == username.lower():
         return "must not be the username"
-    return None
+    # The user's own name and address are the first words a guesser tries.
+    personal = [username, *([email, *re.split(r"[^a-z0-9]+", email.lower())] if email else [])]
+    with _zxcvbn_lock:
+        verdict = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=[w for w in personal if w])
+    if verdict["score"] >= MIN_PASSWORD_SCORE:
+        return None
+    feedback = verdict["feedback"]
+    advice = " ".join(filter(None, [feedback["warning"], *feedback["suggestions"]]))
+    return "is too easy to guess" + (f" ({advice.rstrip('.')})" if advice else "")
 
 
 def create_user(session: Session, actor: str, username: str, password: str, role: str) -> User:
@@ -82,13 +105,20 @@ def create_user(session: Session, actor: str, username: str, password: str, role
     raise_if(errors)
     user = User(username=name, password_hash=hash_password(password), role=role, active=True)
     session.add(user)
+    # Failures counted against the name before it was anyone's must not lock its new owner.
+    old = _throttle(session, "user", _name_key(name))
+    if old is not None:
+        session.delete(old)
     session.flush()
     record(session, actor, "user.create", "user", user.id, None, snapshot(user))
     return user
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The active user with this name and password, else ``None`` (no reason is given)."""
+    """The active user with this name and password, else ``None`` (no reason is given).
+
+    Not throttled: a login form calls ``log_in``, which counts the failures.
+    """
     user = session.scalar(select(User).where(User.username == (username or "").strip().lower()))
     if user is None or not user.active:
         _verify(_dummy_hash(), password)
@@ -122,7 +152,7 @@ def _verify(password_hash: str, password: str) -> bool:
 def set_password(session: Session, actor: str, user: User, password: str) -> User:
     """A new password; the audit row says it changed, never what it is."""
     actor = require_actor(actor)
-    problem = _password_problem(password or "", user.username)
+    problem = _password_problem(password or "", user.username, user.email)
     raise_if({"password": problem} if problem else {})
     user.password_hash = hash_password(password)
     session.flush()
@@ -154,3 +184,163 @@ def update_user(
     session.flush()
     record(session, actor, "user.update", "user", user.id, before, snapshot(user))
     return user
+
+
+# --- failed logins --------------------------------------------------------------------
+#
+# Failures are counted per name tried and per client, in the database, so every app process
+# and a restart see the same counts. What an answer reveals: each depends only on the
+# attempts made with that name and from that client, never on whether the user exists. An
+# unknown name is counted, made to wait and locked exactly like a real one; an attempt
+# refused for waiting or a lock is answered without checking the password (so it tells
+# nothing, by content or by time); a wrong password and an unknown or deactivated name share
+# one message. The lock message names the lock, so that a real user calls an admin instead
+# of trying on; to a guesser it says only what its own failures already did.
+
+FREE_FAILURES = 3  # typos cost nothing ...
+BACKOFF_FIRST = timedelta(seconds=1)  # ... then a wait, doubled by each further failure,
+BACKOFF_CAP = timedelta(minutes=5)  # up to this: 12 tries an hour from one client at most.
+# Failures in a row that lock a name until an admin unlocks it: the back-off makes the
+# owner wait two minutes in all on the way, so a lock means someone is guessing.
+LOCK_AFTER = 10
+# A client's failures are forgotten after this long without one. A good login does not
+# clear them (someone holding one account could then guess at all the others freely); the
+# name's own counter is cleared by a good login.
+CLIENT_MEMORY = timedelta(hours=1)
+
+WRONG = "wrong username or password"
+LOCKED = "too many failed logins: this account is locked; an administrator can unlock it"
+ANONYMOUS = "anonymous"
+
+
+@dataclass(frozen=True)
+class Login:
+    """A login attempt: the user, or the message that says why not."""
+
+    user: User | None
+    refusal: str | None = None
+
+
+def log_in(
+    session: Session, username: str, password: str, client: str, *, now: datetime | None = None
+) -> Login:
+    """Check a login from ``client`` ("ip:<address>" or "session:<id>"), throttled.
+
+    Refused at once while the name or the client must wait or the name is locked; a wrong
+    password counts against both and is audited (with who tried, never the password).
+    """
+    now = now or utcnow()
+    name = (username or "").strip().lower()
+    client = (client or "unknown")[:100]
+    mine = _throttle(session, "user", _name_key(name))
+    theirs = _throttle(session, "client", client)
+    if mine is not None and mine.locked_at is not None:
+        return Login(None, LOCKED)
+    wait = max(_wait(mine, now), _wait(theirs, now))
+    if wait:
+        return Login(None, f"too many attempts; try again in {wait} s")
+    user = authenticate(session, name, password)
+    if user is None:
+        return _failed(session, name, client, mine, theirs, now)
+    if mine is not None:  # the name's count starts again
+        session.delete(mine)
+        session.flush()
+        before = {"failures": mine.failures}
+        record(session, name, "login.success", "login", name, before, {"client": client})
+    return Login(user)
+
+
+def _failed(
+    session: Session,
+    name: str,
+    client: str,
+    mine: LoginThrottle | None,
+    theirs: LoginThrottle | None,
+    now: datetime,
+) -> Login:
+    """Count a wrong password against the name and the client, audit it, lock at the limit."""
+    mine = _count_failure(session, mine, "user", _name_key(name), now)
+    _count_failure(session, theirs, "client", client, now)
+    # A name that is no one's is often a password typed into the wrong field: not recorded.
+    actor = name if session.scalar(select(User.id).where(User.username == name)) else ANONYMOUS
+    after: dict[str, object] = {"client": client, "failures": mine.failures}
+    record(session, actor, "login.failure", "login", actor, None, after)
+    if mine.failures < LOCK_AFTER:
+        return Login(None, WRONG)
+    mine.locked_at = now
+    session.flush()
+    record(session, actor, "login.lock", "login", actor, None, {**after, "locked_at": now})
+    return Login(None, LOCKED)
+
+
+def unlock(session: Session, actor: str, user: User) -> bool:
+    """Clear the failed logins of ``user`` and the lock they made; whether it was locked."""
+    actor = require_actor(actor)
+    row = _throttle(session, "user", _name_key(user.username))
+    if row is None:
+        return False
+    before = {"failures": row.failures, "locked_at": row.locked_at}
+    session.delete(row)
+    session.flush()
+    record(session, actor, "login.unlock", "login", user.username, before, None)
+    return before["locked_at"] is not None
+
+
+def locked_usernames(session: Session) -> list[str]:
+    """The users whose name is locked, by name."""
+    locked = set(
+        session.scalars(
+            select(LoginThrottle.key).where(
+                LoginThrottle.scope == "user", LoginThrottle.locked_at.is_not(None)
+            )
+        )
+    )
+    names = session.scalars(select(User.username).order_by(User.username))
+    return [name for name in names if _name_key(name) in locked]
+
+
+def _name_key(name: str) -> str:
+    # Hashed: people type their password into the name field, and it must not be stored.
+    return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _throttle(session: Session, scope: str, key: str) -> LoginThrottle | None:
+    """The counter of ``key``, after waiting for any other attempt on it to finish.
+
+    Attempts on one name or client take turns, so parallel guesses cannot all slip through
+    before the first failure is counted: on SQLite every write transaction takes the
+    database's write lock up front (``db._sqlite_begin``); on PostgreSQL a transaction-scoped
+    advisory lock on the key does it, also for names that have no row yet.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.sha256(f"{scope}:{key}".encode("utf-8", "surrogatepass")).digest()
+        lock_id = int.from_bytes(digest[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+    return session.scalar(
+        select(LoginThrottle).where(LoginThrottle.scope == scope, LoginThrottle.key == key)
+    )
+
+
+def _wait(row: LoginThrottle | None, now: datetime) -> int:
+    """Whole seconds ``row``'s owner must still wait before the next attempt."""
+    if row is None or row.failures < FREE_FAILURES:
+        return 0
+    if row.scope == "client" and now - row.last_failure_at >= CLIENT_MEMORY:
+        return 0
+    doublings = min(row.failures - FREE_FAILURES, 20)  # 2**20 s is past any cap
+    backoff = min(BACKOFF_FIRST * 2**doublings, BACKOFF_CAP)
+    return max(0, math.ceil((row.last_failure_at + backoff - now).total_seconds()))
+
+
+def _count_failure(
+    session: Session, row: LoginThrottle | None, scope: str, key: str, now: datetime
+) -> LoginThrottle:
+    if row is None:
+        row = LoginThrottle(scope=scope, key=key, failures=0)
+        session.add(row)
+    elif scope == "client" and now - row.last_failure_at >= CLIENT_MEMORY:
+        row.failures = 0
+    row.failures += 1
+    row.last_failure_at = now
+    session.flush()
+    return row

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from avtale.settings import Paths
+from avtale.settings import PRIVATE_DIR, Paths, tighten
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 DATABASE_URL_ENV = "AVTALE_DATABASE_URL"
@@ -41,7 +41,7 @@ def make_engine(url: str | URL) -> Engine:
     parsed = _normalise(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            Path(parsed.database).parent.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
         engine = create_engine(parsed)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
@@ -55,6 +55,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # pysqlite opens transactions lazily on its own; hand that to the "begin" event instead,
     # so every transaction starts when SQLAlchemy says and in the mode we choose.
     dbapi_connection.isolation_level = None
+    _keep_private(dbapi_connection)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -62,6 +63,15 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
     # SQLite's lower() folds ASCII only; searches must match "Øresund" typed as "øresund".
     dbapi_connection.create_function("avtale_lower", 1, _lower, deterministic=True)
+
+
+def _keep_private(dbapi_connection: Any) -> None:
+    # Connecting creates the file with the process's umask; SQLite then gives the -wal and
+    # -shm files the database file's mode, so tightening it before WAL starts covers all three.
+    for _, _, file in dbapi_connection.execute("PRAGMA database_list").fetchall():
+        if file:  # not an in-memory database
+            for path in (Path(file), Path(f"{file}-wal"), Path(f"{file}-shm")):
+                tighten(path)
 
 
 def _lower(value: str | None) -> str | None:

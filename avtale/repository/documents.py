@@ -23,7 +23,7 @@ from avtale.repository.audit import record, snapshot
 from avtale.repository.contracts import create_contract, validate_contract
 from avtale.repository.models import DOCUMENT_KINDS, Contract, ContractVersion, Customer, Document
 from avtale.repository.validation import ValidationError, raise_if, require_actor
-from avtale.settings import Paths
+from avtale.settings import Paths, private_dir
 
 MAX_UPLOAD_ENV = "AVTALE_MAX_UPLOAD_MB"
 DEFAULT_MAX_MB = 20
@@ -79,8 +79,10 @@ def write_blob(root: Path, data: bytes, sha256: str, suffix: str) -> str:
     target = root / relative
     if target.exists():
         return relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Write aside and rename, so a reader never finds half a file under the final name.
+    for folder in (root, target.parent):
+        private_dir(folder)
+    # Write aside and rename, so a reader never finds half a file under the final name;
+    # mkstemp makes the file its owner's alone (0600), as the data folder's files are.
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
     try:
         with os.fdopen(handle, "wb") as out:

@@ -29,6 +29,7 @@ from avtale.repository.models import (
 )
 from avtale.repository.validation import Field, clean, raise_if, require_actor
 from avtale.rules.catalogue import load_catalogue
+from docgen.template_limits import check_template
 
 BUILTIN_CLAUSES = Path(docgen.__file__).resolve().parent / "builtin" / "clauses.yaml"
 SYSTEM = "system"
@@ -53,15 +54,16 @@ CLAUSE_FIELDS = {
 
 
 def template_problems(body: bytes, fmt: str, purpose: str) -> list[str]:
-    """Why a template cannot be used, as "line 7: ..." messages; empty when it can."""
-    if fmt == "html":
-        try:
-            source = body.decode("utf-8")
-        except UnicodeDecodeError:
-            return ["the file is not UTF-8 text"]
-        problems = docgen.validate_html(source, purpose)
-    else:
-        problems = docgen.validate_docx(body, purpose)
+    """Why a template cannot be used, as "line 7: ..." messages; empty when it can.
+
+    Never raises, whatever the upload: a file too large, not text, that loops or prints
+    without end or breaks out of the sandbox is refused with the reason (the limits are in
+    ``docgen.template_limits``, which checks in a child process).
+    """
+    try:
+        problems = check_template(body, fmt, purpose)
+    except Exception as exc:  # e.g. no process could be started: still an answer
+        return [f"could not be checked ({type(exc).__name__}: {exc})"]
     return [
         f"line {problem.line}: {problem.message}" if problem.line else problem.message
         for problem in problems

@@ -122,6 +122,30 @@ class User(Base):
     crm_owner: Mapped[str | None] = mapped_column(String(100))
 
 
+LOGIN_SCOPES = ("user", "client")
+
+
+class LoginThrottle(Base):
+    """Consecutive failed logins of one name tried, or from one client (``auth.log_in``).
+
+    A row exists only while there are failures: a good login or an admin's unlock deletes it.
+    """
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (one_of("scope", LOGIN_SCOPES), UniqueConstraint("scope", "key"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(10))
+    # scope "user": the SHA-256 (hex) of the name as typed, lower-cased, whether or not such a
+    # user exists (a password typed into the name field is never stored); scope "client":
+    # "ip:<address>" or "session:<id>".
+    key: Mapped[str] = mapped_column(String(100))
+    failures: Mapped[int]
+    last_failure_at: Mapped[datetime]
+    # Set when a name reaches auth.LOCK_AFTER failures; only an admin's unlock clears it.
+    locked_at: Mapped[datetime | None]
+
+
 class Customer(Base):
     __tablename__ = "customers"
     __table_args__ = (one_of("status", CUSTOMER_STATUSES),)

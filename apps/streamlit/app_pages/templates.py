@@ -1,8 +1,11 @@
 """Templates & clauses (admin only): the versioned document templates and the clause
 library (SPEC D1, D2). A change is always a new version; a template naming a field the
-documents do not have is refused with its line, and nothing is saved."""
+documents do not have is refused with its line, one too large or too slow or long to
+render with the limit it broke, and nothing is saved."""
 
 from __future__ import annotations
+
+import math
 
 import access
 import flow_data
@@ -13,6 +16,7 @@ import streamlit as st
 import ui
 
 from avtale.repository.models import TEMPLATE_PURPOSES
+from docgen.template_limits import CHECK_SECONDS, MAX_OUTPUT_CHARS, MAX_TEMPLATE_BYTES
 
 LANGUAGES = ["nb", "da", "sv", "de", "nl", "en"]
 NEW = "__new__"
@@ -63,7 +67,12 @@ with st.expander(
     "Upload a template", icon=":material/upload_file:", expanded=ui.pending("tpl_upload")
 ):
     form = "tpl_upload"
-    st.caption("An existing key gets a new version; a new key starts at version 1.")
+    st.caption(
+        "An existing key gets a new version; a new key starts at version 1. "
+        f"At most {MAX_TEMPLATE_BYTES['html'] / 1e6:g} MB for HTML, "
+        f"{MAX_TEMPLATE_BYTES['docx'] / 1e6:g} MB for Word; the sample document must render "
+        f"within {CHECK_SECONDS} s and to at most {MAX_OUTPUT_CHARS / 1e6:g} MB."
+    )
     with st.form(form):
         left, right = st.columns(2)
         new_key = left.text_input("Key *", key=ui.key(form, "key"))
@@ -80,6 +89,7 @@ with st.expander(
             "HTML (for PDF) or Word (.docx) template",
             type=["html", "htm", "docx"],
             key=ui.key(form, "file"),
+            max_upload_size=math.ceil(max(MAX_TEMPLATE_BYTES.values()) / 2**20),
         )
         ui.field_error(form, "file", "format", "body")
         ui.submit(

@@ -1,5 +1,6 @@
-"""Users (admin only): who can log in, with which role; add, deactivate, reset a password
-(SPEC X2). Users are never deleted, so the audit log always names someone real."""
+"""Users (admin only): who can log in, with which role; add, deactivate, reset a password,
+unlock after failed logins (SPEC X2). Users are never deleted, so the audit log always names
+someone real."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import ops_data
 import streamlit as st
 import ui
 
-from avtale.repository.auth import MIN_PASSWORD_LENGTH
+from avtale.repository.auth import LOCK_AFTER, MIN_PASSWORD_LENGTH
 from avtale.repository.models import ROLES
 
 user = access.user()
@@ -42,7 +43,7 @@ with add_col, st.form("add_user"):
     username = st.text_input("Username *", key="add_user_username")
     ui.field_error("add_user", "username")
     password = st.text_input(
-        f"Password * (at least {MIN_PASSWORD_LENGTH} characters)",
+        f"Password * (at least {MIN_PASSWORD_LENGTH} characters, not easy to guess)",
         type="password",
         key="add_user_password",
     )
@@ -95,3 +96,25 @@ with manage_col:
             lambda: forms.reset_password(engine, user.username, whose, new_password),
         )
         ui.result("reset_password")
+
+    with st.form("unlock_user"):
+        st.markdown("**Unlock**")
+        locked = ops_data.locked_users(url, version)
+        st.caption(
+            f"A user is locked after {LOCK_AFTER} failed logins in a row and may log in "
+            "again once unlocked here."
+        )
+        whom = st.selectbox(
+            "Locked user *",
+            locked,
+            index=None,
+            placeholder="Choose a user" if locked else "No one is locked",
+            key="unlock_user_user",
+        )
+        ui.field_error("unlock_user", "user")
+        ui.submit(
+            "unlock_user",
+            "Unlock",
+            lambda: forms.unlock_user(engine, user.username, whom),
+        )
+        ui.result("unlock_user")
