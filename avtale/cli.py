@@ -85,13 +85,22 @@ def refresh(p: Paths) -> bool:
             "the last published copy stays in place. Details: `make dev` -> Runs."
         )
         for event in result.all_events:
-            if event.is_step_failure and event.step_failure_data:
+            data = event.step_failure_data if event.is_step_failure else None
+            # A dg.Failure (the dbt step's) says what failed; other errors their message.
+            if data and data.user_failure_data and data.user_failure_data.description:
+                _say(data.user_failure_data.description)
+            elif data and data.error:
+                _say(data.error.message)
+    # Warning checks do not stop a refresh (data_quality_findings), but must not go unseen.
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            check = event.asset_check_evaluation_data
+            if not check.passed and check.severity.value == "WARN":
+                count = check.metadata.get("dagster_dbt/failed_row_count")
+                rows = f" ({count.value} rows)" if count is not None else ""
                 _say(
-                    str(
-                        event.step_failure_data.error.message
-                        if event.step_failure_data.error
-                        else ""
-                    )
+                    f"warning: check {check.check_name} on {check.asset_key.to_user_string()} "
+                    f"did not pass{rows}"
                 )
     return result.success
 

@@ -34,6 +34,7 @@ EXPECTED_MART_KEYS = {
     "marts/contracts",
     "marts/customer_months",
     "marts/customers",
+    "marts/data_quality_findings",
     "marts/loads",
     "marts/monthly_metrics",
     "marts/mrr_movements",

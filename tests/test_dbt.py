@@ -44,6 +44,8 @@ def test_dbt_build_runs_from_the_dbt_folder_with_unit_tests(tmp_path: Path) -> N
         "monthly_rates",
         "deadlines_roll_auto_renewals_forward",
         "app_contract_versions_follow_each_other",
+        "unvaluable_lines_become_findings",
+        "only_valued_lines_reach_mrr",
     ):
         assert re.search(rf"PASS \w+::{unit_test} ", done.stdout), unit_test
     with connect(home.warehouse, read_only=True) as con:

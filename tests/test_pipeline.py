@@ -92,6 +92,11 @@ def test_every_deliberately_bad_row_is_in_quarantine(built) -> None:
     assert manifest and manifest <= quarantined
 
 
+def test_sound_exports_make_no_data_quality_findings(built) -> None:
+    home, _ = built
+    assert serving_rows(home, "SELECT * FROM data_quality_findings") == []
+
+
 def test_published_marts_carry_lineage_and_deadlines(built) -> None:
     home, _ = built
     tables = {row[0] for row in serving_rows(home, "SHOW TABLES")}
@@ -103,6 +108,7 @@ def test_published_marts_carry_lineage_and_deadlines(built) -> None:
         "mrr_movements",
         "monthly_metrics",
         "contract_deadlines",
+        "data_quality_findings",
         "quarantine",
         "loads",
     } <= tables

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, String, select, type_coerce
 
 from avtale.repository.db import session_scope
 from avtale.repository.models import AuditLog, Contract, ContractLine, ContractVersion, Customer
@@ -114,10 +114,21 @@ def export_to_warehouse(engine: Engine, con: duckdb.DuckDBPyConnection) -> dict[
     tables: dict[str, pa.Table] = {}
     with session_scope(engine, readonly=True) as session:
         for name, (model, columns) in EXPORTED.items():
-            rows = session.execute(select(*(getattr(model, c) for c in columns))).all()
+            # Amounts are read raw (no Decimal conversion) so a value that is not a number
+            # cannot stop the copy: _number turns it into a NaN the warehouse reports.
+            rows = session.execute(
+                select(
+                    *(
+                        type_coerce(getattr(model, c), String)
+                        if c in DECIMAL_COLUMNS
+                        else getattr(model, c)
+                        for c in columns
+                    )
+                )
+            ).all()
             data = {c: [row[i] for row in rows] for i, c in enumerate(columns)}
             for c in DECIMAL_COLUMNS & data.keys():
-                data[c] = [None if v is None else float(v) for v in data[c]]
+                data[c] = [_number(v) for v in data[c]]
             tables[name] = pa.table(data, schema=_schema(model, columns))
     con.execute("BEGIN TRANSACTION")
     try:
@@ -136,6 +147,18 @@ def export_to_warehouse(engine: Engine, con: duckdb.DuckDBPyConnection) -> dict[
         con.execute("ROLLBACK")
         raise
     return {name: table.num_rows for name, table in tables.items()}
+
+
+def _number(value: object) -> float | None:
+    """A stored amount as the warehouse's DOUBLE. Something that is not a number (text
+    written into an SQLite number column by hand) becomes NaN, which the warehouse lists
+    in data_quality_findings, instead of stopping every refresh here."""
+    if value is None:
+        return None
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def _exported_version(con: duckdb.DuckDBPyConnection) -> tuple[str, int] | None:

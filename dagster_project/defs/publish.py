@@ -21,6 +21,7 @@ PUBLISHED_MODELS = [
     "mrr_forecast",
     "contract_health",
     "contract_health_signals",
+    "data_quality_findings",
     "quarantine",
     "loads",
 ]

@@ -4,8 +4,10 @@ customers as (
     select * from {{ ref('int_customers_unioned') }}
 ),
 
+-- Every line, valued or not: a customer whose only lines cannot be valued (in a
+-- currency without a planning rate) still shows the currency it trades in.
 lines as (
-    select * from {{ ref('int_contract_lines_normalised') }}
+    select * from {{ ref('int_contract_lines_priced') }}
 ),
 
 customer_months as (
@@ -15,7 +17,15 @@ customer_months as (
 main_currencies as (
     select
         lines.customer_id,
-        arg_max(lines.currency, abs(lines.line_mrr) + abs(lines.non_recurring_amount)) as currency,
+        arg_max(
+            lines.currency,
+            -- NaN sorts above every number in DuckDB: an unvalued line weighs nothing.
+            case
+                when isfinite(abs(lines.line_mrr) + abs(lines.non_recurring_amount))
+                    then abs(lines.line_mrr) + abs(lines.non_recurring_amount)
+                else 0
+            end
+        ) as currency,
     from lines
     group by lines.customer_id
 ),

@@ -17,7 +17,10 @@ renamed as (
         billing_interval_months,
         start_date,
         end_date,
-        currency
+        currency,
+        load_id,
+        source_file,
+        row_number
     from contract_lines
 )
 

@@ -1,0 +1,214 @@
+-- Lines of every source in one shape, with their active period and MRR (SPEC IX M1).
+-- Every line, also one that cannot be valued (a currency without a planning rate, a
+-- price that is not a finite number): int_contract_lines_unvalued finds those, and
+-- int_contract_lines_normalised, which every MRR model reads, leaves them out.
+with
+
+hubspot_line_items as (
+    select * from {{ ref('stg_hubspot__line_items') }}
+),
+
+hubspot_deals as (
+    select * from {{ ref('stg_hubspot__deals') }}
+),
+
+generic_lines as (
+    select * from {{ ref('stg_generic__contract_lines') }}
+),
+
+generic_contracts as (
+    select * from {{ ref('stg_generic__contracts') }}
+),
+
+app_lines as (
+    select * from {{ ref('stg_app__contract_lines') }}
+),
+
+app_versions as (
+    select * from {{ ref('int_app_contract_versions_windowed') }}
+),
+
+app_contracts as (
+    select * from {{ ref('stg_app__contracts') }}
+),
+
+app_customers as (
+    select * from {{ ref('stg_app__customers') }}
+),
+
+fx_rates as (
+    select * from {{ ref('stg_planning__fx_rates') }}
+),
+
+hubspot_lines as (
+    select
+        'hubspot:' || hubspot_line_items.line_item_id as line_id,
+        'hubspot:' || hubspot_deals.deal_id as contract_id,
+        'hubspot:' || hubspot_deals.company_id as customer_id,
+        'hubspot' as source_system,
+        hubspot_line_items.line_item_id as source_id,
+        hubspot_line_items.product,
+        hubspot_line_items.quantity,
+        hubspot_line_items.unit_price,
+        hubspot_line_items.discount_percent,
+        null::date as discount_end_date,
+        hubspot_line_items.billing_period,
+        {{ billing_months('hubspot_line_items.billing_period', 'null') }} as billing_months,
+        coalesce(
+            hubspot_line_items.currency,
+            hubspot_deals.currency,
+            '{{ var("reporting_currency") }}'
+        ) as currency,
+        coalesce(hubspot_line_items.billing_start_date, hubspot_deals.close_date) as start_date,
+        -- A term of n months from s runs through s + n months - 1 day (SPEC XI).
+        (
+            coalesce(hubspot_line_items.billing_start_date, hubspot_deals.close_date)
+            + to_months(hubspot_line_items.term_months)
+            + to_days(hubspot_line_items.term_days)
+            - interval 1 day
+        )::date as end_date,
+        hubspot_line_items.load_id,
+        hubspot_line_items.source_file,
+        hubspot_line_items.row_number,
+    from hubspot_line_items
+    inner join hubspot_deals
+        on hubspot_line_items.deal_id = hubspot_deals.deal_id
+    where hubspot_deals.is_closed_won
+),
+
+generic_lines_dated as (
+    select
+        'generic:' || generic_lines.line_id as line_id,
+        'generic:' || generic_contracts.contract_id as contract_id,
+        'generic:' || generic_contracts.customer_id as customer_id,
+        'generic' as source_system,
+        generic_lines.line_id as source_id,
+        generic_lines.product,
+        generic_lines.quantity,
+        generic_lines.unit_price,
+        generic_lines.discount_percent,
+        generic_lines.discount_end_date,
+        generic_lines.billing_period,
+        {{ billing_months('generic_lines.billing_period', 'generic_lines.billing_interval_months') }}
+            as billing_months,
+        coalesce(
+            generic_lines.currency,
+            generic_contracts.currency,
+            '{{ var("reporting_currency") }}'
+        ) as currency,
+        coalesce(generic_lines.start_date, generic_contracts.start_date) as start_date,
+        case
+            when generic_contracts.terminated_date is not null
+                then least(
+                    coalesce(generic_lines.end_date, generic_contracts.end_date, generic_contracts.terminated_date),
+                    generic_contracts.terminated_date
+                )
+            -- An auto-renewing contract goes on at its latest price (SPEC IX M2).
+            when generic_contracts.auto_renew
+                and (generic_lines.end_date is null or generic_lines.end_date >= generic_contracts.end_date)
+                then null
+            else coalesce(generic_lines.end_date, generic_contracts.end_date)
+        end as end_date,
+        generic_lines.load_id,
+        generic_lines.source_file,
+        generic_lines.row_number,
+    from generic_lines
+    inner join generic_contracts
+        on generic_lines.contract_id = generic_contracts.contract_id
+),
+
+app_lines_ended as (
+    select
+        'app:' || app_contracts.contract_number || '#' || app_versions.version_no
+            || '.' || app_lines.line_no as line_id,
+        'app:' || app_contracts.contract_number as contract_id,
+        'app:' || app_customers.customer_number as customer_id,
+        'app' as source_system,
+        app_lines.app_line_id::varchar as source_id,
+        app_lines.product,
+        app_lines.quantity,
+        app_lines.unit_price,
+        app_lines.discount_percent,
+        app_lines.discount_end_date,
+        app_lines.billing_period,
+        {{ billing_months('app_lines.billing_period', 'app_lines.billing_interval_months') }}
+            as billing_months,
+        app_versions.currency,
+        -- Version 1 holds from the contract's start; later ones from their effective date.
+        case
+            when app_versions.version_no = 1 then coalesce(app_lines.start_date, app_versions.start_date)
+            else greatest(coalesce(app_lines.start_date, app_versions.start_date), app_versions.effective_date)
+        end as start_date,
+        case
+            when app_versions.terminated_date is not null
+                then least(
+                    coalesce(app_lines.end_date, app_versions.end_date, app_versions.terminated_date),
+                    app_versions.terminated_date
+                )
+            when app_versions.auto_renew
+                and (app_lines.end_date is null or app_lines.end_date >= app_versions.end_date)
+                then null
+            else coalesce(app_lines.end_date, app_versions.end_date)
+        end as end_before_next_version,
+        app_versions.applies_until,
+    from app_lines
+    inner join app_versions
+        on app_lines.version_id = app_versions.version_id
+    inner join app_contracts
+        on app_versions.app_contract_id = app_contracts.app_contract_id
+    inner join app_customers
+        on app_contracts.app_customer_id = app_customers.app_customer_id
+),
+
+app_lines_dated as (
+    select
+        app_lines_ended.* exclude (end_before_next_version, applies_until),
+        case
+            when app_lines_ended.applies_until is null then app_lines_ended.end_before_next_version
+            else least(
+                coalesce(app_lines_ended.end_before_next_version, app_lines_ended.applies_until),
+                app_lines_ended.applies_until
+            )
+        end::date as end_date,
+        -- The app's rows come with the export, not with a file.
+        null::integer as load_id,
+        null::varchar as source_file,
+        null::integer as row_number,
+    from app_lines_ended
+),
+
+unioned as (
+    select * from hubspot_lines
+    union all
+    select * from generic_lines_dated
+    union all
+    select * from app_lines_dated
+),
+
+priced as (
+    select
+        unioned.*,
+        unioned.billing_period <> 'one_off' as is_recurring,
+        fx_rates.rate as fx_rate,
+        {{ line_mrr(
+            'unioned.quantity * unioned.unit_price * (1 - unioned.discount_percent / 100) * fx_rates.rate',
+            'unioned.billing_period',
+            'unioned.billing_months'
+        ) }} as line_mrr,
+        {{ line_mrr(
+            'unioned.quantity * unioned.unit_price * fx_rates.rate',
+            'unioned.billing_period',
+            'unioned.billing_months'
+        ) }} as line_mrr_undiscounted,
+        case
+            when unioned.billing_period = 'one_off'
+                then unioned.quantity * unioned.unit_price
+                    * (1 - unioned.discount_percent / 100) * fx_rates.rate
+            else 0
+        end as non_recurring_amount,
+    from unioned
+    left join fx_rates
+        on unioned.currency = fx_rates.currency
+)
+
+select * from priced
