@@ -23,8 +23,8 @@ ACTOR = "demo"
 
 # name, org number, country, currency, signer, title, licences, unit price, months ago
 CUSTOMERS = [
-    ("Nordlys Regnskap AS", "912 345 678", "NO", "NOK", "Åse Berg", "Daglig leder", 40, 149, 20),
-    ("Øresund Logistik ApS", "DK 31 24 56 78", "DK", "DKK", "Søren Kjær", "CFO", 120, 99, 30),
+    ("Nordlys Regnskap AS", "912 345 688", "NO", "NOK", "Åse Berg", "Daglig leder", 40, 149, 20),
+    ("Øresund Logistik ApS", "DK 31 24 56 72", "DK", "DKK", "Søren Kjær", "CFO", 120, 99, 30),
     ("Rheinblick Treuhand GmbH", "HRB 12345", "DE", "EUR", "Jürgen Weiß", "CEO", 15, 13, 8),
 ]
 

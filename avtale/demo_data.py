@@ -347,8 +347,18 @@ def _org_number(rng: random.Random, iso: str) -> str:
             total = sum(w * d for w, d in zip((3, 2, 7, 6, 5, 4, 3, 2), digits, strict=True))
             if (check := (11 - total % 11) % 11) < 10:
                 return "".join(map(str, digits)) + str(check)
-    if iso == "SE":
-        return f"55{rng.randint(6000, 9999)}-{rng.randint(1000, 9999)}"
+    if iso == "SE":  # the last digit made the Luhn check digit, like Bolagsverket's
+        body = f"55{rng.randint(6000, 9999)}{rng.randint(1000, 9999)}"[:9]
+        doubled = [int(d) * (2 - i % 2) for i, d in enumerate(body)]
+        check = -sum(x - 9 if x > 9 else x for x in doubled) % 10
+        return f"{body[:6]}-{body[6:]}{check}"
+    if iso == "DK":  # a CVR number: the weighted sum (2 7 6 5 4 3 2 1) divisible by 11
+        digits = [int(d) for d in str(rng.randint(10**7, 10**8 - 1))[:7]]
+        while (
+            check := -sum(w * d for w, d in zip((2, 7, 6, 5, 4, 3, 2), digits, strict=True)) % 11
+        ) > 9:
+            digits[6] = (digits[6] + 1) % 10
+        return "".join(map(str, digits)) + str(check)
     return f"HRB {rng.randint(1000, 250000)}" if iso == "DE" else str(rng.randint(10**7, 10**8 - 1))
 
 

@@ -58,7 +58,10 @@ FIELDS: dict[str, Schema] = {
     "clauses": [_record("key version title body")],
     "free_text": None,
     "signatories": {"seller": _record("name title"), "customer": _record("name title")},
-    "invoice": _record("number issue_date due_date period_start period_end net vat_rate vat gross"),
+    "invoice": _record(
+        "number issue_date due_date period_start period_end net vat_rate vat_category"
+        " vat_note vat gross"
+    ),
     "labels": dict.fromkeys(load_labels("en"), None),
 }
 

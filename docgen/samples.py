@@ -121,6 +121,8 @@ SAMPLE_CONTEXT: dict[str, Any] = {
         "period_end": date(2026, 2, 28),
         "net": Decimal("9522.50"),
         "vat_rate": Decimal("25"),
+        "vat_category": "S",
+        "vat_note": "",
         "vat": Decimal("2380.63"),
         "gross": Decimal("11903.13"),
     },

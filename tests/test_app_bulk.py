@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
+from avtale.repository import bulk
 from avtale.repository.db import make_engine, session_scope
 from avtale.repository.models import BulkOperation, Contract
 from avtale.repository.service import create_contract, create_customer, current_version
@@ -129,3 +130,33 @@ def test_co_terminate_and_indexation_preview_on_the_page(app: Path) -> None:
     # The one contract has no price adjustment rule: nothing is due.
     assert any("No contract would change" in info.value for info in at.info)
     assert price(url) == Decimal("149")
+
+
+def test_recent_operations_show_the_mrr_change_per_currency(app: Path) -> None:
+    # The "MRR +600.10" was DKK 591.25 and EUR 8.85 added up.
+    url = os.environ["AVTALE_DATABASE_URL"]
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        chosen = []
+        for name, currency, quantity, unit_price in (
+            ("Øresund", "DKK", 25, "473"),
+            ("Eu", "EUR", 1, "177"),
+        ):
+            customer = create_customer(session, "sally", {"name": name})
+            terms = {"start_date": date(2025, 1, 1), "currency": currency}
+            line = {"product": "Assist", "quantity": quantity, "unit_price": unit_price}
+            version = create_contract(
+                session, "sally", customer, terms, [line | {"billing_period": "monthly"}]
+            )
+            chosen.append(version.contract)
+        preview = bulk.preview_price_update(
+            session, chosen, percent=5, effective_date=date(2026, 1, 1)
+        )
+        bulk.apply(session, "sally", preview)
+    engine.dispose()
+    at = log_in(AppTest.from_file(str(app), default_timeout=30).run(), "sally")
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    (shown,) = [m.value for m in at.markdown if m.value.startswith("**#1 ")]
+    assert "MRR DKK +591.25, EUR +8.85" in shown
+    assert "600.1" not in shown

@@ -73,7 +73,7 @@ def add_customer(url: str) -> str:
         customer = service.create_customer(
             session,
             "sally",
-            {"name": "Fjord Analytics AS", "org_number": "912345678", "country": "NO"},
+            {"name": "Fjord Analytics AS", "org_number": "912345688", "country": "NO"},
         )
         session.add(Contact(customer=customer, name="Kari Nordmann", may_sign=True))
         return customer.customer_number

@@ -107,7 +107,7 @@ def count(url: str, model: type) -> int:
 def add_customer(url: str, name: str = "Fjord Analytics AS") -> str:
     with session_scope(make_engine(url)) as session:
         customer = service.create_customer(
-            session, "sally", {"name": name, "org_number": "912 345 678", "country": "NO"}
+            session, "sally", {"name": name, "org_number": "912 345 688", "country": "NO"}
         )
         return customer.customer_number
 
@@ -206,7 +206,7 @@ def test_a_form_refuses_a_role_that_may_not_write(url, app_module):
 
 def test_a_new_customer_opens_on_its_card(url):
     at = open_page(as_user("sally"), "app_pages/new_customer.py")
-    fill(at, "new_customer", name="Nordlys Data AS", org_number="923 456 789", country="no")
+    fill(at, "new_customer", name="Nordlys Data AS", org_number="923 456 783", country="no")
     submit(at, "new_customer")
 
     assert texts(at.title) == ["Customer card"]
@@ -219,7 +219,7 @@ def test_a_new_customer_opens_on_its_card(url):
 def test_a_missing_required_field_shows_the_error_and_writes_nothing(url):
     audit_rows = count(url, AuditLog)
     at = open_page(as_user("sally"), "app_pages/new_customer.py")
-    fill(at, "new_customer", org_number="923 456 789", country="Norway")
+    fill(at, "new_customer", org_number="923 456 783", country="Norway")
     submit(at, "new_customer")
 
     assert texts(at.title) == ["New customer"]
@@ -227,7 +227,7 @@ def test_a_missing_required_field_shows_the_error_and_writes_nothing(url):
         "Name: is required",
         "Country: must be a two-letter country code (ISO 3166), such as NO",
     ]
-    assert at.text_input(key="new_customer_org_number").value == "923 456 789"  # kept
+    assert at.text_input(key="new_customer_org_number").value == "923 456 783"  # kept
     assert count(url, Customer) == 0
     assert count(url, AuditLog) == audit_rows
 

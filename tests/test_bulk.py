@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -116,9 +117,6 @@ def test_price_update_by_five_percent_is_exact_to_the_cent(
             (session.get_one(Contract, a).contract_number, Decimal("5250.00"), Decimal("0")),
             (session.get_one(Contract, b).contract_number, Decimal("261.45"), Decimal("7.47")),
         ]
-        assert preview.old_mrr == Decimal("696.40")
-        assert preview.new_mrr == Decimal("731.22")
-        assert preview.mrr_change == Decimal("34.82")
         assert preview.totals_by_currency() == {
             "NOK": (Decimal("696.40"), Decimal("731.22"), Decimal("34.82"))
         }
@@ -156,7 +154,7 @@ def test_price_list_update_takes_catalogue_prices_and_flags_the_rest(
         ]
         assert any("Custom work" in problem for problem in preview.problems)
         # 3 × (119 - 149) + 2 × 0.9 × (199 - 249) / 3 = -90 - 30
-        assert preview.mrr_change == Decimal("-120")
+        assert preview.totals_by_currency()["NOK"][2] == Decimal("-120")
         bulk.apply(session, ACTOR, preview)
     with Session(db.engine) as session:
         assert prices(session, a) == [Decimal("119"), Decimal("300"), Decimal("5000")]
@@ -201,7 +199,7 @@ def test_indexation_picks_only_due_contracts_whose_rule_says_so(db: Database) ->
             cpi.contract_number: Decimal("103.10"),
             fixed.contract_number: Decimal("102.50"),
         }
-        assert preview.mrr_change == Decimal("5.60")
+        assert preview.totals_by_currency()["NOK"][2] == Decimal("5.60")
         bulk.apply(session, ACTOR, preview)
     with Session(db.engine) as session:
         version = current_version(session.get_one(Contract, cpi.id))
@@ -225,7 +223,7 @@ def test_co_terminate_aligns_end_dates_and_line_ends_only(db: Database) -> None:
         )
         b = contract(session, [line("Assist licence", 1, "100", "monthly")], term_months=36)
         preview = bulk.preview_co_terminate(session, [a, b], end)
-        assert preview.mrr_change == 0
+        assert preview.totals_by_currency()["NOK"][2] == 0
         assert [(r.line_no, r.old_end, r.new_end) for r in preview.rows[:3]] == [
             (1, None, end),
             (2, date(2026, 12, 31), end),
@@ -261,11 +259,11 @@ def test_apply_refuses_when_a_contract_changed_since_the_preview(
 
 def test_a_failure_midway_leaves_nothing(two: tuple[Database, int, int]) -> None:
     db, a, _ = two
-    # A second contract whose raised price would pass the largest amount a contract
-    # holds (1e13): its new version is refused after the first one was written.
+    # A second contract whose raised price would pass the largest unit price
+    # (config/limits.yaml): its new version is refused after the first one was written.
     with session_scope(db.engine) as session:
         huge = contract(
-            session, [line("Data centre", 1, "9900000000000", "yearly")], customer="Stor AS"
+            session, [line("Data centre", 1, "9600000", "yearly")], customer="Stor AS"
         ).id
     with session_scope(db.engine) as session:
         preview = bulk.preview_price_update(
@@ -340,3 +338,48 @@ def test_undo_refuses_when_a_contract_changed_since_unless_told_to_skip(
     with Session(db.engine) as session:
         assert prices(session, a) == [Decimal("149"), Decimal("300"), Decimal("5000")]
         assert prices(session, b) == [Decimal("261.45")]
+
+
+def test_a_preview_over_two_currencies_never_adds_them(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The case: "MRR +600.10" was DKK 591.25 + EUR 8.85 added up.
+    monkeypatch.setenv("AVTALE_HOME", str(tmp_path))  # no serving copy: the built-in rates
+    with session_scope(db.engine) as session:
+        dkk = contract(session, [line("Assist licence", 25, "473", "monthly")], currency="DKK")
+        eur = contract(
+            session, [line("Assist licence", 1, "177", "monthly")], currency="EUR", customer="Eu"
+        )
+        preview = bulk.preview_price_update(session, [dkk, eur], percent=5, effective_date=ON)
+        assert preview.totals_by_currency() == {
+            "DKK": (Decimal("11825"), Decimal("12416.25"), Decimal("591.25")),
+            "EUR": (Decimal("177"), Decimal("185.85"), Decimal("8.85")),
+        }
+        assert not hasattr(preview, "mrr_change")  # no total across currencies to misread
+        operation = bulk.apply(session, ACTOR, preview)
+        assert bulk.mrr_change_by_currency(session, operation) == {
+            "DKK": Decimal("591.25"),
+            "EUR": Decimal("8.85"),
+        }
+        # The one stored figure is in the reporting currency at the planning rates (dbt
+        # seed fx_rates_default: DKK 1.55, EUR 11.6), as the marts state MRR.
+        assert operation.mrr_change == Decimal("591.25") * Decimal("1.55") + Decimal(
+            "8.85"
+        ) * Decimal("11.6")
+        reverse = bulk.undo(session, "ada", operation)
+        assert bulk.mrr_change_by_currency(session, reverse) == {
+            "DKK": Decimal("-591.25"),
+            "EUR": Decimal("-8.85"),
+        }
+
+
+def test_a_contract_in_a_currency_without_a_planning_rate_is_left_out(db: Database) -> None:
+    with session_scope(db.engine) as session:
+        nok = contract(session, [line("Assist licence", 1, "100", "monthly")])
+        # Made before the app refused such currencies: the column holds what it holds.
+        gbp = contract(session, [line("Assist licence", 1, "100", "monthly")], customer="Uk")
+        current_version(gbp).currency = "GBP"
+        session.flush()
+        preview = bulk.preview_price_update(session, [nok, gbp], percent=5, effective_date=ON)
+        assert [plan.contract_number for plan in preview.planned] == [nok.contract_number]
+        assert f"{gbp.contract_number}: GBP has no planning rate: left out" in preview.problems

@@ -365,13 +365,20 @@ def test_builtin_templates_are_valid() -> None:
     assert docgen.validate_docx(TEMPLATES["agreement-word"].body, "agreement") == []
 
 
-def test_invoice_without_vat_says_reverse_charge() -> None:
+def test_invoice_without_vat_prints_the_reverse_charge_note() -> None:
     values = invoice_en()
-    values["invoice"].update(vat_rate=Decimal("0"), vat=Decimal("0"), gross=Decimal("731.50"))
+    note = "Reverse charge – Article 196, Council Directive 2006/112/EC"
+    values["invoice"].update(
+        vat_rate=Decimal("0"),
+        vat_category="AE",
+        vat_note=note,
+        vat=Decimal("0"),
+        gross=Decimal("731.50"),
+    )
     html = docgen.render_html(
         TEMPLATES["invoice"].body.decode(), values, language="en", purpose="invoice"
     )
-    assert "No VAT charged (reverse charge)" in html
+    assert f'<p class="note">{note}</p>' in html
 
 
 # --- pdf ----------------------------------------------------------------------------

@@ -93,7 +93,7 @@ LINES: list[dict[str, Any]] = [
 
 
 def new_customer(session: Session, **data: Any) -> Customer:
-    values = {"name": "Fjord Analytics AS", "org_number": "912 345 678", "country": "no"}
+    values = {"name": "Fjord Analytics AS", "org_number": "912 345 688", "country": "no"}
     return create_customer(session, ACTOR, values | data)
 
 
@@ -628,7 +628,7 @@ def test_search_finds_customers_and_contracts_by_every_field(db: Database) -> No
     with session_scope(db.engine) as session:
         fjord = new_customer(session, owner="Ingrid")
         oresund = new_customer(
-            session, name="Öresund Logistik AB", org_number="556987-6543", country="SE"
+            session, name="Öresund Logistik AB", org_number="556987-6542", country="SE"
         )
         first = new_contract(session, fjord, contract_number="FA-2025-001")
         new_contract(session, oresund, owner="Lars Øvrebø", title="Freight tracking")
@@ -640,8 +640,8 @@ def test_search_finds_customers_and_contracts_by_every_field(db: Database) -> No
             return [(hit.kind, hit.label, hit.matched_on) for hit in search(session, term)]
 
     assert found("öresund") == [("customer", "Öresund Logistik AB", "name")]
-    assert found("5569876543") == [("customer", "Öresund Logistik AB", "org_number")]
-    assert found("912345678") == [("customer", "Fjord Analytics AS", "org_number")]
+    assert found("5569876542") == [("customer", "Öresund Logistik AB", "org_number")]
+    assert found("912345688") == [("customer", "Fjord Analytics AS", "org_number")]
     assert found("fa-2025") == [("contract", "FA-2025-001 · Fjord Analytics AS", "contract_number")]
     assert found("premium") == [("contract", "FA-2025-001 · Fjord Analytics AS", "product")]
     assert found("onboarding") == [

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import ops_data
@@ -20,6 +19,7 @@ from ops_data import TTL, Version
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from avtale.dates import today as business_today
 from avtale.repository import bulk, service
 from avtale.repository.contracts import current_version
 from avtale.repository.db import session_scope
@@ -40,7 +40,7 @@ def _read(url: str) -> Any:
 def active_contracts(url: str, version: Version) -> pd.DataFrame:
     """The active contracts made in the app: number, customer, owner, currency, end date,
     MRR today; by number."""
-    today = date.today()
+    today = business_today()
     with _read(url) as session:
         found = session.scalars(
             select(Contract)
@@ -181,7 +181,7 @@ def undo(engine: Engine, actor: str, operation_id: int, skip_changed: bool = Fal
 
 @st.cache_data(ttl=TTL)
 def recent(url: str, version: Version, limit: int = 20) -> list[dict[str, Any]]:
-    """The latest operations, newest first."""
+    """The latest operations, newest first; ``mrr_change`` maps currency to change."""
     with _read(url) as session:
         return [
             {
@@ -193,7 +193,8 @@ def recent(url: str, version: Version, limit: int = 20) -> list[dict[str, Any]]:
                 "applied_by": operation.applied_by,
                 "applied_at": operation.applied_at,
                 "contract_count": operation.contract_count,
-                "mrr_change": Decimal(operation.mrr_change),
+                # Per currency: amounts in different currencies never add.
+                "mrr_change": bulk.mrr_change_by_currency(session, operation),
                 "undone_by_id": operation.undone_by_id,
                 "undo_of_id": operation.undo_of_id,
             }

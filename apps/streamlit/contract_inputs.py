@@ -14,12 +14,12 @@ import pandas as pd
 import streamlit as st
 import ui
 
+from avtale.repository.limits import planning_rates
 from avtale.repository.models import BILLING_PERIODS, PRICE_ADJUSTMENT_RULES
 from avtale.repository.terms import TERM_FIELDS
 
 # Far enough either way for contracts signed long ago and terms running for decades.
 EARLIEST, LATEST = date(1900, 1, 1), date(2100, 12, 31)
-CURRENCIES = ["NOK", "SEK", "DKK", "EUR", "USD"]
 RULES = {"none": "None", "cpi": "Consumer price index", "fixed_pct": "Fixed percentage"}
 PERIODS = {
     "one_off": "One-off",
@@ -55,12 +55,14 @@ LINE_COLUMNS = {
     "end_date": "datetime64[ns]",
 }
 DATE_COLUMNS = [name for name, dtype in LINE_COLUMNS.items() if dtype.startswith("datetime")]
+# No min_value or max_value on amounts: the editor would quietly drop a typed minus sign
+# (-500 becomes 500) or cut 150 % to 100 %. The repository refuses them with the reason.
 LINE_CONFIG = {
     "line_no": st.column_config.NumberColumn("Line", disabled=True),
     "product": st.column_config.TextColumn("Product", required=True),
-    "quantity": st.column_config.NumberColumn("Quantity", default=1.0, min_value=0.0),
-    "unit_price": st.column_config.NumberColumn("Unit price", min_value=0.0, format="%.2f"),
-    "discount_percent": st.column_config.NumberColumn("Discount %", min_value=0.0, max_value=100.0),
+    "quantity": st.column_config.NumberColumn("Quantity", default=1.0),
+    "unit_price": st.column_config.NumberColumn("Unit price", format="%.2f"),
+    "discount_percent": st.column_config.NumberColumn("Discount %"),
     "discount_end_date": st.column_config.DateColumn(
         "Discount ends", help="The discount applies up to and including this day"
     ),
@@ -155,9 +157,11 @@ def terms(form: str) -> dict[str, Any]:
             form, "renewal_term_months", "Renewal term (months)", 1
         )
         values["payment_terms_days"] = _months(form, "payment_terms_days", "Payment terms (days)")
-        # Any ISO code may be typed; one a contract already has stays on the list.
+        # The currencies with a planning rate; another may be typed (and is refused with
+        # the reason), and one a contract already has stays on the list.
         held = st.session_state.get(ui.key(form, "currency"))
-        currencies = CURRENCIES + ([held] if held and held not in CURRENCIES else [])
+        currencies = list(planning_rates())
+        currencies += [held] if held and held not in currencies else []
         values["currency"] = st.selectbox(
             "Currency *", currencies, key=ui.key(form, "currency"), accept_new_options=True
         )

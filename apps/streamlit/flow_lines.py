@@ -57,15 +57,13 @@ def step(
             "Catalogue product", options=list(names), format_func=names.get
         ),
         "product": st.column_config.TextColumn("Product", help="Empty: the catalogue name"),
+        # No bounds here, as in LINE_CONFIG: the editor would turn -500 into 500.
         "unit_price": st.column_config.NumberColumn(
             "Unit price",
-            min_value=0.0,
             format="%.2f",
             help=f"Empty: the {head['price_list']} list price in {currency}",
         ),
-        "discount_percent": st.column_config.NumberColumn(
-            "Manual discount %", min_value=0.0, max_value=100.0
-        ),
+        "discount_percent": st.column_config.NumberColumn("Manual discount %"),
     }
     locked = head["kind"] == "renegotiation" and not edit_all
     with st.form(form):

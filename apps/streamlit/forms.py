@@ -10,7 +10,7 @@ next to its field. No Streamlit here: a page calls these and shows the outcome.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -19,15 +19,22 @@ import pandas as pd
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from avtale.repository import auth, service
+from avtale.repository import auth, customers, service
 from avtale.repository.contracts import validate_contract
 from avtale.repository.db import session_scope
-from avtale.repository.documents import check_upload, register_counterparty_paper, store_document
+from avtale.repository.documents import (
+    check_upload,
+    register_counterparty_paper,
+    registered_papers,
+    store_document,
+)
 from avtale.repository.models import Contract, Customer, User
 from avtale.settings import Paths
 
 # Errors about the form as a whole rather than one field.
 FORM = "form"
+# What may already exist (a customer, a registered file): shown as a warning with a link.
+DUPLICATE = "duplicate"
 EDIT = "edit_agreements"
 MANAGE_USERS = "manage_users"
 
@@ -211,8 +218,24 @@ def reset_password(engine: Engine, actor: str, username: str, password: str) -> 
 # --- customers ----------------------------------------------------------------------
 
 
-def create_customer(engine: Engine, actor: str, values: Mapping[str, Any]) -> Outcome:
+def create_customer(
+    engine: Engine, actor: str, values: Mapping[str, Any], confirmed: bool = False
+) -> Outcome:
+    """A new customer; one that may exist already (same organisation number, or name and
+    country) is not made until the user ``confirmed`` it: the outcome names the customers
+    it may be, in ``detail["duplicate_of"]`` (customer number, name, status, why)."""
+
     def work(session: Session) -> Outcome:
+        similar = customers.duplicates(session, values)
+        if similar and not confirmed:
+            first = similar[0]
+            return Outcome(
+                errors={
+                    DUPLICATE: f"{first.customer_number} {first.name} has the same "
+                    f"{first.reason}: open it, or confirm this is another company"
+                },
+                detail={"duplicate_of": [asdict(duplicate) for duplicate in similar]},
+            )
         customer = service.create_customer(session, actor, values)
         return Outcome(
             message=f"Customer {customer.name} ({customer.customer_number}) created.",
@@ -334,8 +357,11 @@ def register_paper(
     custom: pd.DataFrame | None,
     lines: pd.DataFrame | None,
     upload: tuple[str, bytes] | None,
+    confirmed: bool = False,
 ) -> Outcome:
-    """A counterparty paper: the uploaded file (name, bytes) and the contract's terms."""
+    """A counterparty paper: the uploaded file (name, bytes) and the contract's terms. A
+    file already registered on a contract is not registered again until the user
+    ``confirmed`` it: the outcome names those contracts in ``detail["duplicate_of"]``."""
 
     def work(session: Session) -> Outcome:
         customer = _find_customer(session, customer_number)
@@ -345,6 +371,16 @@ def register_paper(
                 _paper_errors(session, customer, given_terms, given_lines, upload)
             )
         filename, data = upload
+        earlier = registered_papers(session, data)
+        if earlier and not confirmed:
+            numbers = ", ".join(contract.contract_number for contract in earlier)
+            return Outcome(
+                errors={
+                    DUPLICATE: f"This file is already registered as contract {numbers} "
+                    f"({earlier[0].customer.name}): open it, or confirm to register it again"
+                },
+                detail={"duplicate_of": [contract.contract_number for contract in earlier]},
+            )
         version, document = register_counterparty_paper(
             session, actor, paths, customer, given_terms, given_lines, filename=filename, data=data
         )

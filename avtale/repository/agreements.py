@@ -18,8 +18,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from avtale.dates import today as business_today
 from avtale.repository.audit import jsonable, record, snapshot
 from avtale.repository.contracts import create_contract, current_version, revise_contract
+from avtale.repository.limits import check_contract
 from avtale.repository.models import (
     Approval,
     Contract,
@@ -90,7 +92,7 @@ def start_proposal(
     and currency from the customer's country, a 12-month auto-renewing term from the first
     of next month, three months' notice, 30 days' payment terms."""
     actor = require_actor(actor)
-    today = today or date.today()
+    today = today or business_today()
     if customer.status != "active":
         raise ValidationError({"customer": f"is {customer.status}: restore the customer first"})
     start = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
@@ -123,7 +125,7 @@ def start_proposal(
         lines=[],
         clauses=None,
         pricing={},
-        signing_deadline=today + timedelta(days=7),
+        signing_deadline=min(today + timedelta(days=7), start),
         expected_close=expected_close_default(today),
         created_by=actor,
     )
@@ -137,7 +139,7 @@ def start_renegotiation(
     what changes (price, licences) is edited; signing deadline a week ahead, expected close
     two days ahead within the month, effective from today unless changed."""
     actor = require_actor(actor)
-    today = today or date.today()
+    today = today or business_today()
     errors: dict[str, str] = {}
     if contract.status == "terminated":
         errors["contract"] = "is terminated and cannot be renegotiated"
@@ -217,6 +219,8 @@ def update_proposal(
     line_values = _clean_proposal_lines(
         proposal, lines if lines is not None else proposal.lines, values, errors
     )
+    _check_limits(proposal, values, line_values, errors)
+    _check_deadline(proposal, new_setup, values, errors)
     if clauses is not None and len(set(clauses)) != len(clauses):
         errors["clauses"] = "a clause is chosen twice"
     raise_if(errors)
@@ -248,6 +252,46 @@ def update_proposal(
     session.flush()
     record(session, actor, "proposal.update", "proposal", proposal.id, before, snapshot(proposal))
     return proposal
+
+
+def _check_limits(
+    proposal: Proposal,
+    terms: dict[str, Any],
+    lines: list[dict[str, Any]],
+    errors: dict[str, str],
+) -> None:
+    """The limits on what the proposal offers. A renegotiation answers only for what it
+    changes, as a revision does: terms and lines carried over from the contract unchanged
+    are not checked again (an {} in place of a line keeps the others' numbers)."""
+    base = proposal.base_version
+    if base is not None:
+        kept = _kept_lines(proposal, lines)
+        lines = [{} if index in kept else line for index, line in enumerate(lines)]
+        terms = {key: value for key, value in terms.items() if getattr(base, key) != value}
+    check_contract(
+        terms,
+        lines,
+        errors,
+        today=business_today(),
+        new=proposal.kind == "new",
+        currency=base.currency if base is not None else None,
+    )
+
+
+def _check_deadline(
+    proposal: Proposal,
+    setup: Mapping[str, Any],
+    terms: Mapping[str, Any],
+    errors: dict[str, str],
+) -> None:
+    """A new agreement is signed by its start at the latest. A renegotiation is not held
+    to it: it takes effect from today by default and is often signed a few days later."""
+    deadline = setup.get("signing_deadline", proposal.signing_deadline)
+    start = terms.get("start_date")
+    if proposal.kind == "new" and deadline and start and deadline > start:
+        errors.setdefault(
+            "signing_deadline", f"must be on or before the start date ({start.isoformat()})"
+        )
 
 
 def _clean_terms(
@@ -412,7 +456,7 @@ def pending_approvals(session: Session) -> list[Approval]:
 
 def send_problems(proposal: Proposal, today: date | None = None) -> list[str]:
     """What stands between the proposal and sending it; empty when it may be sent."""
-    today = today or date.today()
+    today = today or business_today()
     problems = []
     if proposal.status != "draft":
         problems.append(f"it is {proposal.status}")
@@ -483,7 +527,7 @@ def register_signature(
         errors["signer_name"] = "is required"
     if signed_date is None:
         errors["signed_date"] = "is required"
-    elif signed_date > date.today():
+    elif signed_date > business_today():
         errors["signed_date"] = "cannot be in the future"
     raise_if(errors)
     assert signed_date is not None

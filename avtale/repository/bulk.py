@@ -20,8 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from avtale.dates import add_months
+from avtale.dates import today as business_today
 from avtale.repository.audit import jsonable, record, snapshot
 from avtale.repository.contracts import current_version, revise_contract
+from avtale.repository.limits import planning_rates
 from avtale.repository.models import (
     BulkOperation,
     Contract,
@@ -84,18 +86,6 @@ class Preview:
     # Contracts left out or lines left unchanged, and why.
     problems: list[str] = field(default_factory=list)
 
-    @property
-    def old_mrr(self) -> Decimal:
-        return sum((row.old_mrr for row in self.rows), Decimal(0))
-
-    @property
-    def new_mrr(self) -> Decimal:
-        return sum((row.new_mrr for row in self.rows), Decimal(0))
-
-    @property
-    def mrr_change(self) -> Decimal:
-        return sum((row.mrr_change for row in self.rows), Decimal(0))
-
     def totals_by_currency(self) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
         """Currency -> (old MRR, new MRR, change): contracts in several currencies do not add."""
         totals: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
@@ -117,7 +107,7 @@ def preview_co_terminate(
 ) -> Preview:
     """Every contract to end on ``end_date``; lines with a later end date end with it.
     Auto-renewal is kept as it is: this aligns end dates only."""
-    effective = date.today()
+    effective = business_today()
     rows: list[PreviewRow] = []
     planned: list[Planned] = []
     problems: list[str] = []
@@ -292,7 +282,9 @@ def apply(session: Session, actor: str, preview: Preview) -> BulkOperation:
         effective_date=preview.effective_date,
         applied_by=actor,
         contract_count=len(preview.planned),
-        mrr_change=preview.mrr_change,
+        mrr_change=_in_reporting_currency(
+            {currency: change for currency, (_, _, change) in preview.totals_by_currency().items()}
+        ),
         versions=[],
     )
     session.add(operation)
@@ -356,7 +348,7 @@ def undo(
     reverse = BulkOperation(
         kind="undo",
         params={"undo_of": operation.id, "skipped": changed},
-        effective_date=date.today(),
+        effective_date=business_today(),
         applied_by=actor,
         contract_count=len(todo),
         mrr_change=Decimal(0),
@@ -365,7 +357,7 @@ def undo(
     )
     session.add(reverse)
     session.flush()
-    pairs, change = [], Decimal(0)
+    pairs = []
     for contract, pair in todo:
         before = session.get(ContractVersion, pair["before_version_id"])
         after = session.get(ContractVersion, pair["after_version_id"])
@@ -373,7 +365,6 @@ def undo(
         terms = {key: getattr(before, key) for key in TERM_FIELDS}
         lines = [values_of(line) | {"line_no": line.line_no} for line in before.lines]
         on = after.effective_date
-        change += _mrr(before.lines, on) - _mrr(after.lines, on)
         version = revise_contract(
             session,
             actor,
@@ -385,11 +376,25 @@ def undo(
         )
         pairs.append(_pair(contract.id, after.id, version.id))
     reverse.versions = pairs
-    reverse.mrr_change = change
+    reverse.mrr_change = _in_reporting_currency(mrr_change_by_currency(session, reverse))
     operation.undone_by_id = reverse.id
     session.flush()
     record(session, actor, "bulk.undo", "bulk_operation", reverse.id, None, snapshot(reverse))
     return reverse
+
+
+def mrr_change_by_currency(session: Session, operation: BulkOperation) -> dict[str, Decimal]:
+    """Currency -> the change in MRR the operation made, from the versions before and after
+    it on each contract's effective date: amounts in different currencies never add."""
+    changes: dict[str, Decimal] = {}
+    for pair in operation.versions:
+        before = session.get(ContractVersion, pair["before_version_id"])
+        after = session.get(ContractVersion, pair["after_version_id"])
+        assert before is not None and after is not None
+        on = after.effective_date
+        change = _mrr(after.lines, on) - _mrr(before.lines, on)
+        changes[after.currency] = changes.get(after.currency, Decimal(0)) + change
+    return dict(sorted(changes.items()))
 
 
 def recent_operations(session: Session, limit: int = 20) -> list[BulkOperation]:
@@ -419,6 +424,12 @@ def _usable(
         problems.append(
             f"{contract.contract_number}: version {version.version_no} takes effect "
             f"{version.effective_date.isoformat()}, after the date: left out"
+        )
+        return None
+    if version.currency not in planning_rates():
+        # Its MRR cannot be stated in the reporting currency, so neither can the change.
+        problems.append(
+            f"{contract.contract_number}: {version.currency} has no planning rate: left out"
         )
         return None
     return version
@@ -466,6 +477,19 @@ def _catalogue(session: Session, price_list: str) -> dict[tuple[str, str], Decim
     if not prices:
         raise ValidationError({"price_list": f"the catalogue has no price list '{price_list}'"})
     return prices
+
+
+def _in_reporting_currency(changes: Mapping[str, Decimal]) -> Decimal:
+    """The operation's one figure (``BulkOperation.mrr_change``): the changes per currency
+    at their planning rates, as the marts report MRR; ``mrr_change_by_currency`` tells
+    them apart."""
+    rates = planning_rates()
+    missing = sorted(set(changes) - set(rates))
+    if missing:
+        raise ValidationError(
+            {"contracts": f"{', '.join(missing)} has no planning rate: load an FX rates file"}
+        )
+    return sum((change * rates[currency] for currency, change in changes.items()), Decimal(0))
 
 
 def _mrr(lines: Iterable[ContractLine], on: date) -> Decimal:
@@ -548,6 +572,7 @@ __all__ = [
     "Preview",
     "PreviewRow",
     "apply",
+    "mrr_change_by_currency",
     "preview_co_terminate",
     "preview_indexation",
     "preview_price_update",

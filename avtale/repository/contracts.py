@@ -10,7 +10,10 @@ from typing import Any, NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from avtale.dates import today
+from avtale.dates import today as business_today
 from avtale.repository.audit import record, snapshot
+from avtale.repository.limits import check_contract
 from avtale.repository.models import (
     CONTRACT_ORIGINS,
     Contract,
@@ -76,6 +79,7 @@ def validate_contract(
     complete_terms(values, customer)
     check_terms(values, errors)
     line_values = [line for _, line in clean_lines(lines, values.get("start_date"), errors)]
+    check_contract(values, line_values, errors, today=today(), new=True)
     if customer.status != "active":
         errors["customer"] = f"is {customer.status}: restore the customer first"
     if status not in ("draft", "active"):
@@ -187,11 +191,21 @@ def revise_contract(
         )
     complete_terms(values, contract.customer)
     check_terms(values, errors)
+    cleaned: list[tuple[int | None, dict[str, Any]]] = []
     if lines is None:
         line_values = [(line.line_no, values_of(line)) for line in previous.lines]
     else:
         cleaned = clean_lines(lines, values.get("start_date"), errors, allow_line_no=True)
         line_values = _number_lines(session, contract, previous, cleaned, errors)
+    # A revision answers for what it changes, not for the terms and lines it carries over.
+    check_contract(
+        {key: values[key] for key in given},
+        [line for _, line in cleaned],
+        errors,
+        today=today(),
+        new=False,
+        currency=values["currency"],
+    )
     if not errors and _unchanged(previous, values, line_values):
         errors["changes"] = "nothing changed: a new version needs at least one change"
     raise_if(errors)
@@ -243,7 +257,7 @@ def terminate_contract(
     meta = {
         # In effect from when it is registered (today, for a future last day), or from the
         # last day itself when registered after the fact; never before the version it follows.
-        "effective_date": max(previous.effective_date, min(last_day, date.today())),
+        "effective_date": max(previous.effective_date, min(last_day, business_today())),
         "reason": f"Terminated: {given['reason']}",
         "approver": None,
     }

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from avtale.repository import orgnumbers
 from avtale.repository.audit import record, snapshot
 from avtale.repository.models import Contact, Customer
 from avtale.repository.validation import Field, clean, raise_if, require_actor
@@ -43,10 +45,15 @@ CUSTOMER_NUMBER_FORMAT = "CU-{:06d}"
 
 
 def create_customer(session: Session, actor: str, data: Mapping[str, Any]) -> Customer:
-    """A new active customer; without a customer number it gets the next ``CU-000123``."""
+    """A new active customer; without a customer number it gets the next ``CU-000123``.
+
+    A customer that may already exist is not refused here: ``duplicates`` finds it, and
+    the form asks the user to confirm before calling this.
+    """
     actor = require_actor(actor)
     errors: dict[str, str] = {}
     values = clean(data, CUSTOMER_FIELDS, errors)
+    _check_org_number(values, errors)
     number = values.pop("customer_number")
     if number and session.scalar(select(Customer.id).where(Customer.customer_number == number)):
         errors["customer_number"] = f"{number} is already used by another customer"
@@ -71,6 +78,11 @@ def update_customer(
     actor = require_actor(actor)
     errors: dict[str, str] = {}
     values = clean(changes, EDITABLE_CUSTOMER_FIELDS, errors, partial=True)
+    if {"org_number", "country"} & values.keys():
+        _check_org_number(
+            {key: values.get(key, getattr(customer, key)) for key in ("org_number", "country")},
+            errors,
+        )
     raise_if(errors)
     if all(getattr(customer, key) == value for key, value in values.items()):
         raise_if({"changes": "nothing to change"})
@@ -80,6 +92,59 @@ def update_customer(
     session.flush()
     record(session, actor, "customer.update", "customer", customer.id, before, snapshot(customer))
     return customer
+
+
+def _check_org_number(values: Mapping[str, Any], errors: dict[str, str]) -> None:
+    """A Norwegian, Swedish, Danish or Finnish organisation number must pass its check
+    digits; the country decides the rule."""
+    if values.get("org_number") and "country" not in errors and "org_number" not in errors:
+        problem = orgnumbers.check(values.get("country"), values["org_number"])
+        if problem:
+            errors["org_number"] = problem
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A customer that a new one may be: same organisation number, or same name and country."""
+
+    customer_number: str
+    name: str
+    status: str
+    reason: str
+
+
+def duplicates(session: Session, data: Mapping[str, Any]) -> list[Duplicate]:
+    """The customers ``data`` (as a form gives it) may duplicate: the same organisation
+    number however it is written, or the same name (trimmed, any case) in the same country."""
+    country = (data.get("country") or "").strip().upper() or None
+    org = orgnumbers.compact(country, str(data.get("org_number") or ""))
+    name = (data.get("name") or "").strip().casefold()
+    found: dict[str, Duplicate] = {}
+    if org:
+        # Registers print digits in groups: narrow by the digits, then compare exactly.
+        digits = "".join(character for character in org if character.isdigit())
+        candidates = session.scalars(
+            select(Customer)
+            .where(Customer.org_number.is_not(None))
+            .where(_bare(Customer.org_number).contains(digits[-6:], autoescape=True))
+        )
+        for customer in candidates:
+            assert customer.org_number is not None
+            if orgnumbers.compact(customer.country or country, customer.org_number) == org:
+                found[customer.customer_number] = _duplicate(customer, "organisation number")
+    if name and country:
+        for customer in session.scalars(select(Customer).where(Customer.country == country)):
+            if customer.name.strip().casefold() == name:
+                found.setdefault(customer.customer_number, _duplicate(customer, "name and country"))
+    return sorted(found.values(), key=lambda duplicate: duplicate.customer_number)
+
+
+def _bare(column: Any) -> Any:
+    return func.replace(func.replace(func.replace(column, " ", ""), "-", ""), ".", "")
+
+
+def _duplicate(customer: Customer, reason: str) -> Duplicate:
+    return Duplicate(customer.customer_number, customer.name, customer.status, reason)
 
 
 def terminate_customer(

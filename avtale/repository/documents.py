@@ -172,6 +172,21 @@ def document_path(paths: Paths, document: Document) -> Path:
     return documents_dir(paths) / document.stored_path
 
 
+def registered_papers(session: Session, data: bytes) -> list[Contract]:
+    """The contracts these exact bytes (by SHA-256) are already the counterparty paper of:
+    registering them again is most likely the same contract twice."""
+    sha256 = hashlib.sha256(data).hexdigest()
+    return list(
+        session.scalars(
+            select(Contract)
+            .join(Document, Document.contract_id == Contract.id)
+            .where(Document.sha256 == sha256, Document.kind == "counterparty_paper")
+            .order_by(Contract.contract_number)
+            .distinct()
+        )
+    )
+
+
 def register_counterparty_paper(
     session: Session,
     actor: str,

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 import docgen
 from avtale.dates import add_months
+from avtale.dates import today as business_today
 from avtale.repository.agreements import LANGUAGE_BY_COUNTRY, priced_lines
 from avtale.repository.audit import record, snapshot
 from avtale.repository.contracts import current_version
@@ -28,6 +29,8 @@ from avtale.repository.library import as_docgen, docgen_clauses, latest_template
 from avtale.repository.models import Contract, ContractVersion, Document, Proposal, Template
 from avtale.repository.terms import line_mrr, period_months, values_of
 from avtale.repository.validation import ValidationError, raise_if, require_actor
+from avtale.rules.loading import Entry, RuleError, read_yaml
+from avtale.rules.vat import VatRules, VatTreatment, country_code, load_vat_rules, vat_for
 from avtale.settings import Paths
 
 CONFIG = Path(__file__).resolve().parent.parent / "config"
@@ -35,17 +38,29 @@ LOGO = Path(docgen.__file__).resolve().parent / "builtin" / "logo.svg"
 CHANGE_LABELS = {"quantity": "Quantity", "unit_price": "Unit price", "start_date": "Start date"}
 
 
+def _seller_file(paths: Paths) -> Path:
+    own = paths.home / "seller.yaml"
+    return own if own.exists() else CONFIG / "seller.yaml"
+
+
 def seller(paths: Paths) -> dict[str, Any]:
     """The sending company: ``$AVTALE_HOME/seller.yaml`` if there is one, else the default."""
-    own = paths.home / "seller.yaml"
-    data = yaml.safe_load((own if own.exists() else CONFIG / "seller.yaml").read_text("utf-8"))
+    data = yaml.safe_load(_seller_file(paths).read_text("utf-8"))
     logo = base64.b64encode(LOGO.read_bytes()).decode("ascii")
     return dict(data) | {"logo": f"data:image/svg+xml;base64,{logo}"}
 
 
-def vat_rate(country: str | None) -> Decimal:
-    rates = yaml.safe_load((CONFIG / "vat.yaml").read_text("utf-8"))
-    return Decimal(str(rates.get(country or "", 0)))
+def seller_country(paths: Paths, rules: VatRules) -> str:
+    """The country the seller is registered for VAT in (``country`` in seller.yaml),
+    checked against the VAT rules: every invoice is taxed by it."""
+    source, data = read_yaml(_seller_file(paths))
+    if not isinstance(data, dict) or "country" not in data:
+        raise RuleError(source, "country", 'is required: where the seller pays VAT, e.g. "NO"')
+    entry = Entry(source, "country", data["country"])
+    code = country_code(entry)
+    if code not in rules.rates:
+        entry.fail(f"vat.yaml has no standard rate for {code}")
+    return code
 
 
 def _line_context(values: dict[str, Any]) -> dict[str, Any]:
@@ -99,7 +114,7 @@ def proposal_context(
             "title": terms.get("title"),
             "purpose": purpose,
             "language": proposal.language,
-            "date": date.today(),
+            "date": business_today(),
             "version": version,
             "status": "final",
         },
@@ -354,6 +369,17 @@ def invoice_lines(version: ContractVersion, period_start: date) -> list[dict[str
     return billed
 
 
+def _vat(paths: Paths, buyer_country: str, on: date, language: str) -> tuple[VatTreatment, int]:
+    """The invoice's VAT and the version of the rules that said it; a seller.yaml or
+    vat.yaml that cannot say it is named as such."""
+    try:
+        rules = load_vat_rules()
+        seller_at = seller_country(paths, rules)
+        return vat_for(seller_at, buyer_country, on, language=language, rules=rules), rules.version
+    except RuleError as problem:
+        raise ValidationError({"vat": str(problem)}) from None
+
+
 def generate_invoice(
     session: Session,
     actor: str,
@@ -376,15 +402,19 @@ def generate_invoice(
     if not lines:
         raise ValidationError({"period_start": "nothing is billed on this contract that month"})
     customer = contract.customer
-    rate = vat_rate(customer.country)
+    if not customer.country:
+        raise ValidationError(
+            {"country": f"{customer.name} has no country: set it on the customer to invoice"}
+        )
+    issue = business_today()
+    language = language or LANGUAGE_BY_COUNTRY.get(customer.country, "en")
+    treatment, vat_rules = _vat(paths, customer.country, issue, language)
     net = sum((line["period_amount"] for line in lines), Decimal(0))
-    vat = (net * rate / 100).quantize(Decimal("0.01"))
+    vat = (net * treatment.rate / 100).quantize(Decimal("0.01"))
     net = net.quantize(Decimal("0.01"))
     count = session.scalar(select(func.count(Document.id)).where(Document.kind == "generated"))
     number = f"INV-{contract.contract_number}-{period_start:%Y%m}"
-    issue = date.today()
     me = seller(paths)
-    language = language or LANGUAGE_BY_COUNTRY.get(customer.country or "", "en")
     context = {
         "document": {
             "number": number,
@@ -412,7 +442,9 @@ def generate_invoice(
             "period_start": period_start.replace(day=1),
             "period_end": month_end,
             "net": net,
-            "vat_rate": rate,
+            "vat_rate": treatment.rate,
+            "vat_category": treatment.category,
+            "vat_note": treatment.note,
             "vat": vat,
             "gross": net + vat,
         },
@@ -431,6 +463,7 @@ def generate_invoice(
         "language": language,
         "contract_version": version.version_no,
         "period": f"{period_start:%Y-%m}",
+        "vat": {"category": treatment.category, "rate": str(treatment.rate), "rules": vat_rules},
     }
     return _store(
         session,

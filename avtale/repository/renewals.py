@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from avtale.dates import add_months
+from avtale.dates import today as business_today
 from avtale.repository.agreements import start_renegotiation
 from avtale.repository.audit import record, snapshot
 from avtale.repository.contracts import revise_contract
@@ -257,7 +258,7 @@ def let_expire(
             contract,
             changes={"auto_renew": False},
             lines=None,
-            effective_date=max(version.effective_date, min(today or date.today(), end)),
+            effective_date=max(version.effective_date, min(today or business_today(), end)),
             reason=f"Not renewed: ends {end.isoformat()} ({note})",
         )
         version_id = new.id

@@ -80,6 +80,8 @@ def number(value: Any) -> Decimal:
 
 
 def in_range(value: Decimal, spec: Field) -> Decimal:
+    if spec.minimum == 0 and value < 0:
+        raise Invalid("cannot be negative")
     if spec.minimum is not None and value < spec.minimum:
         raise Invalid(f"must be {spec.minimum} or more")
     if spec.maximum is not None and value > spec.maximum:

@@ -4,7 +4,6 @@ applied in one transaction, and undone by a reverse operation."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import access
@@ -14,6 +13,7 @@ import streamlit as st
 import ui
 from forms import Outcome
 
+from avtale.dates import today as business_today
 from avtale.repository import library
 from avtale.repository.db import session_scope
 
@@ -76,7 +76,7 @@ if kind == "co_terminate":
     st.caption("Aligns end dates only: auto-renewal stays as each contract has it.")
 else:
     params["effective_date"] = st.date_input(
-        "Effective from", key="bulk_effective_date", value=date.today()
+        "Effective from", key="bulk_effective_date", value=business_today()
     )
     if kind == "price_update":
         how = st.radio(
@@ -164,9 +164,12 @@ for item in operations:
     identity = item["id"]
     with st.container(border=True, key=f"bulk_operation_{identity}"):
         what = ", ".join(f"{key} {value}" for key, value in item["params"].items() if value)
+        mrr = ", ".join(
+            f"{currency} {float(change):+,.2f}" for currency, change in item["mrr_change"].items()
+        )
         st.markdown(
             f"**#{identity} {item['label'].capitalize()}** · {item['contract_count']} contracts · "
-            f"MRR {float(item['mrr_change']):+,.2f}" + (f" · {ui.md(what)}" if what else "")
+            f"MRR {mrr or '±0'}" + (f" · {ui.md(what)}" if what else "")
         )
         st.caption(f"{item['applied_by']}, {ui.when(item['applied_at'])}")
         if item["undone_by_id"]:

@@ -13,6 +13,7 @@ import ui
 from avtale.settings import paths
 
 FORM = "paper"
+CONFIRM = "confirm_duplicate"
 
 user = access.user()
 url, version = ops_data.current()
@@ -31,6 +32,29 @@ customer = ui.url_picker(
     ui.key(FORM, "customer"),
 )
 ui.field_error(FORM, "customer")
+
+
+def registered_before() -> bool:
+    """The contracts the last submitted file is already registered on, as a warning with a
+    link to each; whether the user is asked to confirm."""
+    outcome = st.session_state.get(f"{FORM}__outcome")
+    confirm = ui.key(FORM, CONFIRM)
+    if outcome is None or forms.DUPLICATE not in outcome.errors:
+        # Still asked on the run that submits the ticked box (the outcome is shown once).
+        return confirm in st.session_state
+    st.session_state.setdefault(f"{FORM}__shown", set()).add(forms.DUPLICATE)
+    st.warning(ui.md(outcome.errors[forms.DUPLICATE]), icon=":material/content_copy:")
+    for number in outcome.detail["duplicate_of"]:
+        st.page_link(
+            "app_pages/contract.py",
+            label=f"Open contract {number}",
+            icon=":material/description:",
+            query_params={"contract": number},
+        )
+    return True
+
+
+ask = registered_before()
 with st.form(FORM):
     upload = st.file_uploader(
         f"The customer's document: PDF or Word (.docx), {ui.upload_limit_text()} *",
@@ -42,6 +66,9 @@ with st.form(FORM):
     terms = contract_inputs.terms(FORM)
     lines = contract_inputs.lines(FORM)
     custom = contract_inputs.custom_terms(FORM)
+    confirmed = ask and st.checkbox(
+        "Register anyway: it is another contract on the same file", key=ui.key(FORM, CONFIRM)
+    )
     ui.submit(
         FORM,
         "Register counterparty paper",
@@ -54,6 +81,7 @@ with st.form(FORM):
             custom,
             lines,
             None if upload is None else (upload.name, upload.getvalue()),
+            confirmed=confirmed,
         ),
     )
 outcome = st.session_state.get(f"{FORM}__outcome")

@@ -18,6 +18,8 @@ FIELDS = {
     "industry": "Industry",
 }
 
+CONFIRM = "confirm_duplicate"
+
 user = access.user()
 engine = ops_data.engine()
 
@@ -27,17 +29,42 @@ def open_card(outcome: forms.Outcome) -> None:
     st.switch_page("app_pages/customer.py", query_params={"customer": outcome.target})
 
 
+def may_exist() -> bool:
+    """The customers the last submit may duplicate, as a warning with a link to each;
+    whether the user is asked to confirm."""
+    outcome = st.session_state.get(f"{FORM}__outcome")
+    confirm = ui.key(FORM, CONFIRM)
+    if outcome is None or forms.DUPLICATE not in outcome.errors:
+        # Still asked on the run that submits the ticked box (the outcome is shown once).
+        return confirm in st.session_state
+    st.session_state.setdefault(f"{FORM}__shown", set()).add(forms.DUPLICATE)
+    st.warning(ui.md(outcome.errors[forms.DUPLICATE]), icon=":material/content_copy:")
+    for existing in outcome.detail["duplicate_of"]:
+        st.page_link(
+            "app_pages/customer.py",
+            label=f"{existing['customer_number']} {existing['name']} ({existing['status']}, "
+            f"same {existing['reason']})",
+            icon=":material/person:",
+            query_params={"customer": existing["customer_number"]},
+        )
+    return True
+
+
 st.title("New customer")
+ask = may_exist()
 with st.form(FORM):
     values = {}
     for field, text in FIELDS.items():
         help_text = "Leave empty for the next free number" if field == "customer_number" else None
         values[field] = st.text_input(text, key=ui.key(FORM, field), help=help_text)
         ui.field_error(FORM, field)
+    confirmed = ask and st.checkbox(
+        "Create anyway: it is another company", key=ui.key(FORM, CONFIRM)
+    )
     ui.submit(
         FORM,
         "Create customer",
-        lambda: forms.create_customer(engine, user.username, values),
+        lambda: forms.create_customer(engine, user.username, values, confirmed=confirmed),
         then=open_card,
     )
 ui.result(FORM)
