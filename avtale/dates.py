@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import os
+from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,8 +28,10 @@ def _zone(name: str) -> ZoneInfo:
         ) from None
 
 
-def business_zone() -> ZoneInfo:
-    return _zone(os.environ.get(TIMEZONE_ENV) or DEFAULT_TIMEZONE)
+def business_zone(environ: Mapping[str, str] = os.environ) -> ZoneInfo:
+    """The business's time zone: ``$AVTALE_TIMEZONE`` (read on each call, so "today" follows
+    the environment it runs in; ``avtale.settings`` checks it at start)."""
+    return _zone(environ.get(TIMEZONE_ENV) or DEFAULT_TIMEZONE)
 
 
 def today() -> date:

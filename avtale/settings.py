@@ -1,17 +1,51 @@
-"""Where Avtale keeps its data: everything lives under ``$AVTALE_HOME``."""
+"""Where Avtale keeps its data, and its settings as one typed, checked object.
+
+Everything lives under ``$AVTALE_HOME``. The settings come from the environment and from
+the files in ``avtale/config/``, each replaced by a file of the same name in the data
+folder: ``load_settings`` reads and checks them all, so a mistake stops a command or the
+app at start, naming its file and entry or its variable, instead of a reminder run at
+07:00 or the first invoice. ``dbt_vars`` hands the ones the marts use to dbt.
+
+| setting | source |
+|---|---|
+| data folder | ``$AVTALE_HOME`` (default ``./.avtale``) |
+| reporting currency | ``$AVTALE_REPORTING_CURRENCY`` (default NOK) |
+| business time zone | ``$AVTALE_TIMEZONE`` (default Europe/Oslo) |
+| upload limit | ``$AVTALE_MAX_UPLOAD_MB`` (default 20) |
+| CPI assumption, renewal horizon | ``renewals.yaml`` |
+| form bounds | ``limits.yaml`` |
+| VAT rates and wording | ``vat.yaml`` |
+| the sending company | ``seller.yaml`` |
+| reminder lead times, escalation | ``reminders.yaml`` |
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import stat
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from avtale.dates import business_zone
+from avtale.notify.config import ReminderConfig, load_config
+from avtale.rules.loading import Entry, RuleError, config_file, document, read_yaml
+from avtale.rules.vat import VatRules, country_code, load_vat_rules
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
 STREAMLIT_APP = PROJECT_ROOT / "apps" / "streamlit" / "streamlit_app.py"
 
-REPORTING_CURRENCY = "NOK"
+HOME_ENV = "AVTALE_HOME"
+CURRENCY_ENV = "AVTALE_REPORTING_CURRENCY"
+UPLOAD_ENV = "AVTALE_MAX_UPLOAD_MB"
+DEFAULT_REPORTING_CURRENCY = "NOK"
+DEFAULT_MAX_UPLOAD_MB = 20
+CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 
 # The data folder holds contracts, customers and password hashes: only its owner may read it.
 # The folders are made 0700 (and tightened when found looser); that alone shuts everyone
@@ -92,4 +126,216 @@ class Paths:
 
 def paths() -> Paths:
     """The data folder named by ``$AVTALE_HOME`` (default ``./.avtale``)."""
-    return Paths(Path(os.environ.get("AVTALE_HOME", ".avtale")).resolve())
+    return Paths(Path(os.environ.get(HOME_ENV, ".avtale")).resolve())
+
+
+# --- the settings -------------------------------------------------------------------------
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used: one line per problem, each naming its file and entry or
+    its environment variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class RenewalSettings:
+    cpi_percent: Decimal  # applied at renewal under the `cpi` rule, and assumed by the forecast
+    horizon_days: int  # a manual renewal is queued this many days before its term ends
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_unit_price: Decimal  # per unit, in the reporting currency
+    max_quantity: Decimal
+    max_term_months: int
+    max_lock_in_months: int
+    max_notice_months: int
+
+    @property
+    def max_period_amount(self) -> Decimal:
+        """The most a line can be worth per billing period (quantity x unit price, in the
+        reporting currency): more is a typing or export error, in a form or a CRM file."""
+        return self.max_unit_price * self.max_quantity
+
+
+@dataclass(frozen=True)
+class Seller:
+    """The company that sends the agreements and invoices."""
+
+    name: str
+    country: str  # where it is registered for VAT: decides every invoice's VAT
+    signatory_name: str
+    signatory_title: str
+    org_number: str | None = None
+    address: str | None = None  # one line, as documents print it
+    email: str | None = None
+    phone: str | None = None
+    # The address in parts, as the e-invoice carries it (avtale.billing).
+    street: str | None = None
+    postcode: str | None = None
+    city: str | None = None
+
+    def context(self) -> dict[str, str]:
+        """What templates see as ``seller``: the fields the file gives."""
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+
+@dataclass(frozen=True)
+class Settings:
+    paths: Paths
+    reporting_currency: str
+    timezone: ZoneInfo
+    max_upload_bytes: int
+    renewals: RenewalSettings
+    limits: Limits
+    vat: VatRules
+    seller: Seller
+    reminders: ReminderConfig
+    # File name -> the file it was read from (the data folder's own, or the shipped one).
+    files: Mapping[str, Path]
+
+
+def reporting_currency(environ: Mapping[str, str] = os.environ) -> str:
+    """The currency the marts and figures across currencies report in."""
+    value = environ.get(CURRENCY_ENV) or DEFAULT_REPORTING_CURRENCY
+    if not CURRENCY_CODE.fullmatch(value):
+        raise SettingsError(
+            [f"{CURRENCY_ENV}={value!r} is not a currency code; use three capitals such as NOK"]
+        )
+    return value
+
+
+def max_upload_bytes(environ: Mapping[str, str] = os.environ) -> int:
+    """The largest file an upload may be: ``$AVTALE_MAX_UPLOAD_MB`` megabytes."""
+    value = environ.get(UPLOAD_ENV) or str(DEFAULT_MAX_UPLOAD_MB)
+    try:
+        megabytes = float(value)
+    except ValueError:
+        megabytes = float("nan")
+    if not 0 < megabytes < 1024 * 1024:  # also refuses NaN
+        raise SettingsError(
+            [f"{UPLOAD_ENV}={value!r} is not a size; give megabytes, more than 0, such as 20"]
+        )
+    return int(megabytes * 1024 * 1024)
+
+
+def load_renewals(path: Path | str) -> RenewalSettings:
+    """The renewal settings in ``path``; a mistake raises ``RuleError`` naming the entry."""
+    source, content = read_yaml(path)
+    fields = Entry(source, "", content).fields(required=("cpi_percent", "horizon_days"))
+    return RenewalSettings(
+        cpi_percent=fields["cpi_percent"].number(minimum=-100, maximum=100),
+        horizon_days=fields["horizon_days"].integer(minimum=0),
+    )
+
+
+def load_limits(path: Path | str) -> Limits:
+    """The bounds in ``path``; a mistake raises ``RuleError`` naming the file and entry."""
+    source, content = read_yaml(path)
+    _, fields = document(
+        source,
+        content,
+        required=(
+            "max_unit_price",
+            "max_quantity",
+            "max_term_months",
+            "max_lock_in_months",
+            "max_notice_months",
+        ),
+    )
+    return Limits(
+        max_unit_price=fields["max_unit_price"].number(minimum=1),
+        max_quantity=fields["max_quantity"].number(minimum=1),
+        max_term_months=fields["max_term_months"].integer(minimum=1),
+        max_lock_in_months=fields["max_lock_in_months"].integer(minimum=1),
+        max_notice_months=fields["max_notice_months"].integer(minimum=1),
+    )
+
+
+SELLER_TEXTS = ("name", "signatory_name", "signatory_title")
+SELLER_OPTIONAL = ("org_number", "address", "email", "phone", "street", "postcode", "city")
+
+
+def seller_country(path: Path | str, vat: VatRules) -> str:
+    """The country the seller in ``path`` is registered for VAT in, checked against the VAT
+    rules: every invoice is taxed by it."""
+    source, content = read_yaml(path)
+    if not isinstance(content, dict) or "country" not in content:
+        raise RuleError(source, "country", 'is required: where the seller pays VAT, e.g. "NO"')
+    entry = Entry(source, "country", content["country"])
+    code = country_code(entry)
+    if code not in vat.rates:
+        entry.fail(f"vat.yaml has no standard rate for {code}")
+    return code
+
+
+def _text(entry: Entry) -> str:
+    # An org number or a phone number written without quotes is read as a number.
+    if isinstance(entry.value, int) and not isinstance(entry.value, bool):
+        return str(entry.value)
+    return entry.text()
+
+
+def load_seller(path: Path | str, vat: VatRules) -> Seller:
+    """The sending company in ``path``, its VAT country first (as an invoice needs it)."""
+    country = seller_country(path, vat)
+    source, content = read_yaml(path)
+    fields = Entry(source, "", content).fields(
+        required=("name", "country", "signatory_name", "signatory_title"),
+        optional=SELLER_OPTIONAL,
+    )
+    texts = {key: _text(entry) for key, entry in fields.items() if key != "country"}
+    return Seller(country=country, **texts)
+
+
+def load_settings(home: Paths | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Every setting, read and checked; ``SettingsError`` lists every problem found."""
+    env = os.environ if environ is None else environ
+    home = home or Paths(Path(env.get(HOME_ENV, ".avtale")).resolve())
+    problems: list[str] = []
+    files = {
+        name: config_file(home.home, name)
+        for name in ("renewals.yaml", "limits.yaml", "vat.yaml", "seller.yaml", "reminders.yaml")
+    }
+
+    def checked(load: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return load(*args)
+        except RuleError as problem:  # named by its file's full path: the own or the shipped
+            where = f"{problem.path}: " if problem.path else ""
+            problems.append(f"{files[problem.source]}: {where}{problem.message}")
+        except ValueError as problem:  # a variable, named by the message
+            problems.append(str(problem))
+        return None
+
+    vat = checked(load_vat_rules, files["vat.yaml"])  # the seller's country is checked by it
+    values = {
+        "reporting_currency": checked(reporting_currency, env),
+        "timezone": checked(business_zone, env),
+        "max_upload_bytes": checked(max_upload_bytes, env),
+        "renewals": checked(load_renewals, files["renewals.yaml"]),
+        "limits": checked(load_limits, files["limits.yaml"]),
+        "vat": vat,
+        "seller": checked(load_seller, files["seller.yaml"], vat) if vat else None,
+        "reminders": checked(load_config, files["reminders.yaml"]),
+    }
+    if problems:
+        raise SettingsError(problems)
+    return Settings(paths=home, files=files, **values)
+
+
+def dbt_vars(settings: Settings) -> dict[str, str | int | float]:
+    """The settings the marts use, as dbt vars (``dbt build --vars``); their defaults in
+    ``dbt/dbt_project.yml`` are those of the shipped files."""
+    most = settings.limits.max_period_amount
+    return {
+        "reporting_currency": settings.reporting_currency,
+        # A float always: SQL reads 3 as an integer, and 3 / 100 is 0 on PostgreSQL.
+        "forecast_cpi_percent": float(settings.renewals.cpi_percent),
+        # Whole, as written into the findings' reasons ("over 1000000000000 NOK").
+        "max_period_amount": int(most) if most == most.to_integral_value() else float(most),
+    }

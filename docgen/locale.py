@@ -26,6 +26,9 @@ LANGUAGES = {
     "nl": "nl_NL",
     "en": "en_GB",
 }
+# The billing periods the phrase books name: an app contract's. docgen stays a pure core that
+# imports nothing of avtale, so it lists them itself; tests/test_vocabulary.py keeps the list
+# equal to avtale.vocabulary.APP_BILLING_PERIODS.
 BILLING_PERIODS = (
     "one_off",
     "weekly",

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from avtale.vocabulary import BILLING_PERIODS
 from ingestion.kinds import Field, FieldType
 
-# Macros are created once per connection (``install_macros``).
-MACROS = r"""
+# The macros, but for the spellings of billing periods (``billing_cases``).
+MACROS_TEMPLATE = r"""
 -- Spaces, tabs and no-break spaces around a value are not part of it.
 CREATE OR REPLACE TEMP MACRO avt_trim(s) AS (trim(s, ' ' || chr(9) || chr(160) || chr(8239)));
 CREATE OR REPLACE TEMP MACRO avt_blank(s) AS (s IS NULL OR avt_trim(s) = '');
@@ -123,32 +124,7 @@ CREATE OR REPLACE TEMP MACRO avt_boolean(s) AS (
 CREATE OR REPLACE TEMP MACRO avt_billing(s, blank_means) AS (
     CASE regexp_replace(lower(avt_trim(coalesce(s, ''))), '[\s_-]+', ' ', 'g')
         WHEN '' THEN blank_means
-        WHEN 'one off' THEN 'one_off'
-        WHEN 'one time' THEN 'one_off'
-        WHEN 'setup fee' THEN 'one_off'
-        WHEN 'weekly' THEN 'weekly'
-        WHEN 'biweekly' THEN 'biweekly'
-        WHEN 'every two weeks' THEN 'biweekly'
-        WHEN 'monthly' THEN 'monthly'
-        WHEN 'quarterly' THEN 'quarterly'
-        WHEN 'per six months' THEN 'half_yearly'
-        WHEN 'every six months' THEN 'half_yearly'
-        WHEN 'semi annually' THEN 'half_yearly'
-        WHEN 'half yearly' THEN 'half_yearly'
-        WHEN 'annually' THEN 'yearly'
-        WHEN 'annual' THEN 'yearly'
-        WHEN 'yearly' THEN 'yearly'
-        WHEN 'per two years' THEN 'two_yearly'
-        WHEN 'every two years' THEN 'two_yearly'
-        WHEN 'two yearly' THEN 'two_yearly'
-        WHEN 'per three years' THEN 'three_yearly'
-        WHEN 'every three years' THEN 'three_yearly'
-        WHEN 'three yearly' THEN 'three_yearly'
-        WHEN 'per four years' THEN 'four_yearly'
-        WHEN 'every four years' THEN 'four_yearly'
-        WHEN 'per five years' THEN 'five_yearly'
-        WHEN 'every five years' THEN 'five_yearly'
-        WHEN 'every n months' THEN 'every_n_months'
+{billing_spellings}
     END
 );
 
@@ -168,6 +144,37 @@ def install_macros(con) -> None:  # type: ignore[no-untyped-def]
 def quote(value: str) -> str:
     """A SQL string literal (for header names, which come from the file)."""
     return "'" + value.replace("'", "''") + "'"
+
+
+# How the sources spell each billing period (lower case, runs of spaces, '_' and '-' as one
+# space): HubSpot's internal values and labels and the generic format's names.
+BILLING_SPELLINGS: dict[str, tuple[str, ...]] = {
+    "one_off": ("one off", "one time", "setup fee"),
+    "weekly": ("weekly",),
+    "biweekly": ("biweekly", "every two weeks"),
+    "monthly": ("monthly",),
+    "quarterly": ("quarterly",),
+    "half_yearly": ("per six months", "every six months", "semi annually", "half yearly"),
+    "yearly": ("annually", "annual", "yearly"),
+    "two_yearly": ("per two years", "every two years", "two yearly"),
+    "three_yearly": ("per three years", "every three years", "three yearly"),
+    "four_yearly": ("per four years", "every four years", "four yearly"),
+    "five_yearly": ("per five years", "every five years", "five yearly"),
+    "every_n_months": ("every n months",),
+}
+
+
+def billing_cases() -> str:
+    """The WHEN arms of ``avt_billing``: every period of the vocabulary from its spellings."""
+    return "\n".join(
+        f"        WHEN {quote(spelling)} THEN {quote(period)}"
+        for period in BILLING_PERIODS
+        for spelling in BILLING_SPELLINGS[period]
+    )
+
+
+# Macros are created once per connection (``install_macros``).
+MACROS = MACROS_TEMPLATE.replace("{billing_spellings}", billing_cases())
 
 
 @dataclass(frozen=True)

@@ -298,6 +298,34 @@ CASES = [
         reason="every_n_months needs billing_interval_months",
     ),
     Case(
+        "every_billing_period_of_the_generic_format",
+        text(
+            "line_id,contract_id,product,quantity,unit_price,billing_period\n"
+            + "".join(
+                f"P{i},K1,A,1,100,{period}\n"
+                for i, period in enumerate(
+                    [
+                        "one_off",
+                        "setup_fee",
+                        "weekly",
+                        "biweekly",
+                        "monthly",
+                        "quarterly",
+                        "half_yearly",
+                        "yearly",
+                        "two_yearly",
+                        "three_yearly",
+                        "four_yearly",
+                        "five_yearly",
+                    ]
+                )
+            )
+        ),
+        12,
+        query="SELECT count(DISTINCT billing_period) FROM generic.contract_lines WHERE load_id = ?",
+        expected=[(11,)],
+    ),
+    Case(
         "hubspot_every_n_months",
         text(
             ITEMS.replace("Associated", "Billing frequency,Associated")

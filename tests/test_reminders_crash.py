@@ -64,14 +64,18 @@ def home(tmp_path: Path, db: Database) -> Path:
     con.execute(
         "CREATE TABLE contract_deadlines (contract_id VARCHAR, customer_id VARCHAR, "
         "owner VARCHAR, deadline_type VARCHAR, deadline_date DATE, auto_renew BOOLEAN, "
-        "contract_mrr DOUBLE)"
+        "contract_mrr DOUBLE, customer_name VARCHAR, source_system VARCHAR, "
+        "mrr_at_stake DOUBLE, detail VARCHAR)"
     )
     rows = [
         (f"hubspot:{n}", f"hubspot:c{n}", "Kari Nordmann", "notice", TODAY + timedelta(days=n))
         for n in range(1, DUE + 1)
     ]
     rows.append(("hubspot:99", "hubspot:c99", "sally", "notice", TODAY + timedelta(days=200)))
-    con.executemany("INSERT INTO contract_deadlines VALUES (?, ?, ?, ?, ?, true, 100)", rows)
+    con.executemany(
+        "INSERT INTO contract_deadlines VALUES (?, ?, ?, ?, ?, true, 100, null, null, null, null)",
+        rows,
+    )
     con.close()
     with session_scope(db.engine) as session:
         session.add(

@@ -29,7 +29,6 @@ from avtale.repository.db import (
 )
 from avtale.repository.documents import document_path, register_counterparty_paper, store_document
 from avtale.repository.models import (
-    BILLING_PERIODS,
     AuditLog,
     Base,
     Contact,
@@ -61,6 +60,7 @@ from avtale.repository.service import (
 from avtale.repository.terms import term_end
 from avtale.repository.validation import Field, clean
 from avtale.settings import Paths
+from avtale.vocabulary import APP_BILLING_PERIODS
 from tests.conftest import Database
 from tests.postgres import PostgresServer
 from tests.sample_files import minimal_docx, minimal_pdf
@@ -467,7 +467,7 @@ def test_a_refused_revision_writes_no_version_and_no_audit_row(db: Database) -> 
         "lines[0].unit_price": "must be a number",
         "lines[0].quantity": "must be more than 0",
         "lines[1].billing_interval_months": "is required for every N months",
-        "lines[2].billing_period": "must be one of: " + ", ".join(BILLING_PERIODS),
+        "lines[2].billing_period": "must be one of: " + ", ".join(APP_BILLING_PERIODS),
         "lines[2].line_no": "is not a line of the current version",
     }
     assert count(db, ContractVersion) == 1

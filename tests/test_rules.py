@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 import yaml
 
-from avtale.repository.models import BILLING_PERIODS
 from avtale.rules import (
     RuleError,
     load_catalogue,
@@ -26,7 +25,6 @@ from avtale.rules import (
     route,
     routing_facts,
 )
-from avtale.rules.loading import BILLING_PERIODS as RULES_BILLING_PERIODS
 from avtale.rules.routing import whole_months
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -938,10 +936,6 @@ def test_rule_files_name_only_catalogue_products() -> None:
     for clause in yaml.safe_load(CLAUSES.read_text(encoding="utf-8")):
         named |= set(clause["conditions"].get("products", []))
     assert named <= codes, named - codes
-
-
-def test_billing_periods_match_the_repository() -> None:
-    assert RULES_BILLING_PERIODS == BILLING_PERIODS
 
 
 def test_the_rules_package_imports_no_database_app_or_orchestration() -> None:

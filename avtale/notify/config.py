@@ -1,27 +1,22 @@
 """The reminder settings: ``config/reminders.yaml`` under version control, or the data
-folder's own ``$AVTALE_HOME/reminders.yaml``; checked entry by entry when loaded."""
+folder's own ``$AVTALE_HOME/reminders.yaml``; checked entry by entry when loaded. Part of
+``avtale.settings.Settings``, which checks them when a command or the app starts."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from avtale.rules.loading import Entry, read_yaml
-from avtale.settings import Paths
+from avtale.rules.loading import CONFIG_DIR, Entry, config_file, read_yaml
+from avtale.vocabulary import DEADLINE_TYPES
 
-CONFIG_FILE = Path(__file__).resolve().parent.parent / "config" / "reminders.yaml"
+if TYPE_CHECKING:  # avtale.settings builds its Settings from this module
+    from avtale.settings import Paths
 
-# The deadline types of the published mart `contract_deadlines`.
-DEADLINE_TYPES = (
-    "expiry",
-    "notice",
-    "renegotiation_window",
-    "lock_in_end",
-    "price_adjustment",
-    "discount_end",
-    "next_renewal",
-)
+FILE_NAME = "reminders.yaml"
+CONFIG_FILE = CONFIG_DIR / FILE_NAME
 
 
 @dataclass(frozen=True)
@@ -38,9 +33,7 @@ class ReminderConfig:
 
 
 def config_path(paths: Paths | None = None) -> Path:
-    if paths is not None and (paths.home / "reminders.yaml").exists():
-        return paths.home / "reminders.yaml"
-    return CONFIG_FILE
+    return config_file(paths.home if paths is not None else None, FILE_NAME)
 
 
 def load_config(path: Path | str | None = None) -> ReminderConfig:

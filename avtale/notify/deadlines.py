@@ -6,12 +6,15 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from avtale.serving import NotPublishedError, connect_serving
 
 TABLE = "contract_deadlines"
-REQUIRED = ("contract_id", "deadline_type", "deadline_date")
-# Read when the mart has them; older publishes lack some, and they only enrich the text.
-OPTIONAL = (
+COLUMNS = (
+    "contract_id",
+    "deadline_type",
+    "deadline_date",
     "customer_id",
     "customer_name",
     "owner",
@@ -24,34 +27,17 @@ OPTIONAL = (
 
 
 def read_deadlines(serving: Path, today: date, horizon_days: int) -> list[dict[str, Any]]:
-    """Deadlines from ``today`` to ``today + horizon_days``, one dict per mart row, with
-    every optional column present (None when the mart does not have it)."""
+    """Deadlines from ``today`` to ``today + horizon_days``, one dict per mart row."""
     con = connect_serving(serving)
     try:
-        present = {
-            row[0]
-            for row in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
-                [TABLE],
-            ).fetchall()
-        }
-        if not present:
-            raise NotPublishedError(f"{serving} has no table {TABLE}: run `avtale refresh`.")
-        missing = [column for column in REQUIRED if column not in present]
-        if missing:
-            raise ValueError(f"{TABLE} lacks the columns {', '.join(missing)}")
-        columns = [*REQUIRED, *(column for column in OPTIONAL if column in present)]
         cursor = con.execute(
-            f"SELECT {', '.join(columns)} FROM {TABLE} "
+            f"SELECT {', '.join(COLUMNS)} FROM {TABLE} "
             "WHERE deadline_date BETWEEN ? AND ? "
             "ORDER BY deadline_date, contract_id, deadline_type",
             [today, today + timedelta(days=horizon_days)],
         )
-        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        return [dict(zip(COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+    except duckdb.CatalogException:
+        raise NotPublishedError(f"{serving} has no table {TABLE}: run `avtale refresh`.") from None
     finally:
         con.close()
-    for row in rows:
-        for column in OPTIONAL:
-            row.setdefault(column, None)
-        row["contract_id"] = str(row["contract_id"])
-    return rows

@@ -16,7 +16,8 @@ from avtale.notify import reminders
 from avtale.notify.config import ReminderConfig, config_path, load_config
 from avtale.notify.deadlines import read_deadlines
 from avtale.notify.mail import Mailer, mail_settings, make_mailer
-from avtale.repository.db import database_url, make_engine, migrate, session_scope
+from avtale.repository.db import session_scope
+from avtale.services.database import open_database
 from avtale.settings import Paths
 
 
@@ -70,11 +71,8 @@ def remind(
 ) -> RunReport:
     """Queue, escalate and send; raises ``NotPublishedError`` when nothing is published."""
     config = load_config(config_path(paths))
-    own_engine = engine is None
     if engine is None:
-        url = database_url(paths)
-        migrate(url)
-        engine = make_engine(url)
+        engine = open_database(paths).engine
     mailer = mailer or make_mailer(mail_settings(paths))
     try:
         count, queued = queue_from_serving(engine, paths, today, config)
@@ -83,6 +81,4 @@ def remind(
         sent = reminders.send_pending(engine, mailer, today=today, log=log)
     finally:
         mailer.close()
-        if own_engine:
-            engine.dispose()
     return RunReport(today, count, queued, escalated, sent, mailer.settings.describe())

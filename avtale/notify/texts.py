@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from avtale.settings import REPORTING_CURRENCY
+from avtale.settings import reporting_currency
 
 LABELS = {
     "expiry": "Expiry",
@@ -67,11 +67,11 @@ def _facts(row: Mapping[str, Any]) -> str:
         facts.append(f"Owner: {row['owner']}")
     if row.get("auto_renew") is not None:
         facts.append(f"Renews automatically: {'yes' if row['auto_renew'] else 'no'}")
-    at_stake = row.get("mrr_at_stake")
+    at_stake, currency = row.get("mrr_at_stake"), reporting_currency()
     if at_stake is not None:
-        facts.append(f"MRR at stake: {REPORTING_CURRENCY} {float(at_stake):,.2f}")
+        facts.append(f"MRR at stake: {currency} {float(at_stake):,.2f}")
     elif row.get("contract_mrr") is not None:
-        facts.append(f"Contract MRR: {REPORTING_CURRENCY} {float(row['contract_mrr']):,.2f}")
+        facts.append(f"Contract MRR: {currency} {float(row['contract_mrr']):,.2f}")
     if row.get("detail"):
         facts.append(str(row["detail"]))
     return "\n".join(facts)

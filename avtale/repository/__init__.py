@@ -5,6 +5,5 @@ writes and the reads the app needs, ``documents`` the content-addressed file sto
 ``auth`` users, passwords and roles. Nothing here imports Streamlit or Dagster.
 """
 
-# Here rather than in models.py so the command line can offer them without importing
-# SQLAlchemy (~1 s) on every call.
-ROLES = ("leadership", "analyst", "sales_ops", "admin")
+# Importable from here without SQLAlchemy (~1 s), so the command line can offer them.
+from avtale.vocabulary import ROLES as ROLES

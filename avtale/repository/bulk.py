@@ -32,8 +32,9 @@ from avtale.repository.models import (
     Price,
     Product,
 )
-from avtale.repository.terms import TERM_FIELDS, line_mrr, values_of
+from avtale.repository.terms import TERM_FIELDS, values_of
 from avtale.repository.validation import ValidationError, require_actor
+from avtale.valuation import Term, line_mrr_on, version_mrr_on
 
 CENT = Decimal("0.01")
 KIND_LABELS = {
@@ -125,6 +126,8 @@ def preview_co_terminate(
             problems.append(f"{contract.contract_number}: already ends then: left out")
             continue
         lines, new_rows, bad = [], [], False
+        on = max(effective, version.effective_date)
+        term = Term.of(version)
         for line in version.lines:
             values = values_of(line)
             if line.start_date > end_date:
@@ -138,7 +141,7 @@ def preview_co_terminate(
             if line.end_date is not None and line.end_date > end_date:
                 new["end_date"] = end_date
             lines.append(new | {"line_no": line.line_no})
-            mrr = line_mrr(values, effective)
+            mrr = line_mrr_on(values, on, term)
             new_rows.append(
                 _row(
                     contract,
@@ -159,9 +162,10 @@ def preview_co_terminate(
                 contract.id,
                 contract.contract_number,
                 version.id,
-                max(effective, version.effective_date),
+                on,
                 {"end_date": end_date},
                 lines,
+                # Aligning end dates changes no price: what it ends shows in the months it ends.
                 Decimal(0),
             )
         )
@@ -392,7 +396,7 @@ def mrr_change_by_currency(session: Session, operation: BulkOperation) -> dict[s
         after = session.get(ContractVersion, pair["after_version_id"])
         assert before is not None and after is not None
         on = after.effective_date
-        change = _mrr(after.lines, on) - _mrr(before.lines, on)
+        change = version_mrr_on(after, on) - version_mrr_on(before, on)
         changes[after.currency] = changes.get(after.currency, Decimal(0)) + change
     return dict(sorted(changes.items()))
 
@@ -492,10 +496,6 @@ def _in_reporting_currency(changes: Mapping[str, Decimal]) -> Decimal:
     return sum((change * rates[currency] for currency, change in changes.items()), Decimal(0))
 
 
-def _mrr(lines: Iterable[ContractLine], on: date) -> Decimal:
-    return sum((line_mrr(line, on) for line in lines), Decimal(0))
-
-
 def _row(
     contract: Contract,
     version: ContractVersion,
@@ -533,6 +533,7 @@ def _plan_prices(
     changes: Mapping[str, Any],
 ) -> None:
     lines, rows, change = [], [], Decimal(0)
+    term = Term.of(version)
     for line in version.lines:
         values = values_of(line)
         price = new_price(line)
@@ -545,7 +546,8 @@ def _plan_prices(
                 f"no price on the list in {version.currency}: unchanged"
             )
         new = values | {"unit_price": price}
-        old_mrr, new_mrr = line_mrr(values, effective_date), line_mrr(new, effective_date)
+        old_mrr = line_mrr_on(values, effective_date, term)
+        new_mrr = line_mrr_on(new, effective_date, term)
         change += new_mrr - old_mrr
         rows.append(_row(contract, version, line, price, old_mrr, new_mrr, note=note))
         lines.append(new | {"line_no": line.line_no})

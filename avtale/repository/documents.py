@@ -24,9 +24,7 @@ from avtale.repository.contracts import create_contract, validate_contract
 from avtale.repository.models import DOCUMENT_KINDS, Contract, ContractVersion, Customer, Document
 from avtale.repository.validation import ValidationError, raise_if, require_actor
 from avtale.settings import Paths, private_dir
-
-MAX_UPLOAD_ENV = "AVTALE_MAX_UPLOAD_MB"
-DEFAULT_MAX_MB = 20
+from avtale.settings import max_upload_bytes as max_upload_bytes
 
 PDF = ("application/pdf", ".pdf")
 DOCX = ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", ".docx")
@@ -34,11 +32,6 @@ DOCX = ("application/vnd.openxmlformats-officedocument.wordprocessingml.document
 
 def documents_dir(paths: Paths) -> Path:
     return paths.home / "documents"
-
-
-def max_upload_bytes() -> int:
-    """The upload limit: ``$AVTALE_MAX_UPLOAD_MB`` megabytes, 20 unless set."""
-    return int(float(os.environ.get(MAX_UPLOAD_ENV) or DEFAULT_MAX_MB) * 1024 * 1024)
 
 
 def detect(data: bytes) -> tuple[str, str]:

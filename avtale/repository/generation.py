@@ -14,7 +14,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -27,40 +26,32 @@ from avtale.repository.contracts import current_version
 from avtale.repository.documents import documents_dir, write_blob
 from avtale.repository.library import as_docgen, docgen_clauses, latest_template
 from avtale.repository.models import Contract, ContractVersion, Document, Proposal, Template
-from avtale.repository.terms import line_mrr, period_months, values_of
+from avtale.repository.terms import values_of
 from avtale.repository.validation import ValidationError, raise_if, require_actor
-from avtale.rules.loading import Entry, RuleError, read_yaml
-from avtale.rules.vat import VatRules, VatTreatment, country_code, load_vat_rules, vat_for
-from avtale.settings import Paths
+from avtale.rules.loading import RuleError, config_file
+from avtale.rules.vat import VatRules, VatTreatment, load_vat_rules, vat_for
+from avtale.settings import Paths, load_seller, seller_country
+from avtale.valuation import line_mrr
+from avtale.vocabulary import ONE_OFF, period_months
 
-CONFIG = Path(__file__).resolve().parent.parent / "config"
 LOGO = Path(docgen.__file__).resolve().parent / "builtin" / "logo.svg"
 CHANGE_LABELS = {"quantity": "Quantity", "unit_price": "Unit price", "start_date": "Start date"}
 
 
-def _seller_file(paths: Paths) -> Path:
-    own = paths.home / "seller.yaml"
-    return own if own.exists() else CONFIG / "seller.yaml"
+def vat_rules(paths: Paths) -> VatRules:
+    """``$AVTALE_HOME/vat.yaml`` if there is one, else the shipped rules."""
+    return load_vat_rules(config_file(paths.home, "vat.yaml"))
 
 
 def seller(paths: Paths) -> dict[str, Any]:
-    """The sending company: ``$AVTALE_HOME/seller.yaml`` if there is one, else the default."""
-    data = yaml.safe_load(_seller_file(paths).read_text("utf-8"))
+    """The sending company as templates see it: ``$AVTALE_HOME/seller.yaml`` if there is
+    one, else the default; with the logo."""
+    try:
+        me = load_seller(config_file(paths.home, "seller.yaml"), vat_rules(paths))
+    except RuleError as problem:
+        raise ValidationError({"seller": str(problem)}) from None
     logo = base64.b64encode(LOGO.read_bytes()).decode("ascii")
-    return dict(data) | {"logo": f"data:image/svg+xml;base64,{logo}"}
-
-
-def seller_country(paths: Paths, rules: VatRules) -> str:
-    """The country the seller is registered for VAT in (``country`` in seller.yaml),
-    checked against the VAT rules: every invoice is taxed by it."""
-    source, data = read_yaml(_seller_file(paths))
-    if not isinstance(data, dict) or "country" not in data:
-        raise RuleError(source, "country", 'is required: where the seller pays VAT, e.g. "NO"')
-    entry = Entry(source, "country", data["country"])
-    code = country_code(entry)
-    if code not in rules.rates:
-        entry.fail(f"vat.yaml has no standard rate for {code}")
-    return code
+    return me.context() | {"logo": f"data:image/svg+xml;base64,{logo}"}
 
 
 def _line_context(values: dict[str, Any]) -> dict[str, Any]:
@@ -78,8 +69,7 @@ def _line_context(values: dict[str, Any]) -> dict[str, Any]:
         "billing_interval_months": values.get("billing_interval_months"),
         "period_amount": quantity * price * (1 - discount / 100),
         "mrr": line_mrr(typed),
-        "recurring": period_months(values["billing_period"], values.get("billing_interval_months"))
-        is not None,
+        "recurring": values["billing_period"] != ONE_OFF,
     }
 
 
@@ -373,8 +363,8 @@ def _vat(paths: Paths, buyer_country: str, on: date, language: str) -> tuple[Vat
     """The invoice's VAT and the version of the rules that said it; a seller.yaml or
     vat.yaml that cannot say it is named as such."""
     try:
-        rules = load_vat_rules()
-        seller_at = seller_country(paths, rules)
+        rules = vat_rules(paths)
+        seller_at = seller_country(config_file(paths.home, "seller.yaml"), rules)
         return vat_for(seller_at, buyer_country, on, language=language, rules=rules), rules.version
     except RuleError as problem:
         raise ValidationError({"vat": str(problem)}) from None

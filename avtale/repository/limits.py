@@ -1,5 +1,6 @@
 """Sane bounds on what a contract or proposal may say (issue 10): unit prices, quantities,
-term, lock-in and notice within ``config/limits.yaml``; a signed date neither in the future
+term, lock-in and notice within ``limits.yaml`` (``avtale.settings.Limits``: the data
+folder's own, else ``config/limits.yaml``); a signed date neither in the future
 nor, for a new contract, after its start; and only currencies with a planning rate, so
 every contract can be converted to the reporting currency and published.
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
 from functools import lru_cache
@@ -20,50 +20,12 @@ from typing import Any
 
 import duckdb
 
-from avtale.rules.loading import document, read_yaml
+from avtale.rules.loading import config_file
 from avtale.serving import connect_serving, serving_version
-from avtale.settings import DBT_PROJECT_DIR, Paths, paths
+from avtale.settings import DBT_PROJECT_DIR, Limits, Paths, load_limits, paths
 
-LIMITS_FILE = Path(__file__).resolve().parent.parent / "config" / "limits.yaml"
 FX_SEED = DBT_PROJECT_DIR / "seeds" / "fx_rates_default.csv"
 CENT = Decimal("0.01")
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_unit_price: Decimal  # per unit, in the reporting currency
-    max_quantity: Decimal
-    max_term_months: int
-    max_lock_in_months: int
-    max_notice_months: int
-
-
-def load_limits(path: Path | str = LIMITS_FILE) -> Limits:
-    """The bounds in ``path``; a mistake raises ``RuleError`` naming the file and entry."""
-    source, content = read_yaml(path)
-    _, fields = document(
-        source,
-        content,
-        required=(
-            "max_unit_price",
-            "max_quantity",
-            "max_term_months",
-            "max_lock_in_months",
-            "max_notice_months",
-        ),
-    )
-    return Limits(
-        max_unit_price=fields["max_unit_price"].number(minimum=1),
-        max_quantity=fields["max_quantity"].number(minimum=1),
-        max_term_months=fields["max_term_months"].integer(minimum=1),
-        max_lock_in_months=fields["max_lock_in_months"].integer(minimum=1),
-        max_notice_months=fields["max_notice_months"].integer(minimum=1),
-    )
-
-
-def limits_path(home: Paths) -> Path:
-    own = home.home / "limits.yaml"
-    return own if own.exists() else LIMITS_FILE
 
 
 @lru_cache(maxsize=4)
@@ -74,7 +36,7 @@ def _limits(path: Path, modified: int, size: int) -> Limits:
 def current_limits(home: Paths | None = None) -> Limits:
     """The bounds in force: the data folder's limits.yaml, else the default (read again
     when the file changes)."""
-    path = limits_path(home or paths())
+    path = config_file((home or paths()).home, "limits.yaml")
     stat = path.stat()
     return _limits(path, stat.st_mtime_ns, stat.st_size)
 

@@ -29,23 +29,11 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from avtale.repository import ROLES
+from avtale.vocabulary import APP_BILLING_PERIODS, PRICE_ADJUSTMENT_RULES, ROLES
 
 CUSTOMER_STATUSES = ("active", "terminated", "archived")
 CONTRACT_STATUSES = ("draft", "active", "terminated", "expired")
 CONTRACT_ORIGINS = ("app", "counterparty_paper")
-PRICE_ADJUSTMENT_RULES = ("none", "cpi", "fixed_pct")
-BILLING_PERIODS = (
-    "one_off",
-    "weekly",
-    "monthly",
-    "quarterly",
-    "half_yearly",
-    "yearly",
-    "two_yearly",
-    "three_yearly",
-    "every_n_months",
-)
 DOCUMENT_KINDS = ("counterparty_paper", "attachment", "generated")
 TEMPLATE_PURPOSES = ("agreement", "renegotiation", "invoice")
 TEMPLATE_FORMATS = ("html", "docx")
@@ -260,7 +248,7 @@ class ContractLine(Base):
     __tablename__ = "contract_lines"
     __table_args__ = (
         UniqueConstraint("version_id", "line_no"),
-        one_of("billing_period", BILLING_PERIODS),
+        one_of("billing_period", APP_BILLING_PERIODS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -385,7 +373,7 @@ class Product(Base):
     """The product catalogue the guided flow picks line items from."""
 
     __tablename__ = "products"
-    __table_args__ = (one_of("billing_period", BILLING_PERIODS),)
+    __table_args__ = (one_of("billing_period", APP_BILLING_PERIODS),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
@@ -623,3 +611,4 @@ class Renewal(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     contract: Mapped[Contract] = relationship()
+

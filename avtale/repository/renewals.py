@@ -13,10 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -28,20 +26,26 @@ from avtale.repository.audit import record, snapshot
 from avtale.repository.contracts import revise_contract
 from avtale.repository.db import session_scope
 from avtale.repository.models import Contract, ContractVersion, Proposal, Renewal
-from avtale.repository.terms import line_mrr, values_of
 from avtale.repository.terms import term_end as term_end_of
+from avtale.repository.terms import values_of
 from avtale.repository.validation import ValidationError, raise_if, require_actor
+from avtale.rules.loading import config_file
+from avtale.settings import Paths, RenewalSettings, load_renewals, paths
+from avtale.valuation import version_mrr_on
 
 # The actor of the audit rows the unattended run writes.
 SYSTEM_ACTOR = "renewals"
-CONFIG_FILE = Path(__file__).resolve().parent.parent / "config" / "renewals.yaml"
 CENT = Decimal("0.01")
 
 
-def cpi_percent(path: Path | None = None) -> Decimal:
+def renewal_settings(home: Paths | None = None) -> RenewalSettings:
+    """``renewals.yaml`` of the data folder (``$AVTALE_HOME`` unless given), else the shipped."""
+    return load_renewals(config_file((home or paths()).home, "renewals.yaml"))
+
+
+def cpi_percent(home: Paths | None = None) -> Decimal:
     """The CPI change (percent) applied to contracts with the ``cpi`` rule."""
-    content = yaml.safe_load((path or CONFIG_FILE).read_text(encoding="utf-8")) or {}
-    return Decimal(str(content.get("cpi_percent", 0)))
+    return renewal_settings(home).cpi_percent
 
 
 @dataclass(frozen=True)
@@ -62,22 +66,12 @@ def _latest(contract: Contract) -> ContractVersion:
     return max(contract.versions, key=lambda version: version.version_no)
 
 
-def _mrr(version: ContractVersion) -> Decimal:
-    day = version.end_date
-    return sum(
-        (
-            line_mrr(line, day)
-            for line in version.lines
-            if line.start_date <= (day or line.start_date)
-            and (line.end_date is None or day is None or line.end_date >= day)
-        ),
-        Decimal(0),
-    )
-
-
-def due_renewals(session: Session, today: date, horizon_days: int = 60) -> list[Due]:
+def due_renewals(session: Session, today: date, horizon_days: int | None = None) -> list[Due]:
     """App contracts (active, not terminated) whose current term ends within
-    ``horizon_days`` of ``today`` or has ended, and that nobody decided on yet; by term end."""
+    ``horizon_days`` of ``today`` (default: ``horizon_days`` in renewals.yaml) or has ended,
+    and that nobody decided on yet; by term end."""
+    if horizon_days is None:
+        horizon_days = renewal_settings().horizon_days
     horizon = today + timedelta(days=horizon_days)
     contracts = session.scalars(
         select(Contract)
@@ -106,7 +100,8 @@ def due_renewals(session: Session, today: date, horizon_days: int = 60) -> list[
                 customer=contract.customer.name,
                 term_end=end,
                 kind="automatic" if version.auto_renew else "manual",
-                mrr=_mrr(version),
+                # What the contract is worth on its last day: what renewing it keeps.
+                mrr=version_mrr_on(version, end),
                 currency=version.currency,
                 renewal_term_months=version.renewal_term_months or version.term_months,
             )

@@ -9,8 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 from avtale.dates import add_months
-from avtale.repository.models import BILLING_PERIODS, PRICE_ADJUSTMENT_RULES, ContractLine, Customer
+from avtale.repository.models import ContractLine, Customer
 from avtale.repository.validation import Field, clean
+from avtale.vocabulary import APP_BILLING_PERIODS, EVERY_N_MONTHS, PRICE_ADJUSTMENT_RULES
 
 MAX_AMOUNT = Decimal("1e13")  # Numeric(18, 4) holds 14 digits before the point
 
@@ -41,22 +42,11 @@ LINE_FIELDS = {
     "unit_price": Field("decimal", required=True, minimum=0, maximum=MAX_AMOUNT, places=4),
     "discount_percent": Field("decimal", minimum=0, maximum=100, places=4),
     "discount_end_date": Field("date"),
-    "billing_period": Field("choice", required=True, choices=BILLING_PERIODS),
+    "billing_period": Field("choice", required=True, choices=APP_BILLING_PERIODS),
     "billing_interval_months": Field("int", minimum=1, maximum=120),
     "start_date": Field("date"),
     "end_date": Field("date"),
 }
-# Months one billing period covers (SPEC IX M1); weekly is 12/52 of a month.
-PERIOD_MONTHS = {
-    "weekly": Decimal(12) / Decimal(52),
-    "monthly": Decimal(1),
-    "quarterly": Decimal(3),
-    "half_yearly": Decimal(6),
-    "yearly": Decimal(12),
-    "two_yearly": Decimal(24),
-    "three_yearly": Decimal(36),
-}
-
 # In a revision a line may say which current line it continues.
 REVISED_LINE_FIELDS = LINE_FIELDS | {"line_no": Field("int", minimum=1)}
 
@@ -129,9 +119,9 @@ def check_line(values: Mapping[str, Any], prefix: str, errors: dict[str, str]) -
     if start and end and end < start:
         errors.setdefault(prefix + "end_date", "must be on or after the line's start date")
     period, interval = values.get("billing_period"), values.get("billing_interval_months")
-    if period == "every_n_months" and interval is None:
+    if period == EVERY_N_MONTHS and interval is None:
         errors.setdefault(prefix + "billing_interval_months", "is required for every N months")
-    if period not in (None, "every_n_months") and interval is not None:
+    if period not in (None, EVERY_N_MONTHS) and interval is not None:
         errors.setdefault(prefix + "billing_interval_months", "only for billing every N months")
     if values.get("discount_end_date") and not values.get("discount_percent"):
         errors.setdefault(prefix + "discount_end_date", "only with a discount")
@@ -139,24 +129,3 @@ def check_line(values: Mapping[str, Any], prefix: str, errors: dict[str, str]) -
 
 def values_of(line: ContractLine) -> dict[str, Any]:
     return {key: getattr(line, key) for key in LINE_FIELDS}
-
-
-def period_months(billing_period: str, interval: int | None = None) -> Decimal | None:
-    """Months one billing period covers; None for one-off lines (not recurring revenue)."""
-    if billing_period == "every_n_months":
-        return Decimal(interval or 1)
-    return PERIOD_MONTHS.get(billing_period)
-
-
-def line_mrr(line: ContractLine | Mapping[str, Any], on: date | None = None) -> Decimal:
-    """SPEC IX M1 for one line (on day ``on``: the discount only while it runs); 0 for
-    one-off lines and setup fees."""
-    values = values_of(line) if isinstance(line, ContractLine) else line
-    months = period_months(values["billing_period"], values.get("billing_interval_months"))
-    if months is None:
-        return Decimal(0)
-    discount = values.get("discount_percent") or Decimal(0)
-    ends = values.get("discount_end_date")
-    if on is not None and ends is not None and ends < on:
-        discount = Decimal(0)
-    return values["quantity"] * values["unit_price"] * (1 - discount / 100) / months

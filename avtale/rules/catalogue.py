@@ -10,7 +10,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from avtale.rules.loading import BILLING_PERIODS, RULES_DIR, Entry, document, read_yaml
+from avtale.rules.loading import RULES_DIR, Entry, document, read_yaml
+from avtale.vocabulary import APP_BILLING_PERIODS
 
 CATALOGUE_FILE = RULES_DIR / "catalogue.yaml"
 CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,39}")  # fits the products table's code (40)
@@ -61,7 +62,7 @@ def _product(entry: Entry) -> Product:
     code = fields["code"].text(max_length=40)
     if not CODE.fullmatch(code):
         fields["code"].fail(f"'{code}' must be capitals, digits, '-' or '_' (such as ASSIST-PLUS)")
-    period = fields["billing_period"].choice(BILLING_PERIODS)
+    period = fields["billing_period"].choice(APP_BILLING_PERIODS)
     interval = None
     if "billing_interval_months" in fields:
         if period != "every_n_months":

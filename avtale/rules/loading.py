@@ -1,6 +1,7 @@
-"""Reading rule files: YAML under version control, checked entry by entry, so a mistake is
-reported with its file and the path of the bad entry (``routing.yaml: rules[2].when.reduced_pct:
-unknown comparison 'lte2'``) when the file is loaded, not when a rule first fires.
+"""Reading rule and settings files: YAML under version control, checked entry by entry, so
+a mistake is reported with its file and the path of the bad entry (``routing.yaml:
+rules[2].when.reduced_pct: unknown comparison 'lte2'``) when the file is loaded, not when a
+rule first fires.
 """
 
 from __future__ import annotations
@@ -14,21 +15,18 @@ from typing import Any, NoReturn
 import yaml
 
 RULES_DIR = Path(__file__).parent
-
-# The repository's billing periods (avtale.repository.models.BILLING_PERIODS), repeated here
-# because this package stays free of SQLAlchemy; a test keeps the two equal.
-BILLING_PERIODS = (
-    "one_off",
-    "weekly",
-    "monthly",
-    "quarterly",
-    "half_yearly",
-    "yearly",
-    "two_yearly",
-    "three_yearly",
-    "every_n_months",
-)
+# The settings files shipped under version control (limits, reminders, renewals, seller,
+# VAT); a data folder replaces any of them with its own file of the same name.
+CONFIG_DIR = RULES_DIR.parent / "config"
 ANY_PRODUCT = "*"
+
+
+def config_file(home: Path | None, name: str) -> Path:
+    """The settings file ``name`` in force: ``<home>/<name>`` when the data folder has one,
+    else the shipped ``avtale/config/<name>``."""
+    if home is not None and (home / name).exists():
+        return home / name
+    return CONFIG_DIR / name
 
 
 class RuleError(ValueError):
