@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -13,11 +12,15 @@ import threading
 import time
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from avtale.repository import ROLES
-from avtale.settings import PRIVATE_UMASK, STREAMLIT_APP, Paths, paths
+from avtale.settings import PRIVATE_UMASK, STREAMLIT_APP, Paths, SettingsError, load_settings, paths
+
+if TYPE_CHECKING:
+    from dagster import DagsterInstance
 
 
 def _say(message: str) -> None:
@@ -54,27 +57,43 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _dagster_instance(p: Paths):  # type: ignore[no-untyped-def]
+def _dagster_instance(p: Paths) -> DagsterInstance:
+    """The data folder's Dagster instance (its runs show in `make dev`), set up with the
+    project's dagster.yaml (run queue, warehouse pool) when the folder has none."""
+    import shutil
+
     import dagster as dg
 
-    os.environ["DAGSTER_HOME"] = str(p.dagster_home)
+    from avtale.settings import PROJECT_ROOT
+
     config = p.dagster_home / "dagster.yaml"
     if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
-    return dg.DagsterInstance.get()
+        shutil.copyfile(PROJECT_ROOT / "dagster_project" / "dagster.yaml", config)
+    # Opened from its folder rather than through $DAGSTER_HOME, so a refresh leaves the
+    # environment of its process alone ("local_temp" with a folder is a persistent one).
+    return dg.DagsterInstance.local_temp(tempdir=str(p.dagster_home))
 
 
 def refresh(p: Paths) -> bool:
     """Materialise every asset in this process (inbox, dbt build, publish)."""
-    os.environ["AVTALE_HOME"] = str(p.home)
-    p.ensure()
-    instance = _dagster_instance(p)
-    from dagster_project.definitions import defs
+    from dagster_project.project import ManifestNotPreparedError
 
+    try:
+        from dagster_project.definitions import defs
+    except ManifestNotPreparedError as exc:  # a fresh clone: say the command that prepares it
+        _say(f"error: {exc}")
+        return False
+    from dagster_project.defs.resources import AvtaleHome, OperationalDatabase
+
+    instance = _dagster_instance(p.ensure())
+    avtale = AvtaleHome(home=str(p.home))
+    resources = {"avtale": avtale, "database": OperationalDatabase(avtale=avtale)}
     job = defs.resolve_job_def("refresh")
     started = time.perf_counter()
     quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-    result = job.execute_in_process(run_config=quiet, instance=instance, raise_on_error=False)
+    result = job.execute_in_process(
+        run_config=quiet, instance=instance, resources=resources, raise_on_error=False
+    )
     elapsed = time.perf_counter() - started
     if result.success:
         _say(f"refresh done in {elapsed:.1f} s; published {p.serving}")
@@ -96,7 +115,7 @@ def refresh(p: Paths) -> bool:
         if event.event_type_value == "ASSET_CHECK_EVALUATION":
             check = event.asset_check_evaluation_data
             if not check.passed and check.severity.value == "WARN":
-                count = check.metadata.get("dagster_dbt/failed_row_count")
+                count = check.metadata.get("failed_row_count")
                 rows = f" ({count.value} rows)" if count is not None else ""
                 _say(
                     f"warning: check {check.check_name} on {check.asset_key.to_user_string()} "
@@ -158,15 +177,15 @@ def serve_app(port: int) -> int:
         "false",
     ]
     _say(f"serving the app on http://127.0.0.1:{port} (Ctrl+C stops it)")
-    os.environ["AVTALE_HOME"] = str(paths().home)
-    return run_child(command)
+    # The app gets the data folder in its own environment; ours stays as it was.
+    return run_child(command, env={**os.environ, "AVTALE_HOME": str(paths().home)})
 
 
-def run_child(command: list[str], grace_s: float = 10.0) -> int:
-    """Run ``command`` until it exits. SIGTERM or SIGINT to us stops it too (terminate, kill
-    after ``grace_s`` or at a second signal), so no server outlives `avtale app`. Returns
-    its exit code, 128 + N if signal N ended it (as a shell reports it)."""
-    child = subprocess.Popen(command)
+def run_child(command: list[str], grace_s: float = 10.0, env: dict[str, str] | None = None) -> int:
+    """Run ``command`` (in ``env``, else ours) until it exits. SIGTERM or SIGINT to us stops
+    it too (terminate, kill after ``grace_s`` or at a second signal), so no server outlives
+    `avtale app`. Returns its exit code, 128 + N if signal N ended it (as a shell reports it)."""
+    child = subprocess.Popen(command, env=env)
     # A timer, not a wait in the handler: the handler runs inside child.wait(), which
     # holds the lock a second wait needs to see the child exit.
     killer = threading.Timer(grace_s, child.kill)
@@ -197,9 +216,8 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    from avtale.repository.auth import create_user
-    from avtale.repository.db import database_url, make_engine, migrate, session_scope
-    from avtale.repository.validation import ValidationError
+    from avtale.services.database import open_database
+    from avtale.services.users import create_user
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -208,52 +226,44 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         if getpass.getpass("Again: ") != password:
             _say("error: the passwords differ")
             return 2
-    url = database_url(paths().ensure())
-    migrate(url)
-    engine = make_engine(url)
-    try:
-        with session_scope(engine) as session:
-            user = create_user(session, "cli", args.username, password, args.role)
-            print(f"created {user.username} ({user.role})")
-    except ValidationError as exc:
-        for field, message in exc.errors.items():
-            _say(f"error: {field}: {message}")
-        return 1
-    finally:
-        engine.dispose()
+    db = open_database(paths().ensure())
+    outcome = create_user(db, _cli(), args.username, password, args.role)
+    if not outcome.ok:
+        return _refused(outcome.errors)
+    print(f"created {outcome.detail['username']} ({outcome.detail['role']})")
     return 0
 
 
+def _cli() -> str:
+    from avtale.services.unit_of_work import System
+
+    # The command line is run by the owner of the data folder: no role to check.
+    return System("cli")
+
+
+def _refused(errors: dict[str, str]) -> int:
+    for field, message in errors.items():
+        _say(f"error: {message}" if field in ("form", "user") else f"error: {field}: {message}")
+    return 1
+
+
 def cmd_user_unlock(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
+    from avtale.services.database import open_database
+    from avtale.services.users import unlock_user
 
-    from avtale.repository.auth import unlock
-    from avtale.repository.db import database_url, make_engine, migrate, session_scope
-    from avtale.repository.models import User
-
-    url = database_url(paths().ensure())
-    migrate(url)
-    engine = make_engine(url)
-    try:
-        with session_scope(engine) as session:
-            user = session.scalar(select(User).where(User.username == args.username.lower()))
-            if user is None:
-                _say(f"error: there is no user {args.username}")
-                return 1
-            was_locked = unlock(session, "cli", user)
-            print(f"unlocked {user.username}" if was_locked else f"{user.username} was not locked")
-    finally:
-        engine.dispose()
+    outcome = unlock_user(open_database(paths().ensure()), _cli(), args.username)
+    if outcome.detail.get("locked") is False:
+        print(f"{outcome.detail['username']} was not locked")
+    elif not outcome.ok:
+        return _refused(outcome.errors)
+    else:
+        print(f"unlocked {outcome.detail['username']}")
     return 0
 
 
 def cmd_user_set(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
-
-    from avtale.notify.reminders import set_contact_details
-    from avtale.repository.db import database_url, make_engine, migrate, session_scope
-    from avtale.repository.models import User
-    from avtale.repository.validation import ValidationError
+    from avtale.services.database import open_database
+    from avtale.services.users import set_contact_details
 
     details = {
         name: value
@@ -267,34 +277,24 @@ def cmd_user_set(args: argparse.Namespace) -> int:
     if not details:
         _say("error: give --email, --manager or --crm-owner (an empty value clears it)")
         return 2
-    url = database_url(paths().ensure())
-    migrate(url)
-    engine = make_engine(url)
-    try:
-        with session_scope(engine) as session:
-            user = session.scalar(select(User).where(User.username == args.username.lower()))
-            if user is None:
-                _say(f"error: there is no user {args.username}")
-                return 1
-            set_contact_details(session, "cli", user, details)
-            print(
-                f"{user.username}: e-mail {user.email or '-'}, manager {user.manager or '-'}, "
-                f"CRM owner {user.crm_owner or '-'}"
-            )
-    except ValidationError as exc:
-        for field, message in exc.errors.items():
-            _say(f"error: {field}: {message}")
-        return 1
-    finally:
-        engine.dispose()
+    db = open_database(paths().ensure())
+    outcome = set_contact_details(db, _cli(), args.username, details)
+    if not outcome.ok:
+        return _refused(outcome.errors)
+    saved = outcome.detail
+    print(
+        f"{saved['username']}: e-mail {saved['email'] or '-'}, manager {saved['manager'] or '-'}, "
+        f"CRM owner {saved['crm_owner'] or '-'}"
+    )
     return 0
 
 
 def cmd_remind(args: argparse.Namespace) -> int:
     from avtale.dates import today
     from avtale.notify.mail import MailConfigError
-    from avtale.notify.run import remind
     from avtale.rules.loading import RuleError
+    from avtale.services.database import open_database
+    from avtale.services.notifications import run_reminders
     from avtale.serving import NotPublishedError
 
     try:
@@ -302,8 +302,11 @@ def cmd_remind(args: argparse.Namespace) -> int:
     except ValueError:
         _say(f"error: --today must be a date such as 2026-03-31, not {args.today!r}")
         return 2
+    p = paths().ensure()
     try:
-        report = remind(paths().ensure(), day, log=_say if args.verbose else lambda _m: None)
+        report = run_reminders(
+            open_database(p), p, day, log=_say if args.verbose else lambda _m: None
+        )
     except (NotPublishedError, RuleError, MailConfigError) as exc:
         _say(f"error: {exc}")
         return 2
@@ -314,21 +317,16 @@ def cmd_remind(args: argparse.Namespace) -> int:
 
 def cmd_renew(args: argparse.Namespace) -> int:
     from avtale.dates import today
-    from avtale.repository.db import database_url, make_engine, migrate
-    from avtale.repository.renewals import run_auto_renewals
+    from avtale.services.database import open_database
+    from avtale.services.renewals import run_auto_renewals
 
     try:
         day = date.fromisoformat(args.today) if args.today else today()
     except ValueError:
         _say(f"error: --today must be a date such as 2026-03-31, not {args.today!r}")
         return 2
-    url = database_url(paths().ensure())
-    migrate(url)
-    engine = make_engine(url)
-    try:
-        report = run_auto_renewals(engine, day, log=_say if args.verbose else lambda _m: None)
-    finally:
-        engine.dispose()
+    db = open_database(paths().ensure())
+    report = run_auto_renewals(db, day, log=_say if args.verbose else lambda _m: None)
     for name, count in report.counts().items():
         print(f"{name}: {count}")
     for number, reason in report.failed.items():
@@ -347,30 +345,13 @@ DEMO_USERS = {
 def create_demo_users(p: Paths) -> dict[str, tuple[str, str]]:
     """One user per role with a fresh random password: {username: (role, password)}; and
     on an empty operational database the built-in library and a few demo agreements."""
-    from avtale.demo_agreements import seed_agreements
-    from avtale.repository.auth import create_user
-    from avtale.repository.db import database_url, make_engine, migrate, session_scope
-    from avtale.repository.library import install_defaults
-    from avtale.repository.models import User
+    from avtale.services import demo
+    from avtale.services.database import open_database
 
-    url = database_url(p)
-    migrate(url)
-    engine = make_engine(url)
-    created: dict[str, tuple[str, str]] = {}
-    try:
-        with session_scope(engine) as session:
-            install_defaults(session)
-            added = seed_agreements(session, owner="salesops")
-            for username, role in DEMO_USERS.items():
-                if session.query(User).filter_by(username=username).first() is None:
-                    password = secrets.token_urlsafe(12)
-                    create_user(session, "demo", username, password, role)
-                    created[username] = (role, password)
-        if added:
-            _say(f"added {added} demo customers with contracts to the operational database")
-    finally:
-        engine.dispose()
-    return created
+    seeded = demo.seed(open_database(p), DEMO_USERS, owner="salesops")
+    if seeded.agreements:
+        _say(f"added {seeded.agreements} demo customers with contracts to the operational database")
+    return seeded.users
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -475,6 +456,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:  # every command checks every setting first: a mistake stops it here, named
+        load_settings()
+    except SettingsError as problem:
+        for line in problem.problems:
+            _say(f"error: {line}")
+        return 2
     # What this run and the app or Dagster it starts write is private (avtale.settings);
     # put back after, for a caller running main() in its own process.
     umask = os.umask(PRIVATE_UMASK)

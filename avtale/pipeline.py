@@ -70,18 +70,16 @@ def prepare_warehouse(paths: Paths) -> None:
 def export_operational(paths: Paths) -> dict[str, int] | None:
     """Copy the app's operational database into the warehouse (dbt source `app`);
     None when the copy there is already current."""
-    from avtale.repository.db import database_url, make_engine, migrate
     from avtale.repository.export import export_to_warehouse
+    from avtale.services.database import open_database
 
-    url = database_url(paths)
-    migrate(url)  # a new data folder has no operational database yet
-    engine = make_engine(url)
+    # Opening it migrates it: a new data folder has no operational database yet.
+    engine = open_database(paths).engine
     con = open_warehouse(paths)
     try:
         return export_to_warehouse(engine, con)
     finally:
         con.close()
-        engine.dispose()
 
 
 def ingest_inbox(paths: Paths, progress: Callable[[str], None] | None = None) -> LoadReport:

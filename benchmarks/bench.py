@@ -90,48 +90,54 @@ def floor(exports: Path) -> float:
 
 
 def dashboard_queries(serving: Path) -> dict[str, float]:
-    import analytics_data  # the analytics pages' query module
-    import data  # the app's query module
+    from common import marts_reads  # the app's reads of the published marts
+    from dashboards import analytics_reads, metrics_reads
 
     version = int(time.time_ns())  # a fresh cache key: every call goes to DuckDB
     s = str(serving)
-    months = data.monthly_series(s, version, (), (), ())
+    months = metrics_reads.monthly_series(s, version, (), (), ())
     latest = months[~months["is_future"]]["month"].max().date()
     year_ago = date(latest.year - 1, latest.month, 1)
-    options = data.filter_options(s, version)
+    options = marts_reads.filter_options(s, version)
     owner = (str(options["owner"].dropna().iloc[0]),)
-    at_risk = analytics_data.at_risk_contracts(s, version, (), (), ())
+    at_risk = analytics_reads.at_risk_contracts(s, version, (), (), ())
     contract = str(at_risk["contract_id"].iloc[0]) if len(at_risk) else ""
     calls = {
-        "filter_options": lambda v: data.filter_options(s, v),
-        "monthly_series": lambda v: data.monthly_series(s, v, (), (), ()),
-        "monthly_series (owner filter)": lambda v: data.monthly_series(s, v, owner, (), ()),
-        "movement_customers": lambda v: data.movement_customers(s, v, latest, None, (), (), ()),
+        "filter_options": lambda v: marts_reads.filter_options(s, v),
+        "monthly_series": lambda v: metrics_reads.monthly_series(s, v, (), (), ()),
+        "monthly_series (owner filter)": lambda v: metrics_reads.monthly_series(
+            s, v, owner, (), ()
+        ),
+        "movement_customers": lambda v: metrics_reads.movement_customers(
+            s, v, latest, None, (), (), ()
+        ),
         # KPIs, churn, cohorts, sales team, forecast, portfolio health
-        "metrics": lambda v: analytics_data.metrics(s, v, (), (), ()),
-        "metrics (owner filter)": lambda v: analytics_data.metrics(s, v, owner, (), ()),
-        "churn_reasons": lambda v: analytics_data.churn_reasons(s, v, year_ago, latest, (), (), ()),
-        "churned_customers": lambda v: analytics_data.churned_customers(
+        "metrics": lambda v: metrics_reads.metrics(s, v, (), (), ()),
+        "metrics (owner filter)": lambda v: metrics_reads.metrics(s, v, owner, (), ()),
+        "churn_reasons": lambda v: analytics_reads.churn_reasons(
+            s, v, year_ago, latest, (), (), ()
+        ),
+        "churned_customers": lambda v: analytics_reads.churned_customers(
             s, v, year_ago, latest, None, (), (), ()
         ),
-        "cohorts (month)": lambda v: analytics_data.cohorts(s, v, "month", None, None, (), ()),
-        "cohorts (quarter, one owner)": lambda v: analytics_data.cohorts(
+        "cohorts (month)": lambda v: analytics_reads.cohorts(s, v, "month", None, None, (), ()),
+        "cohorts (quarter, one owner)": lambda v: analytics_reads.cohorts(
             s, v, "quarter", "owner", owner[0], (), ()
         ),
-        "movements_by owner": lambda v: analytics_data.movements_by(
+        "movements_by owner": lambda v: analytics_reads.movements_by(
             s, v, "owner", year_ago, latest, (), (), ()
         ),
-        "movements_by product": lambda v: analytics_data.movements_by(
+        "movements_by product": lambda v: analytics_reads.movements_by(
             s, v, "product", year_ago, latest, (), (), ()
         ),
-        "movements_by country (owner filter)": lambda v: analytics_data.movements_by(
+        "movements_by country (owner filter)": lambda v: analytics_reads.movements_by(
             s, v, "country", year_ago, latest, owner, (), ()
         ),
-        "forecast": lambda v: analytics_data.forecast(s, v),
-        "health_summary": lambda v: analytics_data.health_summary(s, v, (), (), ()),
-        "at_risk_contracts": lambda v: analytics_data.at_risk_contracts(s, v, (), (), ()),
-        "action_weeks": lambda v: analytics_data.action_weeks(s, v, (), (), ()),
-        "contract_signals": lambda v: analytics_data.contract_signals(s, v, contract),
+        "forecast": lambda v: analytics_reads.forecast(s, v),
+        "health_summary": lambda v: analytics_reads.health_summary(s, v, (), (), ()),
+        "at_risk_contracts": lambda v: analytics_reads.at_risk_contracts(s, v, (), (), ()),
+        "action_weeks": lambda v: analytics_reads.action_weeks(s, v, (), (), ()),
+        "contract_signals": lambda v: analytics_reads.contract_signals(s, v, contract),
     }
     timings = {}
     for name, call in calls.items():

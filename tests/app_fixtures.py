@@ -193,6 +193,54 @@ select * from joined order by month
 """
 
 
+# monthly_metrics' components per segment (the customer's owner, country, currency), as
+# the mart monthly_segments holds them; the app sums the ones a filter keeps.
+MONTHLY_SEGMENTS = """
+create table monthly_segments as
+with totals as (
+    select
+        month, owner, country, currency, bool_or(is_future) as is_future,
+        sum(mrr) as mrr, count(*) filter (where mrr > 0) as customers
+    from customer_months join customers using (customer_id)
+    group by all
+),
+
+movements as (
+    select
+        month, owner, country, currency,
+        sum(amount) filter (where movement = 'new') as new_mrr,
+        sum(amount) filter (where movement = 'expansion') as expansion_mrr,
+        sum(amount) filter (where movement = 'contraction') as contraction_mrr,
+        sum(amount) filter (where movement = 'churn') as churn_mrr,
+        sum(amount) filter (where movement = 'reactivation') as reactivation_mrr,
+        sum(amount) as net_new_mrr,
+        count(*) filter (where movement = 'new') as new_customers,
+        count(*) filter (where movement = 'churn') as churned_customers,
+        count(*) filter (where movement = 'reactivation') as reactivated_customers,
+        count(*) as moved_customers
+    from mrr_movements join customers using (customer_id)
+    group by all
+)
+
+select
+    totals.month, totals.is_future, totals.owner, totals.country, totals.currency,
+    totals.mrr, totals.customers,
+    coalesce(movements.new_mrr, 0) as new_mrr,
+    coalesce(movements.expansion_mrr, 0) as expansion_mrr,
+    coalesce(movements.contraction_mrr, 0) as contraction_mrr,
+    coalesce(movements.churn_mrr, 0) as churn_mrr,
+    coalesce(movements.reactivation_mrr, 0) as reactivation_mrr,
+    coalesce(movements.net_new_mrr, 0) as net_new_mrr,
+    coalesce(movements.new_customers, 0) as new_customers,
+    coalesce(movements.churned_customers, 0) as churned_customers,
+    coalesce(movements.reactivated_customers, 0) as reactivated_customers,
+    coalesce(movements.moved_customers, 0) as moved_customers,
+    0.0 as base_mrr_12m, 0.0 as retained_mrr_12m, 0.0 as non_recurring_revenue
+from totals
+left join movements using (month, owner, country, currency)
+"""
+
+
 def _customer_rows() -> list[tuple]:
     rows = []
     for customer_id, name, org, country, owner, industry, created, currency in CUSTOMERS:
@@ -262,6 +310,7 @@ def write_serving_fixture(path: Path) -> Path:
         loaded_at = datetime(2025, 6, 15, 6, 0, tzinfo=UTC)
         _insert(con, "loads", [("1", "deals.csv", "ab12", "hubspot_deals", loaded_at, 8, 7, 1)])
         con.execute(MONTHLY_METRICS)
+        con.execute(MONTHLY_SEGMENTS)
         con.execute("create table _published as select ?::timestamptz as published_at", [loaded_at])
     finally:
         con.close()

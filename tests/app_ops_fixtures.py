@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from avtale.repository import auth, library
-from avtale.repository.db import make_engine, migrate, session_scope
+from avtale.services import templates, users
+from avtale.services.database import close_database, database_at
+from avtale.services.unit_of_work import System
 from avtale.settings import STREAMLIT_APP
 
 PASSWORD = "fjord-analytics-2025"
@@ -29,14 +30,12 @@ def make_template(folder: Path) -> Path:
     """A migrated database holding USERS, all with PASSWORD, and the built-in templates,
     clauses and catalogue (as the app installs them on first use)."""
     path = folder / "avtale.db"
-    migrate(sqlite_url(path))
-    engine = make_engine(sqlite_url(path))
-    with session_scope(engine) as session:
-        for username, role in USERS.items():
-            auth.create_user(session, "setup", username, PASSWORD, role)
-        library.install_defaults(session)
+    database = database_at(sqlite_url(path))
+    for username, role in USERS.items():
+        assert users.create_user(database, System("setup"), username, PASSWORD, role).ok
+    templates.install_builtins(database)
     # Closing the last connection folds SQLite's WAL into the file, so a copy is whole.
-    engine.dispose()
+    close_database(database)
     return path
 
 

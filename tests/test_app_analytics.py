@@ -77,14 +77,14 @@ class RecordingStorage(MemoryMediaFileStorage):
 def dashboard(
     home: Paths, users_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Callable[[str], AppTest]:
-    """Log in as leadership and open a page of app_pages/ by its file's stem."""
+    """Log in as leadership and open a page of dashboards/pages/ by its file's stem."""
     shutil.copy(users_db, tmp_path / "avtale.db")
     monkeypatch.setenv("AVTALE_HOME", str(home.home))
     monkeypatch.setenv("AVTALE_DATABASE_URL", sqlite_url(tmp_path / "avtale.db"))
     monkeypatch.setattr("streamlit.testing.v1.app_test.MemoryMediaFileStorage", RecordingStorage)
 
     def opener(page: str) -> AppTest:
-        return open_page(as_user("leo"), f"app_pages/{page}.py")
+        return open_page(as_user("leo"), f"dashboards/pages/{page}.py")
 
     return opener
 
@@ -201,14 +201,12 @@ def test_filtered_kpis_are_the_marts_definitions(home, monkeypatch) -> None:
     """The KPIs of a filtered selection are summed afresh; over every customer that sum
     must give monthly_metrics, column by column."""
     monkeypatch.syspath_prepend(str(STREAMLIT_APP.parent))
-    import analytics_data
+    from dashboards import metrics_reads
 
     owners = sql(home, "select distinct owner from customers").owner.tolist()
     assert None not in owners  # else ticking every owner would not be everyone
-    with connect_serving(home.serving) as con:
-        params = {"owners": owners, "countries": [], "currencies": []}
-        scoped = con.execute(analytics_data.SCOPED_METRICS, params).df()
-    mart = sql(home, analytics_data.METRICS)
+    scoped = metrics_reads.metrics(str(home.serving), 1, tuple(sorted(owners)), (), ())
+    mart = sql(home, metrics_reads.METRICS)
     pd.testing.assert_frame_equal(scoped, mart, check_dtype=False, rtol=1e-9)
 
 

@@ -18,12 +18,7 @@ from avtale.repository.service import create_contract, create_customer, current_
 from avtale.settings import STREAMLIT_APP
 from tests.app_ops_fixtures import log_in, make_template, use_database
 
-PAGE = "app_pages/bulk.py"
-ANCHOR = '    ],\n    "Admin": [\n'
-ADDED = (
-    '        ("edit_agreements", st.Page("app_pages/bulk.py", title="Bulk operations", '
-    'icon=":material/dynamic_feed:")),\n'
-)
+PAGE = "operations/pages/bulk.py"
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from tests.app_fixtures import write_serving_fixture
 from tests.app_ops_fixtures import log_in, make_template, start_app, use_database
 
-CRM_PAGE = "app_pages/crm_customer.py"
+CRM_PAGE = "operations/pages/crm_customer.py"
 SECTION = "From CRM and accounting exports (read-only)"
 
 
@@ -63,7 +63,7 @@ def texts(elements) -> list[str]:
 
 
 def search(at: AppTest, text: str) -> AppTest:
-    at.switch_page("app_pages/search.py").run()
+    at.switch_page("operations/pages/search.py").run()
     at.text_input(key="search_text").input(text).run()
     assert not at.exception, at.exception
     return at
@@ -170,7 +170,7 @@ def test_without_published_data_search_and_view_say_so_quietly(tmp_path, monkeyp
 
 def test_the_term_filter_covers_exported_contracts_too(analyst):
     at = analyst
-    at.switch_page("app_pages/search.py").run()
+    at.switch_page("operations/pages/search.py").run()
     at.selectbox(key="terms_auto_renew").select("no").run()
     assert not at.exception, at.exception
     rows = at.dataframe(key="crm_terms_results").value

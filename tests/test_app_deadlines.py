@@ -26,7 +26,7 @@ from tests.demo_home import demo_home
 
 pytestmark = pytest.mark.slow
 
-PAGE = "app_pages/deadlines.py"
+PAGE = "operations/pages/deadlines.py"
 LIST = "deadlines_list"
 ACTIONS = ("notice", "renegotiation_window")
 LABELS = {

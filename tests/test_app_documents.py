@@ -6,7 +6,6 @@ routed to customer success, an invoice PDF, refused templates, and who sees whic
 from __future__ import annotations
 
 import hashlib
-import importlib
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,9 @@ from streamlit.testing.v1 import AppTest
 from avtale.repository import agreements, generation, library, service
 from avtale.repository.db import make_engine, session_scope
 from avtale.repository.models import Contact, Contract, Customer, Document, Template
-from avtale.settings import STREAMLIT_APP, paths
+from avtale.services import agreements as agreement_service
+from avtale.services.database import database_at
+from avtale.settings import paths
 from tests.app_ops_fixtures import (
     as_user,
     make_template,
@@ -29,9 +30,9 @@ from tests.app_ops_fixtures import (
 
 pytestmark = pytest.mark.filterwarnings("ignore:Setting an item of incompatible dtype")
 
-FLOW = "app_pages/new_agreement.py"
-INBOX = "app_pages/inbox.py"
-TEMPLATES = "app_pages/templates.py"
+FLOW = "agreements/pages/new_agreement.py"
+INBOX = "agreements/pages/inbox.py"
+TEMPLATES = "admin/pages/templates.py"
 TODAY = date.today()
 
 
@@ -238,18 +239,16 @@ def test_a_high_discount_waits_for_another_users_approval(url):
     assert f"{number} is sent for signature." in texts(sally.success)
 
 
-def test_only_approvers_decide_on_discounts(url, monkeypatch):
-    monkeypatch.syspath_prepend(str(STREAMLIT_APP.parent))
-    flow_forms = importlib.import_module("flow_forms")
+def test_only_approvers_decide_on_discounts(url):
     number = priced_proposal(url, 35)
-    engine = make_engine(url)
-    assert flow_forms.request_approval(engine, "sally", number).ok
-    refused = flow_forms.decide_approval(engine, "sally", 1, True, "")
+    db = database_at(url)
+    assert agreement_service.request_approval(db, "sally", number).ok
+    refused = agreement_service.decide_approval(db, "sally", 1, True, "")
     assert refused.errors == {"form": "your role (sales_ops) may not do this"}
-    assert flow_forms.request_approval(engine, "ada", number).errors == {
+    assert agreement_service.request_approval(db, "ada", number).errors == {
         "approval": "is already pending for this version"
     }
-    assert flow_forms.decide_approval(engine, "ada", 1, True, "").message == (
+    assert agreement_service.decide_approval(db, "ada", 1, True, "").message == (
         f"Discounts of {number} approved."
     )
 
@@ -259,7 +258,7 @@ def test_only_approvers_decide_on_discounts(url, monkeypatch):
 
 def test_a_large_licence_reduction_is_routed_to_customer_success(url):
     contract = add_contract(url, licences=100)
-    at = open_page(as_user("sally"), "app_pages/contract.py", contract=contract)
+    at = open_page(as_user("sally"), "operations/pages/contract.py", contract=contract)
     click(at, "renegotiate")
     assert f"Renegotiation OF-000001 of {contract} started." in texts(at.success)
     at.switch_page(FLOW)  # stay where the app went
@@ -292,7 +291,7 @@ def test_a_large_licence_reduction_is_routed_to_customer_success(url):
 
 def test_an_invoice_pdf_from_the_contract_page(url):
     contract = add_contract(url, licences=10)
-    at = open_page(as_user("sally"), "app_pages/contract.py", contract=contract)
+    at = open_page(as_user("sally"), "operations/pages/contract.py", contract=contract)
     at.selectbox(key="invoice_period_start").set_value(date(2025, 3, 1))
     click(at, "invoice")
     filename = f"INV-{contract}-202503.pdf"

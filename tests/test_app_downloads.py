@@ -53,7 +53,7 @@ def opener(home: Paths, users_db: Path, tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr("streamlit.testing.v1.app_test.MemoryMediaFileStorage", RecordingStorage)
 
     def open_as(username: str, page: str) -> AppTest:
-        return open_page(as_user(username), f"app_pages/{page}.py")
+        return open_page(as_user(username), page)
 
     return open_as
 
@@ -76,7 +76,7 @@ def sql(home: Paths, query: str) -> pd.DataFrame:
 
 
 def test_a_chart_downloads_for_excel_rounded_to_ore(home: Paths, opener) -> None:  # type: ignore[no-untyped-def]
-    at = opener("leo", "kpis")
+    at = opener("leo", "dashboards/pages/kpis.py")
     filename, content = served(at, "kpi_mrr_excel")
     assert filename == "kpi-mrr_excel.csv"
     table = excel_table(content)
@@ -95,7 +95,7 @@ def test_a_chart_downloads_for_excel_rounded_to_ore(home: Paths, opener) -> None
 def test_the_sidebar_filters_name_the_downloads(home: Paths, opener) -> None:  # type: ignore[no-untyped-def]
     owner = sql(home, "select owner from customers group by owner order by count(*) desc limit 1")
     name = str(owner.owner.iloc[0])
-    at = opener("leo", "kpis")
+    at = opener("leo", "dashboards/pages/kpis.py")
     at.multiselect(key="filter_owner").select(name).run()
     assert not at.exception
     tag = "owner-" + name.replace(" ", "-")
@@ -104,7 +104,7 @@ def test_the_sidebar_filters_name_the_downloads(home: Paths, opener) -> None:  #
 
 
 def test_the_deadline_list_downloads_for_excel(opener) -> None:  # type: ignore[no-untyped-def]
-    at = opener("sally", "deadlines")
+    at = opener("sally", "operations/pages/deadlines.py")
     at.selectbox(key="deadlines_horizon").set_value(24).run()
     at.multiselect(key="deadlines_type").set_value(["notice"]).run()
     assert not at.exception

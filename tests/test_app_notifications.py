@@ -66,7 +66,7 @@ def test_the_bell_counts_the_unread_and_acknowledging_clears_it(app: Path) -> No
     assert not at.exception, at.exception
     assert bell_label(at) == "Notifications (1 unread)"
 
-    at.switch_page("app_pages/notifications.py").run()
+    at.switch_page("operations/pages/notifications.py").run()
     assert not at.exception, at.exception
     assert at.title[0].value == "Notifications (1 unread)"
     assert any(md.value.startswith("**Notice deadline 22 Mar 2026") for md in at.markdown)
@@ -86,7 +86,7 @@ def test_the_bell_counts_the_unread_and_acknowledging_clears_it(app: Path) -> No
 
 def test_mark_all_read_reads_but_does_not_acknowledge(app: Path) -> None:
     at = log_in(AppTest.from_file(str(app), default_timeout=30).run(), "sally")
-    at.switch_page("app_pages/notifications.py").run()
+    at.switch_page("operations/pages/notifications.py").run()
     at.button(key="notifications_all_submit").click().run()
     assert not at.exception, at.exception
     assert any("Marked 1 notification read" in message.value for message in at.success)
@@ -98,7 +98,7 @@ def test_mark_all_read_reads_but_does_not_acknowledge(app: Path) -> None:
 def test_others_see_no_notifications_of_sally(app: Path) -> None:
     at = log_in(AppTest.from_file(str(app), default_timeout=30).run(), "leo")
     assert bell_label(at) == "Notifications"
-    at.switch_page("app_pages/notifications.py").run()
+    at.switch_page("operations/pages/notifications.py").run()
     assert not at.exception, at.exception
     assert at.title[0].value == "Notifications"
     assert "Nothing yet" in at.caption[0].value

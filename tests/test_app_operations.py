@@ -4,7 +4,6 @@ counterparty paper and users, on a fresh SQLite database per test."""
 from __future__ import annotations
 
 import hashlib
-import importlib
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +16,9 @@ from streamlit.testing.v1 import AppTest
 from avtale.repository import service
 from avtale.repository.db import make_engine, session_scope
 from avtale.repository.models import AuditLog, Contract, Customer, Document, User
-from avtale.settings import STREAMLIT_APP
+from avtale.services import customers
+from avtale.services.database import database_at
+from avtale.valuation import line_mrr
 from tests.app_ops_fixtures import (
     PASSWORD,
     as_user,
@@ -34,15 +35,15 @@ from tests.sample_files import minimal_pdf
 pytestmark = pytest.mark.filterwarnings("ignore:Setting an item of incompatible dtype")
 
 PAGES = {
-    "app_pages/mrr_overview.py": "read",
-    "app_pages/search.py": "read",
-    "app_pages/customer.py": "read",
-    "app_pages/contract.py": "read",
-    "app_pages/crm_customer.py": "read",
-    "app_pages/new_customer.py": "edit",
-    "app_pages/new_contract.py": "edit",
-    "app_pages/counterparty_paper.py": "edit",
-    "app_pages/users.py": "admin",
+    "dashboards/pages/mrr_overview.py": "read",
+    "operations/pages/search.py": "read",
+    "operations/pages/customer.py": "read",
+    "operations/pages/contract.py": "read",
+    "operations/pages/crm_customer.py": "read",
+    "operations/pages/new_customer.py": "edit",
+    "agreements/pages/new_contract.py": "edit",
+    "agreements/pages/counterparty_paper.py": "edit",
+    "admin/pages/users.py": "admin",
 }
 SEES = {
     "anna": {"read"},
@@ -60,13 +61,6 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, template: Path) -> str:
     return use_database(tmp_path, monkeypatch, template)
-
-
-@pytest.fixture
-def app_module(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Imports a module of the app (forms, ops_data) the way its pages do."""
-    monkeypatch.syspath_prepend(str(STREAMLIT_APP.parent))
-    return importlib.import_module
 
 
 def submit(at: AppTest, form: str) -> AppTest:
@@ -137,7 +131,7 @@ def test_login_refuses_a_wrong_password_and_admits_the_right_one(url):
 def test_a_link_to_a_customer_card_opens_after_the_login(url):
     number = add_customer(url)
     at = start_app()
-    open_page(at, "app_pages/customer.py", customer=number)  # e.g. a bookmark
+    open_page(at, "operations/pages/customer.py", customer=number)  # e.g. a bookmark
     assert texts(at.title) == ["Log in to Avtale"]
     assert not at.header  # nothing of the card before the login
 
@@ -187,16 +181,15 @@ def test_each_role_sees_only_its_pages(url, username):
 
 def test_an_analyst_reads_the_card_without_any_action(url):
     number = add_customer(url, name="Fjord_Data *AS*")
-    at = open_page(as_user("anna"), "app_pages/customer.py", customer=number)
+    at = open_page(as_user("anna"), "operations/pages/customer.py", customer=number)
     assert texts(at.header) == [r"Fjord\_Data \*AS\*"]  # shown as typed, not as markdown
     assert not at.form
     assert "archive_customer_submit" not in [button.key for button in at.button]
 
 
-def test_a_form_refuses_a_role_that_may_not_write(url, app_module):
+def test_a_form_refuses_a_role_that_may_not_write(url):
     # The page is hidden from an analyst; the write itself checks again.
-    forms = app_module("forms")
-    outcome = forms.create_customer(make_engine(url), "anna", {"name": "Sneaky AS"})
+    outcome = customers.create_customer(database_at(url), "anna", {"name": "Sneaky AS"})
     assert outcome.errors == {"form": "your role (analyst) may not do this"}
     assert count(url, Customer) == 0
 
@@ -205,7 +198,7 @@ def test_a_form_refuses_a_role_that_may_not_write(url, app_module):
 
 
 def test_a_new_customer_opens_on_its_card(url):
-    at = open_page(as_user("sally"), "app_pages/new_customer.py")
+    at = open_page(as_user("sally"), "operations/pages/new_customer.py")
     fill(at, "new_customer", name="Nordlys Data AS", org_number="923 456 783", country="no")
     submit(at, "new_customer")
 
@@ -218,7 +211,7 @@ def test_a_new_customer_opens_on_its_card(url):
 
 def test_a_missing_required_field_shows_the_error_and_writes_nothing(url):
     audit_rows = count(url, AuditLog)
-    at = open_page(as_user("sally"), "app_pages/new_customer.py")
+    at = open_page(as_user("sally"), "operations/pages/new_customer.py")
     fill(at, "new_customer", org_number="923 456 783", country="Norway")
     submit(at, "new_customer")
 
@@ -234,7 +227,7 @@ def test_a_missing_required_field_shows_the_error_and_writes_nothing(url):
 
 def test_terminate_and_restore_a_customer(url):
     number = add_customer(url)
-    at = open_page(as_user("sally"), "app_pages/customer.py", customer=number)
+    at = open_page(as_user("sally"), "operations/pages/customer.py", customer=number)
 
     submit(at, "terminate_customer")  # no reason given
     assert "Reason: is required" in texts(at.error)
@@ -255,7 +248,7 @@ def test_terminate_and_restore_a_customer(url):
 
 def test_add_a_contact_who_may_sign(url):
     number = add_customer(url)
-    at = open_page(as_user("sally"), "app_pages/customer.py", customer=number)
+    at = open_page(as_user("sally"), "operations/pages/customer.py", customer=number)
     fill(at, "add_contact", name="Kari Nordmann", email="kari@fjord.no")
     at.checkbox(key="add_contact_may_sign").check()
     submit(at, "add_contact")
@@ -284,7 +277,7 @@ def edit_table(at: AppTest, key: str, *, added=(), edited=None) -> None:
 
 def test_create_revise_and_compare_a_contract(url):
     number = add_customer(url)
-    at = open_page(as_user("sally"), "app_pages/new_contract.py", customer=number)
+    at = open_page(as_user("sally"), "agreements/pages/new_contract.py", customer=number)
     at.text_input(key="new_contract_title").input("Analytics platform")
     at.date_input(key="new_contract_start_date").set_value(date(2025, 1, 1))
     at.number_input(key="new_contract_term_months").set_value(12)
@@ -294,7 +287,7 @@ def test_create_revise_and_compare_a_contract(url):
 
     assert texts(at.title) == ["Contract"]
     assert "Contract CT-000001 created for Fjord Analytics AS." in texts(at.success)
-    stay_on(at, "app_pages/contract.py")
+    stay_on(at, "operations/pages/contract.py")
     assert table(at, "product", "mrr")["unit_price"].tolist() == [450.0]
 
     # A new price from March: the line editor holds the current lines, prefilled.
@@ -315,7 +308,7 @@ def test_create_revise_and_compare_a_contract(url):
 
 def test_a_revision_without_effective_date_and_reason_is_refused(url):
     contract = add_contract(url)
-    at = open_page(as_user("sally"), "app_pages/contract.py", contract=contract)
+    at = open_page(as_user("sally"), "operations/pages/contract.py", contract=contract)
     at.number_input(key="revise_notice_months").set_value(6)
     submit(at, "revise")
     assert "Effective date: is required" in texts(at.error)
@@ -326,7 +319,7 @@ def test_a_revision_without_effective_date_and_reason_is_refused(url):
 
 def test_add_an_asset_and_an_attachment_then_terminate_the_contract(url):
     contract = add_contract(url)
-    at = open_page(as_user("sally"), "app_pages/contract.py", contract=contract)
+    at = open_page(as_user("sally"), "operations/pages/contract.py", contract=contract)
     fill(at, "add_asset", serial_number="SN-4711", model="Edge 200")
     submit(at, "add_asset")
     assert "Installed asset SN-4711 added." in texts(at.success)
@@ -363,7 +356,7 @@ def add_contract(url: str) -> str:
 
 def test_search_finds_a_contract_by_product_and_opens_it(url):
     contract = add_contract(url)
-    at = open_page(as_user("anna"), "app_pages/search.py")
+    at = open_page(as_user("anna"), "operations/pages/search.py")
     at.text_input(key="search_text").input("licence").run()
     hits = at.dataframe(key="search_hits").value
     assert hits[["kind", "label"]].values.tolist() == [
@@ -377,7 +370,7 @@ def test_search_finds_a_contract_by_product_and_opens_it(url):
 
 def test_the_term_filter_lists_matching_contracts(url):
     contract = add_contract(url)
-    at = open_page(as_user("anna"), "app_pages/search.py")
+    at = open_page(as_user("anna"), "operations/pages/search.py")
     at.date_input(key="terms_ends_before").set_value(date(2026, 1, 1)).run()
     assert at.dataframe(key="terms_results").value["contract"].tolist() == [contract]
     at.date_input(key="terms_ends_before").set_value(date(2025, 6, 1)).run()
@@ -388,14 +381,13 @@ def test_every_page_shows_without_error_for_an_admin(url):
     contract = add_contract(url)
     at = as_user("ada")
     for page in PAGES:
-        if page == "app_pages/mrr_overview.py":
+        if page == "dashboards/pages/mrr_overview.py":
             continue  # needs published marts: tests/test_app.py
         open_page(at, page, customer="CU-000001", contract=contract)
         assert not at.error, (page, texts(at.error))
 
 
-def test_contract_mrr_follows_the_spec(app_module):
-    ops_data = app_module("ops_data")
+def test_contract_mrr_follows_the_spec():
     line = {
         "quantity": Decimal(2),
         "unit_price": Decimal(1200),
@@ -404,13 +396,13 @@ def test_contract_mrr_follows_the_spec(app_module):
         "billing_period": "quarterly",
         "billing_interval_months": None,
     }
-    assert ops_data.line_mrr(line, date(2025, 6, 30)) == Decimal(600)  # 2 x 1200 x 0.75 / 3
-    assert ops_data.line_mrr(line, date(2025, 7, 1)) == Decimal(800)  # the discount ran out
+    assert line_mrr(line, date(2025, 6, 30)) == Decimal(600)  # 2 x 1200 x 0.75 / 3
+    assert line_mrr(line, date(2025, 7, 1)) == Decimal(800)  # the discount ran out
     weekly = line | {"billing_period": "weekly", "discount_percent": Decimal(0)}
-    assert ops_data.line_mrr(weekly, date(2025, 7, 1)) == Decimal(2400) * 52 / 12
+    assert line_mrr(weekly, date(2025, 7, 1)) == Decimal(2400) * 52 / 12
     every = line | {"billing_period": "every_n_months", "billing_interval_months": 4}
-    assert ops_data.line_mrr(every, date(2025, 7, 1)) == Decimal(600)
-    assert ops_data.line_mrr(line | {"billing_period": "one_off"}, date(2025, 7, 1)) == 0
+    assert line_mrr(every, date(2025, 7, 1)) == Decimal(600)
+    assert line_mrr(line | {"billing_period": "one_off"}, date(2025, 7, 1)) == 0
 
 
 # --- counterparty paper -------------------------------------------------------------
@@ -418,7 +410,7 @@ def test_contract_mrr_follows_the_spec(app_module):
 
 def test_counterparty_paper_refuses_a_non_pdf_and_stores_a_pdf(url, tmp_path):
     number = add_customer(url)
-    at = open_page(as_user("sally"), "app_pages/counterparty_paper.py", customer=number)
+    at = open_page(as_user("sally"), "agreements/pages/counterparty_paper.py", customer=number)
     at.date_input(key="paper_start_date").set_value(date(2025, 2, 1))
     edit_table(at, "paper_lines", added=[LINE])
     at.file_uploader(key="paper_file").set_value(("contract.pdf", b"Dear Sirs", "application/pdf"))
@@ -445,7 +437,7 @@ def test_counterparty_paper_refuses_a_non_pdf_and_stores_a_pdf(url, tmp_path):
 
 
 def test_an_admin_adds_a_user_who_can_then_log_in(url):
-    at = open_page(as_user("ada"), "app_pages/users.py")
+    at = open_page(as_user("ada"), "admin/pages/users.py")
     fill(at, "add_user", username="nina", password="short")
     submit(at, "add_user")
     assert "Password: must be at least 10 characters" in texts(at.error)
@@ -462,7 +454,7 @@ def test_an_admin_adds_a_user_who_can_then_log_in(url):
 
 
 def test_an_admin_deactivates_a_user(url):
-    at = open_page(as_user("ada"), "app_pages/users.py")
+    at = open_page(as_user("ada"), "admin/pages/users.py")
     at.selectbox(key="user_access_user").set_value("leo")
     at.radio(key="user_access_active").set_value("deactivate")
     submit(at, "user_access")

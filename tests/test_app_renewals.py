@@ -60,7 +60,7 @@ def app(tmp_path: Path, template: Path, monkeypatch: pytest.MonkeyPatch) -> tupl
 def renewals_page(frame: Path) -> AppTest:
     at = log_in(AppTest.from_file(str(frame), default_timeout=30).run(), "sally")
     assert not at.exception
-    at.switch_page("app_pages/renewals.py").run()
+    at.switch_page("operations/pages/renewals.py").run()
     assert not at.exception, at.exception
     return at
 

@@ -6,14 +6,12 @@ counterparty file is registered twice. Through the repository on SQLite and the 
 from __future__ import annotations
 
 import hashlib
-import importlib
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandas as pd
 import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
@@ -30,7 +28,9 @@ from avtale.repository.service import (
     revise_contract,
 )
 from avtale.rules.loading import RuleError
-from avtale.settings import STREAMLIT_APP, Paths
+from avtale.services import contracts
+from avtale.services.database import database_at
+from avtale.settings import Paths
 from tests.app_ops_fixtures import as_user, make_template, open_page, use_database
 from tests.conftest import Database
 from tests.sample_files import minimal_pdf
@@ -317,7 +317,7 @@ def lines(at: AppTest, key: str, *added: dict[str, Any]) -> None:
 
 def test_the_new_contract_form_shows_each_refusal_under_its_field(url: str) -> None:
     number = add_customer(url)
-    at = open_page(as_user("sally"), "app_pages/new_contract.py", customer=number)
+    at = open_page(as_user("sally"), "agreements/pages/new_contract.py", customer=number)
     at.date_input(key="new_contract_start_date").set_value(START)
     at.number_input(key="new_contract_notice_months").set_value(48)
     line = {"product": "Assist", "quantity": 1.0, "billing_period": "monthly"}
@@ -331,25 +331,20 @@ def test_the_new_contract_form_shows_each_refusal_under_its_field(url: str) -> N
     assert count(url, Contract) == 0
 
 
-def test_the_currencies_offered_are_those_with_a_planning_rate(
-    url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_currencies_offered_are_those_with_a_planning_rate(url: str) -> None:
     number = add_customer(url)
-    at = open_page(as_user("sally"), "app_pages/new_contract.py", customer=number)
+    at = open_page(as_user("sally"), "agreements/pages/new_contract.py", customer=number)
     assert at.selectbox(key="new_contract_currency").options == ["NOK", "DKK", "SEK", "EUR", "USD"]
     # Another may be typed into the box (AppTest cannot type into one): the form refuses it.
-    monkeypatch.syspath_prepend(str(STREAMLIT_APP.parent))
-    forms = importlib.import_module("forms")
-    frame = pd.DataFrame([LINE])
-    outcome = forms.create_contract(
-        make_engine(url), "sally", number, TERMS | {"currency": "GBP"}, None, frame
+    outcome = contracts.create_contract(
+        database_at(url), "sally", number, TERMS | {"currency": "GBP"}, None, [LINE]
     )
     assert outcome.errors == {"currency": f"GBP {NO_RATE} with it first"}
     assert count(url, Contract) == 0
 
 
 def test_a_bad_org_number_is_refused_under_its_field(url: str) -> None:
-    at = open_page(as_user("sally"), "app_pages/new_customer.py")
+    at = open_page(as_user("sally"), "operations/pages/new_customer.py")
     at.text_input(key="new_customer_name").input("Fjord AS")
     at.text_input(key="new_customer_org_number").input("923 609 017")
     at.text_input(key="new_customer_country").input("NO")
@@ -371,7 +366,7 @@ def test_a_customer_that_may_exist_warns_links_and_is_made_only_when_confirmed(
     url: str, typed: dict[str, str], reason: str
 ) -> None:
     existing = add_customer(url)
-    at = open_page(as_user("sally"), "app_pages/new_customer.py")
+    at = open_page(as_user("sally"), "operations/pages/new_customer.py")
     for field, value in typed.items():
         at.text_input(key=f"new_customer_{field}").input(value)
     submit(at, "new_customer")
@@ -391,7 +386,7 @@ def test_a_customer_that_may_exist_warns_links_and_is_made_only_when_confirmed(
 def test_the_same_counterparty_file_twice_warns_with_the_contract_it_is(url: str) -> None:
     number = add_customer(url)
     pdf = minimal_pdf()
-    at = open_page(as_user("sally"), "app_pages/counterparty_paper.py", customer=number)
+    at = open_page(as_user("sally"), "agreements/pages/counterparty_paper.py", customer=number)
 
     def register() -> None:
         at.date_input(key="paper_start_date").set_value(START)

@@ -275,7 +275,7 @@ def test_an_admin_unlocks_a_locked_user_in_the_app(app_db: Database) -> None:
     refused = log_in(start_app(), "leo", PASSWORD)
     assert errors(refused) == [auth.LOCKED.capitalize() + "."]
 
-    at = open_page(as_user("ada"), "app_pages/users.py")
+    at = open_page(as_user("ada"), "admin/pages/users.py")
     assert at.selectbox(key="unlock_user_user").options == ["leo"]
     at.selectbox(key="unlock_user_user").set_value("leo")
     at.button(key="unlock_user_submit").click().run()

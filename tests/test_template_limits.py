@@ -150,7 +150,7 @@ def test_the_templates_page_says_why_an_upload_is_refused(
     engine = make_engine(url)
     with session_scope(engine, readonly=True) as session:
         before = session.scalar(select(func.count(Template.id)))
-    at = open_page(as_user("ada"), "app_pages/templates.py")
+    at = open_page(as_user("ada"), "admin/pages/templates.py")
     at.text_input(key="tpl_upload_key").input("agreement")
     at.text_input(key="tpl_upload_name").input("Agreement that never ends")
     at.file_uploader(key="tpl_upload_file").set_value(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,17 +11,22 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL, Connection
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from avtale.settings import PRIVATE_DIR, Paths, tighten
+from avtale.settings import PRIVATE_DIR, PRIVATE_FILE, Paths, tighten
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 DATABASE_URL_ENV = "AVTALE_DATABASE_URL"
 # A session bound with this execution option only reads: on SQLite it starts a deferred
 # transaction instead of taking the write lock, on PostgreSQL a READ ONLY one; writes fail.
 READONLY = "avtale_readonly"
+# The key of the PostgreSQL advisory lock that migrations of one database take in turns
+# ("avtale" in ASCII and 1: a fixed number; auth's locks use hashes of names).
+MIGRATION_LOCK_KEY = 0x6176_7461_6C65_0001
+# Beside an SQLite file: the file that migrations of that database lock in turns.
+MIGRATION_LOCK_SUFFIX = ".migrate-lock"
 
 
 def database_url(paths: Paths) -> str:
@@ -101,10 +107,21 @@ def alembic_config() -> Config:
 
 
 def migrate(url: str | URL, revision: str = "head") -> None:
-    """Bring the database at ``url`` up to ``revision``; a no-op when it is already there."""
-    engine = make_engine(url)
+    """Bring the database at ``url`` up to ``revision``; a no-op when it is already there.
+
+    Processes that migrate one database at once (two app servers starting, the app and a
+    Dagster run on a fresh data folder) take turns: the second waits for the first, then
+    finds the schema at ``revision`` and does nothing.
+    """
+    parsed = _normalise(url)
+    engine = make_engine(parsed)
     try:
-        with engine.begin() as connection:
+        with _file_lock(parsed), engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Held until this transaction commits, i.e. until the schema is there.
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                )
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
@@ -112,9 +129,28 @@ def migrate(url: str | URL, revision: str = "head") -> None:
         engine.dispose()
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    # Objects stay readable after commit, so a form can show what it just saved.
-    return sessionmaker(engine, expire_on_commit=False)
+def migration_lock_path(url: str | URL) -> Path | None:
+    """The lock file beside an SQLite database file; None for PostgreSQL or ``:memory:``."""
+    parsed = _normalise(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(f"{parsed.database}{MIGRATION_LOCK_SUFFIX}")
+
+
+@contextmanager
+def _file_lock(url: URL) -> Iterator[None]:
+    # SQLite's own lock is not enough: its busy timeout (5 s) is shorter than a migration
+    # may take, and a second process would fail with "database is locked" instead of waiting.
+    path = migration_lock_path(url)
+    if path is None:
+        yield
+        return
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)  # released when the descriptor closes
+        yield
+    finally:
+        os.close(descriptor)
 
 
 @contextmanager

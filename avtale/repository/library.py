@@ -8,7 +8,7 @@ once into an empty database by ``install_defaults``; after that the database is 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -71,10 +71,22 @@ def template_problems(body: bytes, fmt: str, purpose: str) -> list[str]:
 
 
 def save_template(
-    session: Session, actor: str, key: str, data: Mapping[str, Any], body: bytes
+    session: Session,
+    actor: str,
+    key: str,
+    data: Mapping[str, Any],
+    body: bytes,
+    *,
+    problems: Sequence[str] | None = None,
 ) -> Template:
     """A new version of template ``key`` (version 1 if the key is new), refused with the
-    line and reason when the template does not compile or names an unknown field."""
+    line and reason when the template does not compile or names an unknown field.
+
+    ``problems`` is what ``template_problems`` said of ``body`` when the caller checked it
+    before opening the transaction: the check runs a child process for seconds, and the
+    transaction would hold the database's write lock all that time. Without it the body is
+    checked here.
+    """
     actor = require_actor(actor)
     errors: dict[str, str] = {}
     values = clean(data, TEMPLATE_FIELDS, errors)
@@ -86,7 +98,8 @@ def save_template(
     if latest is not None and values.get("format") and latest.format != values["format"]:
         errors["format"] = f"{key} is a {latest.format} template; upload a new key instead"
     if not errors:
-        problems = template_problems(body, values["format"], values["purpose"])
+        if problems is None:
+            problems = template_problems(body, values["format"], values["purpose"])
         if problems:
             errors["body"] = "; ".join(problems)
     raise_if(errors)

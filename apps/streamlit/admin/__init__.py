@@ -1,0 +1,1 @@
+"""For admins: users and roles, document templates and the clause library."""

@@ -1,0 +1,1 @@
+"""The agreement pages: layout only."""

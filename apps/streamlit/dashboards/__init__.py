@@ -1,0 +1,1 @@
+"""For leadership and analysts: MRR, KPIs, churn, cohorts, sales, forecast and portfolio health."""

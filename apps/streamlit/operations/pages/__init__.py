@@ -1,0 +1,1 @@
+"""The operations pages: layout only."""

@@ -1,0 +1,182 @@
+"""Contract page: every term of the current version, lines, installed assets, documents,
+version history and a side-by-side comparison; revise, renegotiate, invoice, terminate,
+add assets and attachments (SPEC R2-R4, R6, C2, D5)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import streamlit as st
+
+from avtale.services import users
+from common import access, contract_inputs, database, document_reads, links, ui
+from operations import contract_actions, contract_reads
+
+ORIGINS = {
+    "app": "Entered in Avtale",
+    "counterparty_paper": "Counterparty paper (customer's own document)",
+}
+
+user = access.user()
+can_edit = users.can(user.role, "edit_agreements")
+url, version = database.current()
+
+st.title("Contract")
+number = ui.url_picker(
+    "Contract", contract_reads.contract_choices(url, version), "contract", "contract_pick"
+)
+if number is None:
+    st.caption("Pick a contract, or find one under Customers & contracts.")
+    st.stop()
+view = contract_reads.contract_view(url, version, number)
+if view is None:
+    st.warning(f"There is no contract {ui.md(number)}.")
+    st.stop()
+head, terms = view.header, view.terms
+
+st.header(ui.md(f"{number} · {terms['title'] or 'Untitled'}"))
+st.page_link(
+    links.CUSTOMER,
+    label=head["customer"],
+    icon=":material/business:",
+    query_params={"customer": head["customer_number"]},
+)
+ui.facts(
+    [
+        ("Status", head["status"].capitalize()),
+        ("Origin", ORIGINS.get(head["origin"], head["origin"])),
+        ("Current version", f"{head['version_no']}, effective {head['effective_date']}"),
+        ("MRR now", ui.money(head["mrr"], terms["currency"])),
+    ],
+    columns=4,
+)
+if terms["terminated_date"]:
+    ui.ended(
+        f"Terminated, last day {terms['terminated_date']}",
+        terms["termination_reason"],
+        terms["termination_circumstances"],
+    )
+
+st.subheader("Terms")
+ui.facts(
+    [
+        ("Owner", terms["owner"]),
+        ("Signed", terms["signed_date"]),
+        ("Start", terms["start_date"]),
+        ("Term (months)", terms["term_months"]),
+        ("End", terms["end_date"]),
+        ("Lock-in (months)", terms["lock_in_months"]),
+        ("Notice (months)", terms["notice_months"]),
+        ("Renews automatically", terms["auto_renew"]),
+        ("Renewal term (months)", terms["renewal_term_months"]),
+        ("Price adjustment", contract_inputs.RULES.get(terms["price_adjustment_rule"])),
+        ("Price adjustment %", terms["price_adjustment_pct"]),
+        ("Next price adjustment", terms["next_price_adjustment_date"]),
+        ("Payment terms (days)", terms["payment_terms_days"]),
+        ("Currency", terms["currency"]),
+        ("SLA", terms["sla"]),
+        ("Custom terms", terms["custom_terms"]),
+    ]
+)
+
+st.subheader("Lines")
+st.dataframe(
+    view.lines,
+    key="contract_lines",
+    hide_index=True,
+    column_config=contract_inputs.LINE_CONFIG
+    | {
+        "mrr": st.column_config.NumberColumn(
+            "MRR",
+            format="%,.2f",
+            help="Monthly value (SPEC M1); a discount counts while it runs",
+        )
+    },
+)
+
+assets_col, documents_col = st.columns(2)
+with assets_col:
+    st.subheader("Installed assets")
+    if view.assets.empty:
+        st.caption("None registered.")
+    else:
+        st.dataframe(
+            view.assets,
+            key="contract_assets",
+            hide_index=True,
+            column_config={
+                "serial_number": "Serial number",
+                "model": "Model",
+                "location": "Location",
+            },
+        )
+with documents_col:
+    st.subheader("Documents")
+    if view.documents.empty:
+        st.caption("None yet.")
+    # Generated documents also say which version they are and the template that made them.
+    notes = document_reads.document_notes(url, version, number)
+    for document in view.documents.itertuples():
+        kind = notes.get(document.id) or document.kind.replace("_", " ")
+        st.download_button(
+            f"{document.filename} ({kind}, {document.size_bytes:,} bytes)",
+            data=partial(document_reads.document_bytes, document.stored_path),
+            file_name=document.filename,
+            mime=document.content_type,
+            key=f"download_{document.id}",
+            icon=":material/download:",
+            on_click="ignore",
+            help=f"SHA-256 {document.sha256}",
+        )
+
+st.subheader("Version history")
+st.dataframe(
+    ui.local_times(view.versions, "created_at"),
+    key="contract_versions",
+    hide_index=True,
+    column_config={
+        "version_no": "Version",
+        "effective_date": st.column_config.DateColumn("Effective"),
+        "reason": "Reason",
+        "author": "Author",
+        "approver": "Approver",
+        "created_at": "Recorded",
+    },
+)
+
+if len(view.version_numbers) > 1:
+    st.subheader("Compare versions")
+    numbers = view.version_numbers
+    # Another contract or a new version: start again from the newest change.
+    ui.reset_when((number, len(numbers)), "compare_old", "compare_new")
+    old_col, new_col = st.columns(2)
+    old = old_col.selectbox("From version", numbers, index=len(numbers) - 2, key="compare_old")
+    new = new_col.selectbox("To version", numbers, index=len(numbers) - 1, key="compare_new")
+    if old == new:
+        st.caption("Pick two different versions.")
+    else:
+        changes = contract_reads.comparison(url, version, number, old, new)
+        if changes.empty:
+            st.caption("These versions have the same terms and lines.")
+        else:
+            st.dataframe(
+                changes.assign(field=changes.field.map(ui.change_label)),
+                key="compare_table",
+                hide_index=True,
+                column_config={"field": "Field", "old": f"Version {old}", "new": f"Version {new}"},
+            )
+
+if not can_edit:
+    st.stop()
+if head["status"] == "terminated":
+    st.caption("A terminated contract is not revised; its history stays as it is.")
+    st.stop()
+
+st.subheader("Actions")
+db = database.database()
+contract_actions.renegotiate(db, user.username, number)
+contract_actions.invoice(db, user.username, number, terms)
+contract_actions.revise(db, user.username, number, head["version_no"], terms, view.lines)
+contract_actions.terminate(db, user.username, number)
+contract_actions.add_asset(db, user.username, number)
+contract_actions.attach(db, user.username, number)

@@ -1,0 +1,121 @@
+"""CRM customer: a customer and its contracts as the CRM and accounting exports have them.
+
+Read-only: the export is the master copy, so changes belong in the source system and
+arrive with the next export. The marts hold these rows; nothing here writes.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from avtale.serving import NotPublishedError
+from common import ui
+from common.scope import current_scope
+from operations import crm_reads
+
+# source_system -> (what it came from, where to change it)
+ORIGINS = {
+    "hubspot": ("HubSpot export", "HubSpot"),
+    "generic": ("accounting export (generic CSV)", "the accounting system"),
+}
+STATUS_BADGES = {
+    "active": ("Active", "green"),
+    "future": ("Starts later", "blue"),
+    "ended": ("Ended", "gray"),
+    "terminated": ("Terminated", "red"),
+}
+
+scope = current_scope()
+
+st.title("CRM customer")
+try:
+    choices = crm_reads.crm_customer_choices(scope.serving, scope.version)
+except NotPublishedError:
+    st.info(
+        "No CRM or accounting data is published yet. Run `avtale refresh` to load the "
+        "exports in the inbox.",
+        icon=":material/info:",
+    )
+    st.stop()
+customer_id = ui.url_picker("Customer", choices, "crm_customer", "crm_customer_pick")
+if customer_id is None:
+    st.caption("Pick a customer, or find one under Customers & contracts.")
+    st.stop()
+crm = crm_reads.crm_customer(scope.serving, scope.version, customer_id)
+if crm is None:
+    st.warning(f"There is no CRM customer {ui.md(customer_id)}.")
+    st.stop()
+company = crm.company
+
+source, master = ORIGINS.get(
+    company["source_system"], (f"{company['source_system']} export", "the source system")
+)
+st.header(ui.md(company["name"]))
+st.info(
+    f"Origin: {source}, read-only — edit it in {master}. Changes arrive here with the next export.",
+    icon=":material/lock:",
+)
+ui.facts(
+    [
+        ("Id in the export", company["source_id"]),
+        ("Org number", company["org_number"]),
+        ("Country", company["country"]),
+        ("Owner", company["owner"]),
+        ("Industry", company["industry"]),
+        ("Customer since", company["created_date"]),
+        ("First month with MRR", company["first_mrr_month"]),
+        ("Main currency", company["currency"]),
+        ("MRR now", ui.money(company["current_mrr"] or 0, "NOK")),
+    ]
+)
+
+st.subheader("Contracts")
+if not crm.contracts:
+    st.caption("No contracts in the export.")
+for contract in crm.contracts:
+    mrr = contract["current_mrr"]  # None when the published copy predates the column
+    with st.container(border=True):
+        title = contract["name"] or "Untitled"
+        st.markdown(f"**{ui.md(title)}** · {ui.md(contract['source_id'])}")
+        text, colour = STATUS_BADGES.get(contract["status"], (contract["status"], "gray"))
+        st.badge(text, color=colour)
+        ui.facts(
+            [
+                ("Start", contract["start_date"]),
+                ("End", contract["end_date"]),
+                ("Term (months)", contract["term_months"]),
+                ("Renews automatically", contract["auto_renew"]),
+                ("Renewal term (months)", contract["renewal_term_months"]),
+                ("Notice (months)", contract["notice_months"]),
+                ("Signed", contract["signed_date"]),
+                ("Owner", contract["owner"]),
+                ("Currency", contract["currency"]),
+                ("MRR now", None if mrr is None else ui.money(mrr, "NOK")),
+            ],
+            columns=5,
+        )
+        if contract["terminated_date"]:
+            ui.ended(
+                f"Terminated {contract['terminated_date']}", contract["termination_reason"], None
+            )
+        lines = crm.lines[crm.lines.contract_id == contract["contract_id"]]
+        if lines.empty:
+            st.caption("No lines.")
+        else:
+            st.dataframe(
+                lines.drop(columns="contract_id"),
+                key=f"crm_lines_{contract['contract_id']}",
+                hide_index=True,
+                column_config={
+                    "product": "Product",
+                    "quantity": st.column_config.NumberColumn("Quantity", format="%,g"),
+                    "unit_price": st.column_config.NumberColumn("Unit price", format="%,.2f"),
+                    "discount_percent": st.column_config.NumberColumn("Discount %", format="%g"),
+                    "discount_end_date": st.column_config.DateColumn("Discount until"),
+                    "billing_period": "Billing",
+                    "currency": "Currency",
+                    "start_date": st.column_config.DateColumn("Start"),
+                    "end_date": st.column_config.DateColumn("End"),
+                    "line_mrr": st.column_config.NumberColumn("MRR (NOK)", format="%,.2f"),
+                },
+            )
