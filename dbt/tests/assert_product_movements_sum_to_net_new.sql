@@ -29,7 +29,7 @@ compared as (
         coalesce(mrr_movements.amount, 0) as amount,
         coalesce(product_totals.product_amount, 0) as product_amount,
         coalesce(abs(mrr_movements.mrr) + abs(mrr_movements.previous_mrr), 0)
-            + coalesce(product_totals.product_magnitude, 0) as magnitude,
+        + coalesce(product_totals.product_magnitude, 0) as magnitude,
     from mrr_movements
     full outer join product_totals
         on mrr_movements.customer_id = product_totals.customer_id
@@ -37,7 +37,7 @@ compared as (
 ),
 
 mismatched as (
-    select * from compared
+    select compared.* from compared
     where abs(compared.amount - compared.product_amount) >= {{ float_noise('compared.magnitude') }}
 )
 

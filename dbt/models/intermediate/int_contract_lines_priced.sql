@@ -60,13 +60,11 @@ hubspot_lines as (
             '{{ var("reporting_currency") }}'
         ) as currency,
         coalesce(hubspot_line_items.billing_start_date, hubspot_deals.close_date) as start_date,
-        -- A term of n months from s runs through s + n months - 1 day (SPEC XI).
-        (
-            coalesce(hubspot_line_items.billing_start_date, hubspot_deals.close_date)
-            + to_months(hubspot_line_items.term_months)
-            + to_days(hubspot_line_items.term_days)
-            - interval 1 day
-        )::date as end_date,
+        {{ term_end_date(
+            'coalesce(hubspot_line_items.billing_start_date, hubspot_deals.close_date)',
+            'hubspot_line_items.term_months',
+            'hubspot_line_items.term_days'
+        ) }} as end_date,
         hubspot_line_items.load_id,
         hubspot_line_items.source_file,
         hubspot_line_items.row_number,
@@ -97,18 +95,12 @@ generic_lines_dated as (
             '{{ var("reporting_currency") }}'
         ) as currency,
         coalesce(generic_lines.start_date, generic_contracts.start_date) as start_date,
-        case
-            when generic_contracts.terminated_date is not null
-                then least(
-                    coalesce(generic_lines.end_date, generic_contracts.end_date, generic_contracts.terminated_date),
-                    generic_contracts.terminated_date
-                )
-            -- An auto-renewing contract goes on at its latest price (SPEC IX M2).
-            when generic_contracts.auto_renew
-                and (generic_lines.end_date is null or generic_lines.end_date >= generic_contracts.end_date)
-                then null
-            else coalesce(generic_lines.end_date, generic_contracts.end_date)
-        end as end_date,
+        {{ line_end_date(
+            'generic_lines.end_date',
+            'generic_contracts.end_date',
+            'generic_contracts.terminated_date',
+            'generic_contracts.auto_renew'
+        ) }} as end_date,
         generic_lines.load_id,
         generic_lines.source_file,
         generic_lines.row_number,
@@ -120,7 +112,7 @@ generic_lines_dated as (
 app_lines_ended as (
     select
         'app:' || app_contracts.contract_number || '#' || app_versions.version_no
-            || '.' || app_lines.line_no as line_id,
+        || '.' || app_lines.line_no as line_id,
         'app:' || app_contracts.contract_number as contract_id,
         'app:' || app_customers.customer_number as customer_id,
         'app' as source_system,
@@ -139,17 +131,12 @@ app_lines_ended as (
             when app_versions.version_no = 1 then coalesce(app_lines.start_date, app_versions.start_date)
             else greatest(coalesce(app_lines.start_date, app_versions.start_date), app_versions.effective_date)
         end as start_date,
-        case
-            when app_versions.terminated_date is not null
-                then least(
-                    coalesce(app_lines.end_date, app_versions.end_date, app_versions.terminated_date),
-                    app_versions.terminated_date
-                )
-            when app_versions.auto_renew
-                and (app_lines.end_date is null or app_lines.end_date >= app_versions.end_date)
-                then null
-            else coalesce(app_lines.end_date, app_versions.end_date)
-        end as end_before_next_version,
+        {{ line_end_date(
+            'app_lines.end_date',
+            'app_versions.end_date',
+            'app_versions.terminated_date',
+            'app_versions.auto_renew'
+        ) }} as end_before_next_version,
         app_versions.applies_until,
     from app_lines
     inner join app_versions
@@ -162,13 +149,13 @@ app_lines_ended as (
 
 app_lines_dated as (
     select
-        app_lines_ended.* exclude (end_before_next_version, applies_until),
+        app_lines_ended.* exclude (app_lines_ended.end_before_next_version, app_lines_ended.applies_until),
         case
             when app_lines_ended.applies_until is null then app_lines_ended.end_before_next_version
             else least(
-                coalesce(app_lines_ended.end_before_next_version, app_lines_ended.applies_until),
-                app_lines_ended.applies_until
-            )
+                    coalesce(app_lines_ended.end_before_next_version, app_lines_ended.applies_until),
+                    app_lines_ended.applies_until
+                )
         end::date as end_date,
         -- The app's rows come with the export, not with a file.
         null::integer as load_id,

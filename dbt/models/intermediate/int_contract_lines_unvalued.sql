@@ -18,7 +18,8 @@ fields_checked as (
                     'field': 'currency',
                     'value': lines.currency,
                     'reason': case when lines.fx_rate is null
-                        then 'no planning FX rate: load an FX rates file that has it' end
+                            then 'no planning FX rate: load an FX rates file that has it'
+                    end
                 },
                 {
                     'field': 'quantity',
@@ -49,8 +50,9 @@ fields_checked as (
                     'field': 'billing_interval_months',
                     'value': lines.billing_months::varchar,
                     'reason': case when lines.billing_period = 'every_n_months'
-                        and coalesce(lines.billing_months, 0) < 1
-                        then 'every_n_months needs an interval of at least 1 month' end
+                            and coalesce(lines.billing_months, 0) < 1
+                            then 'every_n_months needs an interval of at least 1 month'
+                    end
                 }
             ],
             lambda problem: problem.reason is not null
@@ -61,28 +63,31 @@ fields_checked as (
 -- The whole line only once its fields are sound, so a NaN price is one finding, not three.
 checked as (
     select
-        fields_checked.* exclude (problems),
+        fields_checked.* exclude (fields_checked.problems),
         case
             when len(fields_checked.problems) > 0 then fields_checked.problems
             when abs(fields_checked.quantity * fields_checked.unit_price * fields_checked.fx_rate)
                 > {{ var('max_period_amount') }}
                 then [{
-                    'field': 'amount',
-                    'value': (fields_checked.quantity * fields_checked.unit_price * fields_checked.fx_rate)::varchar,
-                    'reason': 'quantity x unit price is over {{ var("max_period_amount") }} {{ var("reporting_currency") }} a billing period'
-                }]
+                        'field': 'amount',
+                        'value': (
+                            fields_checked.quantity * fields_checked.unit_price * fields_checked.fx_rate
+                        )::varchar,
+                        'reason': 'quantity x unit price is over {{ var("max_period_amount") }} '
+                        || '{{ var("reporting_currency") }} a billing period'
+                    }]
             -- A safety net: whatever else keeps MRR from being a finite number.
             when not coalesce(
-                isfinite(fields_checked.line_mrr)
-                and isfinite(fields_checked.line_mrr_undiscounted)
-                and isfinite(fields_checked.non_recurring_amount),
-                false
-            )
+                    isfinite(fields_checked.line_mrr)
+                    and isfinite(fields_checked.line_mrr_undiscounted)
+                    and isfinite(fields_checked.non_recurring_amount),
+                    false
+                )
                 then [{
-                    'field': 'line_mrr',
-                    'value': fields_checked.line_mrr::varchar,
-                    'reason': 'MRR is not a finite number'
-                }]
+                        'field': 'line_mrr',
+                        'value': fields_checked.line_mrr::varchar,
+                        'reason': 'MRR is not a finite number'
+                    }]
             else []
         end as problems,
     from fields_checked
@@ -90,8 +95,9 @@ checked as (
 
 unvalued as (
     select
-        checked.* exclude (problems),
-        unnest(checked.problems, recursive := true),
+        checked.* exclude (checked.problems),
+        -- One column per field of the problem struct: field, value, reason.
+        unnest(checked.problems, recursive := true),  -- noqa: AL03
     from checked
     where len(checked.problems) > 0
 )

@@ -17,8 +17,7 @@ months as (
 
 horizon as (
     -- The first month past the spine: lines running on are cut there.
-    select
-        (max(months.month) + interval 1 month)::date as beyond_month,
+    select (max(months.month) + interval 1 month)::date as beyond_month,
     from months
 ),
 
@@ -34,10 +33,10 @@ line_spans as (
         coalesce(nullif(trim(lines.product), ''), 'Unknown') as product,
         date_trunc('month', lines.start_date)::date as start_month,
         least(
-            coalesce(date_trunc('month', lines.end_date + 1)::date, horizon.beyond_month),
+            coalesce({{ first_month_without('lines.end_date') }}, horizon.beyond_month),
             horizon.beyond_month
         ) as end_month,
-        date_trunc('month', lines.discount_end_date + 1)::date as discount_end_month,
+        {{ first_month_without('lines.discount_end_date') }} as discount_end_month,
         lines.line_mrr,
         lines.line_mrr_undiscounted,
     from lines
@@ -69,18 +68,24 @@ segments as (
 ),
 
 kept_segments as (
-    select * from segments
+    select segments.* from segments
     where segments.start_month < segments.end_month
 ),
 
 change_months as (
     -- The only months a product's MRR can differ from the month before.
-    select kept_segments.customer_id, kept_segments.product, kept_segments.start_month as month,
+    select
+        kept_segments.customer_id,
+        kept_segments.product,
+        kept_segments.start_month as month,
     from kept_segments
 
     union
 
-    select kept_segments.customer_id, kept_segments.product, kept_segments.end_month as month,
+    select
+        kept_segments.customer_id,
+        kept_segments.product,
+        kept_segments.end_month as month,
     from kept_segments
 ),
 
@@ -93,23 +98,21 @@ valued as (
         change_months.product,
         change_months.month,
         coalesce(
-            round(
-                sum(kept_segments.mrr) filter (
+            {{ mrr_denoised(
+                'sum(kept_segments.mrr) filter (
                     where kept_segments.start_month <= change_months.month
                     and kept_segments.end_month > change_months.month
-                ),
-                6
-            ),
+                )'
+            ) }},
             0
         ) as mrr,
         coalesce(
-            round(
-                sum(kept_segments.mrr) filter (
+            {{ mrr_denoised(
+                'sum(kept_segments.mrr) filter (
                     where kept_segments.start_month < change_months.month
                     and kept_segments.end_month >= change_months.month
-                ),
-                6
-            ),
+                )'
+            ) }},
             0
         ) as month_before_mrr,
     from change_months
@@ -149,7 +152,7 @@ compared as (
 ),
 
 changed as (
-    select * from compared
+    select compared.* from compared
     where compared.mrr <> compared.previous_mrr
 )
 

@@ -15,7 +15,7 @@ app_contracts as (
 ),
 
 contracts as (
-    select * from {{ ref('contracts') }}
+    select * from {{ ref('int_contracts_unioned') }}
 ),
 
 terms as (
@@ -44,11 +44,11 @@ terms as (
 ),
 
 lock_in_ends as (
-    -- A lock-in of n months from s binds through s + n months - 1 day (as a term, SPEC XI).
+    -- A lock-in binds as a term does (SPEC XI).
     select
         terms.contract_id,
         'lock_in_end' as deadline_type,
-        (terms.start_date + to_months(terms.lock_in_months) - interval 1 day)::date as deadline_date,
+        {{ term_end_date('terms.start_date', 'terms.lock_in_months') }} as deadline_date,
         terms.current_mrr as mrr_at_stake,
         terms.lock_in_months || '-month lock-in ends' as detail,
         terms.runs_until,
@@ -67,18 +67,19 @@ adjustments_repeated as (
         terms.runs_until,
         (terms.next_price_adjustment_date + to_months(12 * years.n))::date as adjustment_date,
     from terms
-    cross join unnest(generate_series(0, 1 + datediff(
-        'year',
-        terms.next_price_adjustment_date,
-        {{ as_of_date() }} + to_months({{ var('deadlines_horizon_months') }})
-    ))) as years(n)
+    cross join
+        unnest(generate_series(0, 1 + datediff(
+            'year',
+            terms.next_price_adjustment_date,
+            {{ as_of_date() }} + to_months({{ var('deadlines_horizon_months') }})
+        ))) as years (n)
     where terms.price_adjustment_rule <> 'none'
         and terms.next_price_adjustment_date is not null
 ),
 
 adjustments_in_window as (
     -- contract_deadlines' window, so the repeats stop at the horizon.
-    select * from adjustments_repeated
+    select adjustments_repeated.* from adjustments_repeated
     where adjustments_repeated.adjustment_date
         >= {{ as_of_date() }} - to_days({{ var('deadlines_lookback_days') }})
         and adjustments_repeated.adjustment_date
@@ -104,14 +105,15 @@ price_adjustments as (
         adjustments_compounded.adjustment_date as deadline_date,
         -- Rounded far below a cent, as mrr_forecast, only to drop the noise of
         -- powers of 1.1 and the like (round when presenting).
-        round(
-            adjustments_compounded.current_mrr
+        {{ mrr_denoised(
+            'adjustments_compounded.current_mrr
                 * power(1 + adjustments_compounded.price_adjustment_pct / 100, adjustments_compounded.earlier_adjustments)
-                * adjustments_compounded.price_adjustment_pct / 100,
-            6
-        ) as mrr_at_stake,
+                * adjustments_compounded.price_adjustment_pct / 100'
+        ) }} as mrr_at_stake,
         case adjustments_compounded.price_adjustment_rule
-            when 'cpi' then 'CPI adjustment, assumed ' || format('{:g}', adjustments_compounded.price_adjustment_pct) || ' %'
+            when 'cpi'
+                then 'CPI adjustment, assumed '
+                    || format('{:g}', adjustments_compounded.price_adjustment_pct) || ' %'
             else 'Price adjustment of '
                 || coalesce(format('{:g}', adjustments_compounded.price_adjustment_pct) || ' %', 'an unset percent')
         end as detail,

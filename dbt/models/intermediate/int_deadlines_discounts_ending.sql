@@ -5,7 +5,7 @@
 with
 
 lines as (
-    select * from {{ ref('contract_lines') }}
+    select * from {{ ref('int_contract_lines_normalised') }}
     where is_recurring
         and discount_percent > 0
         and discount_end_date is not null

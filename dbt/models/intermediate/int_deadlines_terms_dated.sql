@@ -7,7 +7,7 @@
 with
 
 contracts as (
-    select * from {{ ref('contracts') }}
+    select * from {{ ref('int_contracts_unioned') }}
 ),
 
 current_terms as (
@@ -19,12 +19,12 @@ current_terms as (
         case
             when contracts.auto_renew and contracts.terminated_date is null
                 then greatest(
-                    0,
-                    floor(
-                        datediff('month', contracts.end_date, {{ as_of_date() }})
-                        / contracts.renewal_term_months
-                    )
-                )::integer
+                        0,
+                        floor(
+                            datediff('month', contracts.end_date, {{ as_of_date() }})
+                            / contracts.renewal_term_months
+                        )
+                    )::integer
             else 0
         end as renewals_before,
     from contracts
@@ -37,15 +37,18 @@ term_ends as (
         case
             when not current_terms.renews
                 then coalesce(least(current_terms.terminated_date, current_terms.end_date), current_terms.end_date)
-            when (current_terms.end_date + interval 1 day
-                + to_months(current_terms.renewals_before * current_terms.renewal_term_months)
-                - interval 1 day)::date >= {{ as_of_date() }}
-                then (current_terms.end_date + interval 1 day
-                    + to_months(current_terms.renewals_before * current_terms.renewal_term_months)
-                    - interval 1 day)::date
-            else (current_terms.end_date + interval 1 day
-                + to_months((current_terms.renewals_before + 1) * current_terms.renewal_term_months)
-                - interval 1 day)::date
+            when {{ term_end_date(
+                'current_terms.end_date + interval 1 day',
+                'current_terms.renewals_before * current_terms.renewal_term_months'
+            ) }} >= {{ as_of_date() }}
+                then {{ term_end_date(
+                    'current_terms.end_date + interval 1 day',
+                    'current_terms.renewals_before * current_terms.renewal_term_months'
+                ) }}
+            else {{ term_end_date(
+                'current_terms.end_date + interval 1 day',
+                '(current_terms.renewals_before + 1) * current_terms.renewal_term_months'
+            ) }}
         end as term_end,
     from current_terms
 ),
@@ -56,7 +59,7 @@ notice_dates as (
     select
         term_ends.*,
         case when term_ends.terminated_date is null then
-            (term_ends.term_end + interval 1 day - to_months(term_ends.notice_months) - interval 1 day)::date
+                (term_ends.term_end + interval 1 day - to_months(term_ends.notice_months) - interval 1 day)::date
         end as notice_date,
     from term_ends
 ),
@@ -68,7 +71,8 @@ expiries as (
         notice_dates.term_end as deadline_date,
         notice_dates.current_mrr as mrr_at_stake,
         case
-            when notice_dates.renews then 'Term ends; renews for a ' || notice_dates.renewal_term_months || '-month term'
+            when notice_dates.renews
+                then 'Term ends; renews for a ' || notice_dates.renewal_term_months || '-month term'
             when notice_dates.terminated_date is not null then 'Terminated; last day'
             else 'Term ends; does not renew'
         end as detail,
@@ -82,7 +86,7 @@ notices as (
         notice_dates.notice_date as deadline_date,
         notice_dates.current_mrr as mrr_at_stake,
         'Last day to give notice (' || notice_dates.notice_months || '-month notice period); the term ends '
-            || strftime(notice_dates.term_end, '%Y-%m-%d') as detail,
+        || strftime(notice_dates.term_end, '%Y-%m-%d') as detail,
     from notice_dates
     where notice_dates.notice_date is not null
 ),
@@ -105,7 +109,7 @@ next_renewals as (
         (notice_dates.term_end + interval 1 day)::date as deadline_date,
         notice_dates.current_mrr as mrr_at_stake,
         'Renews for a ' || notice_dates.renewal_term_months || '-month term'
-            || coalesce(' unless notice is given by ' || strftime(notice_dates.notice_date, '%Y-%m-%d'), '') as detail,
+        || coalesce(' unless notice is given by ' || strftime(notice_dates.notice_date, '%Y-%m-%d'), '') as detail,
     from notice_dates
     where notice_dates.renews
 ),

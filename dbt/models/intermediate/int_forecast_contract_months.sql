@@ -17,28 +17,23 @@ months as (
 ),
 
 pricing as (
-    select * from {{ ref('int_forecast_contract_pricing') }}
+    select * from {{ ref('int_contract_pricing_dated') }}
     where price_adjustment_rule <> 'none'
         and price_adjustment_pct is not null
         and next_price_adjustment_date is not null
 ),
 
 line_months as (
-    -- The same month-end rule as int_line_months, on the forecast's own spine.
+    -- The month-end rule of int_line_months, on the forecast's own spine.
     select
         lines.contract_id,
         lines.customer_id,
         months.month,
         months.month_end,
-        case
-            when lines.discount_end_date is null or lines.discount_end_date >= months.month_end
-                then lines.line_mrr
-            else lines.line_mrr_undiscounted
-        end as mrr,
+        {{ mrr_at_month_end('lines', 'months.month_end') }} as mrr,
     from lines
     inner join months
-        on lines.start_date <= months.month_end
-        and (lines.end_date is null or lines.end_date >= months.month_end)
+        on {{ counts_at_month_end('lines.start_date', 'lines.end_date', 'months.month_end') }}
 ),
 
 contract_months as (
@@ -60,9 +55,10 @@ adjustment_dates as (
         pricing.price_adjustment_pct,
         (pricing.next_price_adjustment_date + to_months(12 * years.n))::date as adjustment_date,
     from pricing
-    cross join unnest(generate_series(0, 3 + greatest(
-        0, datediff('year', pricing.next_price_adjustment_date, {{ as_of_date() }})
-    ))) as years(n)
+    cross join
+        unnest(generate_series(0, 3 + greatest(
+            0, datediff('year', pricing.next_price_adjustment_date, {{ as_of_date() }})
+        ))) as years (n)
     where pricing.next_price_adjustment_date + to_months(12 * years.n) > {{ as_of_date() }}
 ),
 
@@ -75,7 +71,7 @@ adjustments_counted as (
     from contract_months
     inner join adjustment_dates
         on contract_months.contract_id = adjustment_dates.contract_id
-        and adjustment_dates.adjustment_date <= contract_months.month_end
+        and contract_months.month_end >= adjustment_dates.adjustment_date
     group by contract_months.contract_id, contract_months.month
 ),
 
@@ -85,17 +81,15 @@ adjusted as (
         contract_months.customer_id,
         contract_months.month,
         contract_months.contracted_mrr,
-        -- Rounded far below a cent, as customer_months, only to drop the noise
-        -- of powers of 1.03 and the like (round when presenting).
+        -- Powers of 1.03 and the like are noisy: denoised as customer_months.
         case
             when adjustments_counted.adjustments is null then contract_months.contracted_mrr
-            else round(
-                contract_months.contracted_mrr * power(
+            else {{ mrr_denoised(
+                'contract_months.contracted_mrr * power(
                     1 + adjustments_counted.price_adjustment_pct / 100,
                     adjustments_counted.adjustments
-                ),
-                6
-            )
+                )'
+            ) }}
         end as adjusted_mrr,
     from contract_months
     left join adjustments_counted

@@ -32,9 +32,10 @@ lines_anchored as (
     select
         lines.*,
         case
-            when lines.source_system = 'app' then min(lines.start_date) over (
-                partition by lines.contract_id, app_lines.line_no
-            )
+            when lines.source_system = 'app'
+                then min(lines.start_date) over (
+                        partition by lines.contract_id, app_lines.line_no
+                    )
             else lines.start_date
         end as anchor_date,
     from lines

@@ -7,20 +7,43 @@ months as (
     select * from {{ ref('int_forecast_months') }}
 ),
 
-monthly_metrics as (
-    select * from {{ ref('monthly_metrics') }}
+line_months as (
+    -- The actual months of int_forecast_months, as constants so that the filter
+    -- reaches the month spine inside the view instead of following all its rows.
+    select * from {{ ref('int_line_months') }}
+    where month between (date_trunc('month', {{ as_of_date() }}) - interval 11 month)::date
+        and date_trunc('month', {{ as_of_date() }})::date
+),
+
+customer_mrr as (
+    -- Valued as customer_months values a customer's month, so the actual MRR is
+    -- monthly_metrics.mrr (a test of mrr_forecast holds them equal).
+    select
+        line_months.customer_id,
+        line_months.month,
+        {{ mrr_denoised('sum(line_months.mrr)') }} as mrr,
+    from line_months
+    group by line_months.customer_id, line_months.month
+),
+
+monthly_mrr as (
+    select
+        customer_mrr.month,
+        sum(customer_mrr.mrr) as mrr,
+    from customer_mrr
+    group by customer_mrr.month
 ),
 
 actuals as (
-    -- A month before the first line has no metrics row: its MRR was 0.
+    -- A month before the first line has no MRR: 0.
     select
         months.month,
         months.months_ahead,
         months.is_actual,
-        case when months.is_actual then coalesce(monthly_metrics.mrr, 0) end as actual_mrr,
+        case when months.is_actual then coalesce(monthly_mrr.mrr, 0) end as actual_mrr,
     from months
-    left join monthly_metrics
-        on months.month = monthly_metrics.month
+    left join monthly_mrr
+        on months.month = monthly_mrr.month
 ),
 
 trend_sums as (
@@ -39,7 +62,7 @@ trend_fitted as (
     select
         trend_sums.n,
         (trend_sums.n * trend_sums.sum_xy - trend_sums.sum_x * trend_sums.sum_y)
-            / nullif(trend_sums.n * trend_sums.sum_xx - trend_sums.sum_x * trend_sums.sum_x, 0)
+        / nullif(trend_sums.n * trend_sums.sum_xx - trend_sums.sum_x * trend_sums.sum_x, 0)
             as slope,
         trend_sums.sum_x,
         trend_sums.sum_y,
@@ -77,7 +100,8 @@ projected as (
         actuals.actual_mrr,
         trend_spread.intercept + trend_spread.slope * actuals.months_ahead as trend_mrr,
         case when not actuals.is_actual
-            then 1.28 * trend_spread.residual_sd * sqrt(actuals.months_ahead) end as band_half_width,
+                then 1.28 * trend_spread.residual_sd * sqrt(actuals.months_ahead)
+        end as band_half_width,
     from actuals
     cross join trend_spread
 ),

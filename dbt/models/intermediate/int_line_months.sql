@@ -19,15 +19,10 @@ active as (
         lines.contract_id,
         lines.customer_id,
         months.month,
-        case
-            when lines.discount_end_date is null or lines.discount_end_date >= months.month_end
-                then lines.line_mrr
-            else lines.line_mrr_undiscounted
-        end as mrr,
+        {{ mrr_at_month_end('lines', 'months.month_end') }} as mrr,
     from lines
     inner join months
-        on lines.start_date <= months.month_end
-        and (lines.end_date is null or lines.end_date >= months.month_end)
+        on {{ counts_at_month_end('lines.start_date', 'lines.end_date', 'months.month_end') }}
 )
 
 select * from active

@@ -53,7 +53,7 @@ churn_contracts as (
     inner join ended_contracts
         on mrr_movements.customer_id = ended_contracts.customer_id
         and date_trunc('month', ended_contracts.ended_date)::date
-            between (mrr_movements.month - interval 1 month)::date and mrr_movements.month
+        between (mrr_movements.month - interval 1 month)::date and mrr_movements.month
 ),
 
 contract_mrr as (
@@ -83,10 +83,11 @@ contract_reasons as (
         on churn_contracts.contract_id = contract_mrr.contract_id
         and churn_contracts.last_month = contract_mrr.month
     qualify row_number() over (
-        partition by churn_contracts.customer_id, churn_contracts.month
-        order by coalesce(contract_mrr.mrr, 0) desc, churn_contracts.ended_date desc,
-            churn_contracts.contract_id
-    ) = 1
+            partition by churn_contracts.customer_id, churn_contracts.month
+            order by
+                coalesce(contract_mrr.mrr, 0) desc, churn_contracts.ended_date desc,
+                churn_contracts.contract_id asc
+        ) = 1
 ),
 
 customer_reasons as (

@@ -17,7 +17,7 @@ signals as (
 ),
 
 discounts as (
-    select * from {{ ref('int_forecast_discounts_running') }}
+    select * from {{ ref('int_contract_discounts_running') }}
 ),
 
 signals_summed as (

@@ -1,10 +1,10 @@
 -- One row per active contract and health condition that holds (SPEC IX M9):
--- the measures of int_forecast_health_measured against the thresholds of the
+-- the measures of int_contract_health_measured against the thresholds of the
 -- health_conditions seed; a disabled condition gives no signal.
 with
 
 measured as (
-    select * from {{ ref('int_forecast_health_measured') }}
+    select * from {{ ref('int_contract_health_measured') }}
 ),
 
 health_conditions as (
@@ -21,11 +21,11 @@ thresholded as (
     inner join health_conditions
         on measured.condition = health_conditions.condition
     where case measured.condition
-        when 'mrr_drop' then measured.measure >= health_conditions.threshold
-        when 'price_not_adjusted' then measured.measure >= health_conditions.threshold
-        when 'discount_ending' then measured.measure between 0 and health_conditions.threshold
-        when 'notice_deadline_soon' then measured.measure between 0 and health_conditions.threshold
-    end
+            when 'mrr_drop' then measured.measure >= health_conditions.threshold
+            when 'price_not_adjusted' then measured.measure >= health_conditions.threshold
+            when 'discount_ending' then measured.measure between 0 and health_conditions.threshold
+            when 'notice_deadline_soon' then measured.measure between 0 and health_conditions.threshold
+        end
 ),
 
 per_contract as (

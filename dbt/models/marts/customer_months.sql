@@ -11,12 +11,10 @@ months as (
 ),
 
 customer_mrr as (
-    -- Rounded far below a cent only to drop floating-point noise, so equal
-    -- MRR compares equal from month to month (M3 rounds when presenting).
     select
         line_months.customer_id,
         line_months.month,
-        round(sum(line_months.mrr), 6) as mrr,
+        {{ mrr_denoised('sum(line_months.mrr)') }} as mrr,
     from line_months
     group by line_months.customer_id, line_months.month
 ),
@@ -38,7 +36,7 @@ spined as (
         months.month = first_months.first_month as is_first_month,
     from first_months
     inner join months
-        on months.month >= first_months.first_month
+        on first_months.first_month <= months.month
 ),
 
 filled as (

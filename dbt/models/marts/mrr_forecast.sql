@@ -40,9 +40,11 @@ joined as (
         trend.is_actual,
         trend.actual_mrr,
         case when trend.is_actual then trend.actual_mrr
-            else coalesce(contracted.contracted_mrr, 0) end as contracted_mrr,
+            else coalesce(contracted.contracted_mrr, 0)
+        end as contracted_mrr,
         case when trend.is_actual then trend.actual_mrr
-            else coalesce(contracted.adjusted_mrr, 0) end as adjusted_mrr,
+            else coalesce(contracted.adjusted_mrr, 0)
+        end as adjusted_mrr,
         trend.trend_mrr,
         trend.trend_low,
         trend.trend_high,

@@ -6,7 +6,7 @@ customer_months as (
 ),
 
 changed as (
-    select * from customer_months
+    select customer_months.* from customer_months
     where customer_months.mrr <> customer_months.previous_mrr
 ),
 
@@ -14,13 +14,8 @@ classified as (
     select
         changed.customer_id,
         changed.month,
-        case
-            when changed.previous_mrr = 0 and changed.is_first_month then 'new'
-            when changed.previous_mrr = 0 then 'reactivation'
-            when changed.mrr = 0 then 'churn'
-            when changed.mrr > changed.previous_mrr then 'expansion'
-            else 'contraction'
-        end as movement,
+        {{ movement_type('changed.mrr', 'changed.previous_mrr', 'changed.is_first_month') }}
+            as movement,
         changed.mrr - changed.previous_mrr as amount,
         changed.previous_mrr,
         changed.mrr,

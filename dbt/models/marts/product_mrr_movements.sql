@@ -11,7 +11,7 @@ customers as (
 ),
 
 changed as (
-    select * from product_months
+    select product_months.* from product_months
     where product_months.mrr <> product_months.previous_mrr
 ),
 
@@ -20,13 +20,8 @@ classified as (
         changed.customer_id,
         changed.product,
         changed.month,
-        case
-            when changed.previous_mrr = 0 and changed.is_first_month then 'new'
-            when changed.previous_mrr = 0 then 'reactivation'
-            when changed.mrr = 0 then 'churn'
-            when changed.mrr > changed.previous_mrr then 'expansion'
-            else 'contraction'
-        end as movement,
+        {{ movement_type('changed.mrr', 'changed.previous_mrr', 'changed.is_first_month') }}
+            as movement,
         changed.mrr - changed.previous_mrr as amount,
         changed.previous_mrr,
         changed.mrr,

@@ -10,12 +10,18 @@ defaults as (
 ),
 
 merged as (
-    select loaded.currency, loaded.rate, 'loaded' as rate_source
+    select
+        loaded.currency,
+        loaded.rate,
+        'loaded' as rate_source
     from loaded
     union all
-    select defaults.currency, defaults.rate, 'default' as rate_source
+    select
+        defaults.currency,
+        defaults.rate,
+        'default' as rate_source
     from defaults
-    where defaults.currency not in (select currency from loaded)
+    where defaults.currency not in (select loaded.currency from loaded)
 )
 
 select * from merged

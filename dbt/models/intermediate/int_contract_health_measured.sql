@@ -5,44 +5,56 @@
 with
 
 contracts as (
-    select * from {{ ref('contracts') }}
+    select * from {{ ref('int_contracts_unioned') }}
     where status = 'active' and current_mrr > 0
 ),
 
-current_months as (
-    select * from {{ ref('customer_months') }}
-    where month = date_trunc('month', {{ as_of_date() }})::date
+line_months as (
+    -- Only the current month and the one three months back: both sides of the
+    -- comparison below, not every customer month.
+    select * from {{ ref('int_line_months') }}
+    where month in (
+            date_trunc('month', {{ as_of_date() }})::date,
+            (date_trunc('month', {{ as_of_date() }}) - interval 3 month)::date
+        )
 ),
 
-earlier_months as (
-    -- Three months back, with MRR to lose. Both sides are cut to their month
-    -- here, so the join is of one month's customers, not of every customer month.
-    select * from {{ ref('customer_months') }}
-    where month = (date_trunc('month', {{ as_of_date() }}) - interval 3 month)::date
-        and mrr > 0
-),
-
-contract_deadlines as (
-    select * from {{ ref('contract_deadlines') }}
+deadlines as (
+    select * from {{ ref('int_deadlines_unioned') }}
 ),
 
 discounts as (
-    select * from {{ ref('int_forecast_discounts_running') }}
+    select * from {{ ref('int_contract_discounts_running') }}
 ),
 
 pricing as (
-    select * from {{ ref('int_forecast_contract_pricing') }}
+    select * from {{ ref('int_contract_pricing_dated') }}
+),
+
+customer_mrr as (
+    -- The customer's MRR in the month, as customer_months values it.
+    select
+        line_months.customer_id,
+        line_months.month,
+        {{ mrr_denoised('sum(line_months.mrr)') }} as mrr,
+    from line_months
+    group by line_months.customer_id, line_months.month
 ),
 
 mrr_compared as (
-    -- Percent of the customer's MRR lost since the month 3 months back.
+    -- Percent of the customer's MRR lost since the month 3 months back, for the
+    -- customers with MRR then (0 now when no line runs any more).
     select
-        current_months.customer_id,
+        earlier_months.customer_id,
         earlier_months.month as since_month,
-        100 * (earlier_months.mrr - current_months.mrr) / earlier_months.mrr as drop_percent,
-    from current_months
-    inner join earlier_months
-        on current_months.customer_id = earlier_months.customer_id
+        100 * (earlier_months.mrr - coalesce(current_months.mrr, 0)) / earlier_months.mrr
+            as drop_percent,
+    from customer_mrr as earlier_months
+    left join customer_mrr as current_months
+        on earlier_months.customer_id = current_months.customer_id
+        and current_months.month = date_trunc('month', {{ as_of_date() }})::date
+    where earlier_months.month = (date_trunc('month', {{ as_of_date() }}) - interval 3 month)::date
+        and earlier_months.mrr > 0
 ),
 
 mrr_drops as (
@@ -53,7 +65,7 @@ mrr_drops as (
         mrr_compared.drop_percent::double as measure,
         {{ as_of_date() }}::date as due_date,
         'MRR fell ' || round(mrr_compared.drop_percent)::integer || ' % since '
-            || strftime(mrr_compared.since_month, '%Y-%m') as detail,
+        || strftime(mrr_compared.since_month, '%Y-%m') as detail,
         contracts.current_mrr as amount,
     from contracts
     inner join mrr_compared
@@ -68,7 +80,7 @@ discounts_ending as (
         datediff('day', {{ as_of_date() }}, discounts.discount_end_date)::double as measure,
         discounts.discount_end_date as due_date,
         'Discount of ' || format('{:g}', discounts.discount_percent) || ' % on ' || discounts.product
-            || ' ends ' || strftime(discounts.discount_end_date, '%Y-%m-%d') as detail,
+        || ' ends ' || strftime(discounts.discount_end_date, '%Y-%m-%d') as detail,
         discounts.discount_mrr as amount,
     from contracts
     inner join discounts
@@ -86,11 +98,14 @@ prices_unchanged as (
         -- The next anniversary of the last change, today or later.
         case
             when pricing.last_price_change_date + to_months(12 * (datediff(
-                'month', pricing.last_price_change_date, {{ as_of_date() }}) // 12)) >= {{ as_of_date() }}
+                    'month', pricing.last_price_change_date, {{ as_of_date() }}
+                ) // 12)) >= {{ as_of_date() }}
                 then pricing.last_price_change_date + to_months(12 * (datediff(
-                    'month', pricing.last_price_change_date, {{ as_of_date() }}) // 12))
+                        'month', pricing.last_price_change_date, {{ as_of_date() }}
+                    ) // 12))
             else pricing.last_price_change_date + to_months(12 * (datediff(
-                'month', pricing.last_price_change_date, {{ as_of_date() }}) // 12 + 1))
+                    'month', pricing.last_price_change_date, {{ as_of_date() }}
+                ) // 12 + 1))
         end::date as due_date,
         'Price unchanged since ' || strftime(pricing.last_price_change_date, '%Y-%m-%d') as detail,
         contracts.current_mrr * {{ var('forecast_cpi_percent') }} / 100 as amount,
@@ -113,13 +128,13 @@ notices_due as (
         datediff('day', {{ as_of_date() }}, notices.deadline_date)::double as measure,
         notices.deadline_date as due_date,
         'Notice deadline ' || strftime(notices.deadline_date, '%Y-%m-%d') || ', else it renews on '
-            || strftime(expiries.deadline_date + interval 1 day, '%Y-%m-%d') as detail,
+        || strftime(expiries.deadline_date + interval 1 day, '%Y-%m-%d') as detail,
         contracts.current_mrr as amount,
     from contracts
-    inner join contract_deadlines as notices
+    inner join deadlines as notices
         on contracts.contract_id = notices.contract_id
         and notices.deadline_type = 'notice'
-    inner join contract_deadlines as expiries
+    inner join deadlines as expiries
         on contracts.contract_id = expiries.contract_id
         and expiries.deadline_type = 'expiry'
     where contracts.auto_renew

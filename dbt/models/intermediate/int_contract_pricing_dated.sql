@@ -5,7 +5,7 @@
 with
 
 contracts as (
-    select * from {{ ref('contracts') }}
+    select * from {{ ref('int_contracts_unioned') }}
 ),
 
 lines as (
@@ -48,9 +48,9 @@ lines_priced as (
         lines.start_date,
         lines.unit_price,
         case when lines.source_system = 'app' then
-            lag(lines.unit_price) over (
-                partition by lines.contract_id, app_lines.line_no order by app_versions.version_no
-            )
+                lag(lines.unit_price) over (
+                    partition by lines.contract_id, app_lines.line_no order by app_versions.version_no
+                )
         end as previous_unit_price,
     from lines
     left join app_lines
@@ -65,7 +65,7 @@ last_changes as (
         lines_priced.contract_id,
         max(lines_priced.start_date) filter (
             where lines_priced.previous_unit_price is null
-                or lines_priced.unit_price <> lines_priced.previous_unit_price
+            or lines_priced.unit_price <> lines_priced.previous_unit_price
         ) as last_line_price_date,
     from lines_priced
     group by lines_priced.contract_id

@@ -1,0 +1,167 @@
+-- HubSpot closed-won deals, generic contracts and the app's contracts (their current
+-- version) in one shape (SPEC II R2), with their status and MRR today. The contracts
+-- mart publishes it; the deadline, pricing and health models read it here, so the
+-- DAG runs from intermediate models to marts only.
+with
+
+hubspot_deals as (
+    select * from {{ ref('stg_hubspot__deals') }}
+),
+
+hubspot_companies as (
+    select * from {{ ref('stg_hubspot__companies') }}
+),
+
+generic_contracts as (
+    select * from {{ ref('stg_generic__contracts') }}
+),
+
+generic_customers as (
+    select * from {{ ref('stg_generic__customers') }}
+),
+
+app_contracts as (
+    select * from {{ ref('stg_app__contracts') }}
+),
+
+app_versions as (
+    select * from {{ ref('int_app_contract_versions_windowed') }}
+    where is_current
+),
+
+app_customers as (
+    select * from {{ ref('stg_app__customers') }}
+),
+
+lines as (
+    select * from {{ ref('int_contract_lines_normalised') }}
+),
+
+line_months as (
+    select * from {{ ref('int_line_months') }}
+),
+
+line_spans as (
+    select
+        lines.contract_id,
+        min(lines.start_date) as first_start,
+        -- Open-ended when any recurring line has no end.
+        case when bool_or(lines.is_recurring and lines.end_date is null) then null
+            else max(lines.end_date)
+        end as last_end,
+    from lines
+    group by lines.contract_id
+),
+
+current_mrr as (
+    select
+        line_months.contract_id,
+        sum(line_months.mrr) as current_mrr,
+    from line_months
+    where line_months.month = date_trunc('month', {{ as_of_date() }})
+    group by line_months.contract_id
+),
+
+hubspot_contracts as (
+    select
+        'hubspot:' || hubspot_deals.deal_id as contract_id,
+        'hubspot:' || hubspot_deals.company_id as customer_id,
+        'hubspot' as source_system,
+        hubspot_deals.deal_id as source_id,
+        hubspot_deals.name,
+        coalesce(hubspot_deals.owner, hubspot_companies.owner) as owner,
+        hubspot_deals.deal_type,
+        coalesce(hubspot_deals.currency, '{{ var("reporting_currency") }}') as currency,
+        hubspot_deals.close_date as signed_date,
+        coalesce(line_spans.first_start, hubspot_deals.close_date) as start_date,
+        line_spans.last_end as end_date,
+        null::integer as term_months,
+        false as auto_renew,
+        null::integer as renewal_term_months,
+        null::integer as notice_months,
+        null::date as terminated_date,
+        null::varchar as termination_reason,
+    from hubspot_deals
+    left join hubspot_companies
+        on hubspot_deals.company_id = hubspot_companies.company_id
+    left join line_spans
+        on 'hubspot:' || hubspot_deals.deal_id = line_spans.contract_id
+    where hubspot_deals.is_closed_won
+),
+
+generic as (
+    select
+        'generic:' || generic_contracts.contract_id as contract_id,
+        'generic:' || generic_contracts.customer_id as customer_id,
+        'generic' as source_system,
+        generic_contracts.contract_id as source_id,
+        generic_contracts.name,
+        coalesce(generic_contracts.owner, generic_customers.owner) as owner,
+        null::varchar as deal_type,
+        coalesce(generic_contracts.currency, '{{ var("reporting_currency") }}') as currency,
+        generic_contracts.signed_date,
+        generic_contracts.start_date,
+        generic_contracts.end_date,
+        generic_contracts.term_months,
+        generic_contracts.auto_renew,
+        generic_contracts.renewal_term_months,
+        generic_contracts.notice_months,
+        generic_contracts.terminated_date,
+        generic_contracts.termination_reason,
+    from generic_contracts
+    left join generic_customers
+        on generic_contracts.customer_id = generic_customers.customer_id
+),
+
+app as (
+    select
+        'app:' || app_contracts.contract_number as contract_id,
+        'app:' || app_customers.customer_number as customer_id,
+        'app' as source_system,
+        app_contracts.contract_number as source_id,
+        app_versions.title as name,
+        coalesce(app_versions.owner, app_customers.owner) as owner,
+        app_contracts.origin as deal_type,
+        app_versions.currency,
+        app_versions.signed_date,
+        app_versions.start_date,
+        app_versions.end_date,
+        app_versions.term_months,
+        app_versions.auto_renew,
+        app_versions.renewal_term_months,
+        app_versions.notice_months,
+        app_versions.terminated_date,
+        app_versions.termination_reason,
+    from app_contracts
+    inner join app_versions
+        on app_contracts.app_contract_id = app_versions.app_contract_id
+    inner join app_customers
+        on app_contracts.app_customer_id = app_customers.app_customer_id
+),
+
+unioned as (
+    select * from hubspot_contracts
+    union all
+    select * from generic
+    union all
+    select * from app
+),
+
+statused as (
+    select
+        unioned.*,
+        case
+            when unioned.terminated_date is not null
+                and unioned.terminated_date < {{ as_of_date() }} then 'terminated'
+            when unioned.start_date > {{ as_of_date() }} then 'future'
+            when unioned.end_date < {{ as_of_date() }}
+                and not (unioned.auto_renew and unioned.terminated_date is null) then 'ended'
+            else 'active'
+        end as status,
+        coalesce(current_mrr.current_mrr, 0) as current_mrr,
+    from unioned
+    left join current_mrr
+        on unioned.contract_id = current_mrr.contract_id
+)
+
+select * from statused
