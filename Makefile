@@ -8,22 +8,23 @@ RUN := $(UV) run --frozen --no-sync
 setup:  ## install uv if missing, then the locked dependencies
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --frozen --compile-bytecode  # PYTHONDONTWRITEBYTECODE is set on these machines: precompiled imports are 4x faster
+	$(RUN) python -c 'from dagster_project.project import prepared_manifest; prepared_manifest()' 2>/dev/null || $(RUN) dagster-dbt project prepare-and-package --file dagster_project/project.py  # the dbt manifest, when missing or older than dbt/
 
 demo: setup  ## demo data in, warehouse built, app served on http://127.0.0.1:8501
 	$(RUN) avtale demo
 
-test: setup  ## lint and the whole test suite
-	$(RUN) ruff check .
+test: lint  ## lint, types, SQL style, then the whole test suite
 	$(RUN) pytest
 
-lint: setup
+lint: setup  ## ruff, formatting, mypy, SQLFluff (dbt templater, DuckDB dialect) on the dbt project
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
+	$(RUN) sqlfluff lint dbt/models dbt/tests --processes 2
 
 dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (assets, runs, schedule, sensor)
 	mkdir -p $(AVTALE_HOME)/dagster
-	test -f $(AVTALE_HOME)/dagster/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(AVTALE_HOME)/dagster/dagster.yaml
+	test -f $(AVTALE_HOME)/dagster/dagster.yaml || cp dagster_project/dagster.yaml $(AVTALE_HOME)/dagster/dagster.yaml
 	DAGSTER_HOME=$(AVTALE_HOME)/dagster $(RUN) dagster dev -m dagster_project.definitions -h 127.0.0.1 -p 3000
 
 app: setup

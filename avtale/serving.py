@@ -11,7 +11,6 @@ last good copy stays in place.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -46,12 +45,9 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path), read_only=read_only, config=DUCKDB_CONFIG)
 
 
-def publish(warehouse: Path, serving: Path, extra_tables: Iterable[str] = ()) -> list[str]:
+def publish(warehouse: Path, serving: Path) -> list[str]:
     """Copy every table of the warehouse's ``marts`` schema into a fresh serving file.
-
-    ``extra_tables`` are qualified names (``raw.loads``) copied under their bare name.
-    Returns the names of the published tables.
-    """
+    Returns the names of the published tables."""
     tmp = serving.with_name(serving.name + ".building")
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
         leftover.unlink(missing_ok=True)
@@ -66,10 +62,10 @@ def publish(warehouse: Path, serving: Path, extra_tables: Iterable[str] = ()) ->
                 [PUBLISHED_SCHEMA],
             ).fetchall()
         ]
-        sources = [(f"wh.{PUBLISHED_SCHEMA}.{name}", name) for name in marts]
-        sources += [(f"wh.{qualified}", qualified.split(".")[-1]) for qualified in extra_tables]
-        for source, name in sources:
-            con.execute(f'CREATE TABLE main."{name}" AS SELECT * FROM {source}')
+        for name in marts:
+            con.execute(
+                f'CREATE TABLE main."{name}" AS SELECT * FROM wh.{PUBLISHED_SCHEMA}."{name}"'
+            )
         con.execute(
             "CREATE TABLE main._published AS SELECT ?::TIMESTAMPTZ AS published_at",
             [datetime.now(UTC)],
@@ -80,7 +76,7 @@ def publish(warehouse: Path, serving: Path, extra_tables: Iterable[str] = ()) ->
         con.close()
     tmp.chmod(PRIVATE_FILE)  # DuckDB made it with the umask's mode
     os.replace(tmp, serving)
-    return [name for _, name in sources]
+    return marts
 
 
 def connect_serving(serving: Path) -> duckdb.DuckDBPyConnection:

@@ -7,19 +7,22 @@ tests/oracle.py: a plain-Python reading of SPEC IX that shares no code with it.
 from __future__ import annotations
 
 import csv
+import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from avtale.cli import refresh
 from avtale.demo_data import write_demo_data
 from avtale.pipeline import ingest
 from avtale.serving import connect_serving
-from avtale.settings import Paths
+from avtale.settings import PROJECT_ROOT, Paths
 from tests import oracle
 from tests.sample_files import drop
 
@@ -32,7 +35,6 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Paths, Path]:
     exports = root / "exports"
     write_demo_data(exports, companies=400, seed=11, as_of=date(2025, 6, 15))
     home = Paths(root / "home").ensure()
-    os.environ["AVTALE_HOME"] = str(home.home)
     report = ingest(home, [exports])
     assert [f.path.name for f in report.files if f.status == "error"] == []
     assert refresh(home)
@@ -185,3 +187,51 @@ def test_app_renders_the_published_marts(
         home, "SELECT mrr FROM monthly_metrics WHERE NOT is_future ORDER BY month DESC LIMIT 1"
     )[0]
     assert mrr_tile.value == f"NOK {latest_mrr:,.2f}"
+
+
+def test_one_mart_materialises_alone_from_the_command_line(built, tmp_path: Path) -> None:
+    home, _ = built
+    dagster_home = tmp_path / "dagster"
+    dagster_home.mkdir()
+    shutil.copyfile(
+        PROJECT_ROOT / "dagster_project" / "dagster.yaml", dagster_home / "dagster.yaml"
+    )
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "AVTALE_HOME": str(home.home)}
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("dagster")), "asset", "materialize"]
+        + ["-m", "dagster_project.definitions", "--select", "marts/customers"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    # dbt built that one model (and ran its tests), nothing upstream or beside it.
+    results = json.loads((home.home / "dbt-target" / "run_results.json").read_text())
+    built_nodes = {r["unique_id"] for r in results["results"] if r["status"] == "success"}
+    assert built_nodes == {"model.avtale.customers"}
+    tested = {r["unique_id"].split(".")[2] for r in results["results"] if r["status"] == "pass"}
+    assert "unique_customers_customer_id" in tested
+    instance = dg.DagsterInstance.local_temp(tempdir=str(dagster_home))
+    (run,) = instance.get_run_records()
+    materialised = instance.get_records_for_run(
+        run.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    ).records
+    assert {r.asset_key.to_user_string() for r in materialised if r.asset_key} == {
+        "marts/customers"
+    }
+
+
+def test_a_refresh_leaves_the_environment_of_its_process_alone(
+    built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, _ = built
+    # Another folder in the environment: the refresh must use the one it is given.
+    elsewhere = tmp_path / "elsewhere"
+    monkeypatch.setenv("AVTALE_HOME", str(elsewhere))
+    monkeypatch.setenv("DAGSTER_HOME", str(elsewhere / "dagster"))
+    before = dict(os.environ)
+    assert refresh(home)
+    assert dict(os.environ) == before
+    assert not elsewhere.exists()

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, select
 
 from avtale.notify import reminders
 from avtale.notify.config import CONFIG_FILE, ReminderConfig, load_config
+from avtale.notify.deadlines import COLUMNS as DEADLINE_COLUMNS
 from avtale.notify.deadlines import read_deadlines
 from avtale.notify.mail import MailSettings
 from avtale.repository.db import session_scope
@@ -25,6 +26,7 @@ from avtale.repository.models import AuditLog, Notification, Reminder, User
 from avtale.rules.loading import RuleError
 from avtale.serving import NotPublishedError
 from tests.conftest import Database
+from tests.daily_chain import evaluate, publish, today_in, zone_where_it_is
 
 TODAY = date(2026, 3, 2)
 CONFIG = ReminderConfig(
@@ -435,44 +437,50 @@ def test_the_version_controlled_configuration_loads(tmp_path: Path) -> None:
 
 
 def publish_deadlines(serving: Path, columns: str, rows: list[str]) -> None:
+    """A published ``contract_deadlines`` of the mart's shape, ``columns`` from ``rows`` and
+    the others empty."""
+    given = [column.strip() for column in columns.split(",")]
+    shape = ", ".join(c if c in given else f"NULL AS {c}" for c in DEADLINE_COLUMNS)
     con = duckdb.connect(str(serving))
     con.execute(
-        f"CREATE TABLE contract_deadlines AS SELECT * FROM (VALUES {', '.join(rows)}) t({columns})"
+        f"CREATE TABLE contract_deadlines AS SELECT {shape} "
+        f"FROM (VALUES {', '.join(rows)}) t({columns})"
     )
     con.close()
 
 
-def test_deadlines_are_read_from_old_and_new_publishes_alike(tmp_path: Path) -> None:
+def test_deadlines_are_read_from_the_published_mart(tmp_path: Path) -> None:
     with pytest.raises(NotPublishedError):
         read_deadlines(tmp_path / "serving.duckdb", TODAY, 90)
-    old = tmp_path / "old.duckdb"
+    duckdb.connect(str(tmp_path / "empty.duckdb")).close()
+    with pytest.raises(NotPublishedError, match="has no table contract_deadlines"):
+        read_deadlines(tmp_path / "empty.duckdb", TODAY, 90)
+    serving = tmp_path / "serving.duckdb"
     publish_deadlines(
-        old,
-        "contract_id, customer_id, owner, deadline_type, deadline_date, auto_renew, contract_mrr",
-        [
-            "('hubspot:1', 'hubspot:c1', 'sally', 'notice', DATE '2026-03-20', true, 10.0)",
-            "('hubspot:2', 'hubspot:c2', 'sally', 'notice', DATE '2026-09-20', true, 10.0)",
-        ],
-    )
-    (row,) = read_deadlines(old, TODAY, 90)  # the second is beyond the horizon
-    assert row["deadline_date"] == date(2026, 3, 20)
-    assert row["customer_name"] is None and row["mrr_at_stake"] is None
-    new = tmp_path / "new.duckdb"
-    publish_deadlines(
-        new,
+        serving,
         "contract_id, customer_id, customer_name, owner, source_system, deadline_type, "
         "deadline_date, auto_renew, contract_mrr, mrr_at_stake, detail",
         [
             "('app:K-1', 'app:C-1', 'Øresund AS', 'sally', 'app', 'price_adjustment', "
-            "DATE '2026-03-02', false, 99.5, 12.25, 'CPI 3.1 %')"
+            "DATE '2026-03-02', false, 99.5, 12.25, 'CPI 3.1 %')",
+            "('app:K-2', 'app:C-1', 'Øresund AS', 'sally', 'app', 'notice', "
+            "DATE '2026-09-20', true, 10.0, null, 'Notice')",
         ],
     )
-    (row,) = read_deadlines(new, TODAY, 90)
-    assert (row["customer_name"], row["mrr_at_stake"], row["detail"]) == (
-        "Øresund AS",
-        12.25,
-        "CPI 3.1 %",
-    )
+    (row,) = read_deadlines(serving, TODAY, 90)  # the second is beyond the horizon
+    assert row == {
+        "contract_id": "app:K-1",
+        "deadline_type": "price_adjustment",
+        "deadline_date": date(2026, 3, 2),
+        "customer_id": "app:C-1",
+        "customer_name": "Øresund AS",
+        "owner": "sally",
+        "source_system": "app",
+        "auto_renew": False,
+        "contract_mrr": 99.5,
+        "mrr_at_stake": 12.25,
+        "detail": "CPI 3.1 %",
+    }
 
 
 # --- the Dagster job ------------------------------------------------------------------------
@@ -530,6 +538,65 @@ def test_the_dagster_job_run_twice_sends_nothing_more(
     assert sorted(p.name for p in (home / "outbox").iterdir()) == outbox
     assert count(people, Reminder, Reminder.status == "sent") == 3
 
-    schedule = defs.resolve_schedule_def("daily_reminders")
-    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 7 * * *", "Europe/Oslo")
-    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+def test_the_days_reminders_come_from_a_publish_after_its_renewals(
+    people: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagster_project.definitions import defs
+    from dagster_project.defs.daily import DAY_TAG
+    from dagster_project.defs.resources import AvtaleHome
+
+    zone = zone_where_it_is(10)
+    monkeypatch.setenv("AVTALE_TIMEZONE", zone)
+    monkeypatch.setenv("AVTALE_DATABASE_URL", people.url)
+    monkeypatch.delenv("AVTALE_SMTP_HOST", raising=False)
+    day = today_in(zone)
+    home = tmp_path / "home"
+    home.mkdir()
+    # The warehouse's deadlines mart, which every publish copies into the serving copy.
+    publish_deadlines(
+        home / "warehouse.duckdb",
+        "contract_id, customer_id, owner, deadline_type, deadline_date, auto_renew, contract_mrr",
+        [
+            f"('hubspot:1', 'hubspot:c1', 'sally', 'notice', DATE '{day + timedelta(days=5)}', "
+            "true, 10.0)"
+        ],
+    )
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        con.execute("CREATE SCHEMA marts")
+        con.execute("CREATE TABLE marts.contract_deadlines AS FROM main.contract_deadlines")
+    (home / "reminders.yaml").write_text(
+        "lead_days: {notice: [30, 7]}\nescalate_after_days: 3\nfallback_recipient: ada\n",
+        encoding="utf-8",
+    )
+    instance = dg.DagsterInstance.ephemeral()
+    remind_sensor = defs.resolve_sensor_def("remind_after_renewals_published")
+    assert remind_sensor.job_name == "reminders"
+    assert remind_sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    resources = {"avtale": AvtaleHome(home=str(home))}
+    waiting = f"waiting for a publish after the renewals of {day}"
+
+    publish(instance, home)  # the morning refresh: the day's renewals have not run yet
+    assert evaluate(remind_sensor, instance) == waiting
+    renew = evaluate(defs.resolve_sensor_def("renew_after_morning_publish"), instance)
+    assert isinstance(renew, dg.RunRequest)
+    renewals = defs.resolve_job_def("renewals").execute_in_process(
+        run_config=renew.run_config, tags=renew.tags, instance=instance, resources=resources
+    )
+    assert renewals.success
+    # The morning's publish began before the renewals ended: still not the one.
+    assert evaluate(remind_sensor, instance) == waiting
+
+    publish(instance, home)  # the refresh the renewals started
+    request = evaluate(remind_sensor, instance)
+    assert isinstance(request, dg.RunRequest)
+    assert (request.run_key, request.tags[DAY_TAG]) == (f"reminders-{day}", day.isoformat())
+    reminders_run = defs.resolve_job_def("reminders").execute_in_process(
+        run_config=request.run_config, tags=request.tags, instance=instance, resources=resources
+    )
+    assert reminders_run.success
+    assert reminders_run.output_for_node("send_reminders") == 1
+    # Later publishes the same day ask for the same run: Dagster starts one per run key.
+    publish(instance, home)
+    again = evaluate(remind_sensor, instance)
+    assert isinstance(again, dg.RunRequest) and again.run_key == request.run_key

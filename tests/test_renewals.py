@@ -25,8 +25,10 @@ from avtale.repository.renewals import (
 )
 from avtale.repository.service import create_contract, create_customer, current_version
 from avtale.repository.terms import term_end
+from avtale.serving import connect
 from avtale.settings import Paths
 from tests.conftest import Database
+from tests.daily_chain import evaluate, publish, today_in, zone_where_it_is
 
 ACTOR = "sally"
 LINES = [{"product": "Assist", "quantity": 10, "unit_price": 100, "billing_period": "monthly"}]
@@ -205,15 +207,15 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Paths:
 
 
 def test_the_renewals_job_twice_renews_once(home: Paths) -> None:
-    from dagster_project.definitions import defs
     from dagster_project.defs.renewals import renewals_job
-    from dagster_project.defs.resources import AvtaleHome
+    from dagster_project.defs.resources import AvtaleHome, OperationalDatabase
 
     engine = make_engine(database_url(home))
     db = Database("sqlite", database_url(home), engine)
     contract_id = make_contract(db)
     config = {"ops": {"renew_contracts": {"config": {"today": "2025-03-01"}}}}
-    resources = {"avtale": AvtaleHome(home=str(home.home))}
+    avtale = AvtaleHome(home=str(home.home))
+    resources = {"avtale": avtale, "database": OperationalDatabase(avtale=avtale)}
     first = renewals_job.execute_in_process(run_config=config, resources=resources)
     second = renewals_job.execute_in_process(run_config=config, resources=resources)
     assert first.success and second.success
@@ -223,9 +225,83 @@ def test_the_renewals_job_twice_renews_once(home: Paths) -> None:
     with session_scope(engine, readonly=True) as session:
         assert session.scalar(select(func.count(ContractVersion.id))) == 2
     engine.dispose()
-    schedule = defs.resolve_schedule_def("daily_renewals")
-    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 6 * * *", "Europe/Oslo")
-    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def marts_warehouse(home: Paths) -> Paths:
+    """A warehouse with an empty `marts` schema: enough for a real publish."""
+    with connect(home.warehouse) as con:
+        con.execute("CREATE SCHEMA marts")
+    return home
+
+
+def test_a_publish_before_the_morning_refresh_starts_no_renewals(
+    home: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagster_project.defs.daily import renew_after_morning_publish
+
+    monkeypatch.setenv("AVTALE_TIMEZONE", zone_where_it_is(2))
+    instance = dg.DagsterInstance.ephemeral()
+    publish(instance, marts_warehouse(home).home)
+    assert evaluate(renew_after_morning_publish, instance) == (
+        "published before the morning refresh: renewals wait for it"
+    )
+
+
+def test_the_days_renewals_follow_its_morning_publish_and_start_one_refresh(
+    home: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagster_project.definitions import defs
+    from dagster_project.defs.daily import DAY_TAG, refresh_after_renewals
+    from dagster_project.defs.resources import AvtaleHome
+
+    zone = zone_where_it_is(10)
+    monkeypatch.setenv("AVTALE_TIMEZONE", zone)
+    day = today_in(zone).isoformat()
+    db = Database("sqlite", database_url(home), make_engine(database_url(home)))
+    contract_id = make_contract(db)
+    instance = dg.DagsterInstance.ephemeral()
+    renew_sensor = defs.resolve_sensor_def("renew_after_morning_publish")
+    assert renew_sensor.job_name == "renewals"
+    assert renew_sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+    publish(instance, marts_warehouse(home).home)
+    request = evaluate(renew_sensor, instance)
+    assert isinstance(request, dg.RunRequest)
+    assert (request.run_key, request.tags[DAY_TAG]) == (f"renewals-{day}", day)
+    # A later publish the same day asks for the same run: Dagster starts one per run key.
+    publish(instance, home.home)
+    again = evaluate(renew_sensor, instance)
+    assert isinstance(again, dg.RunRequest) and again.run_key == request.run_key
+
+    job = defs.resolve_job_def("renewals")
+    resources = {"avtale": AvtaleHome(home=str(home.home))}
+
+    def renewals_run(tags: dict[str, str]) -> dg.ExecuteInProcessResult:
+        result = job.execute_in_process(
+            run_config=request.run_config, tags=tags, instance=instance, resources=resources
+        )
+        assert result.success
+        return result
+
+    def refresh_requested(run: dg.ExecuteInProcessResult) -> object:
+        context = dg.build_run_status_sensor_context(
+            sensor_name=refresh_after_renewals.name,
+            dagster_event=run.get_run_success_event(),
+            dagster_instance=instance,
+            dagster_run=run.dagster_run,
+        )
+        return refresh_after_renewals(context)
+
+    renewals = renewals_run(request.tags)
+    assert renewals.output_for_node("renew_contracts") >= 1
+    assert latest(db, contract_id)["version_no"] >= 2
+    db.engine.dispose()
+    refresh = refresh_requested(renewals)
+    assert isinstance(refresh, dg.RunRequest)
+    assert (refresh.run_key, refresh.tags) == (f"refresh-after-renewals-{day}", {DAY_TAG: day})
+    assert defs.resolve_sensor_def(refresh_after_renewals.name).job_name == "refresh"
+    # Renewals run by hand (no day) leave publishing to the refresh their writes start.
+    assert isinstance(refresh_requested(renewals_run({})), dg.SkipReason)
 
 
 @pytest.mark.slow

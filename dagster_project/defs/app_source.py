@@ -1,14 +1,15 @@
 """The app's operational database as the dbt source `app`, and a sensor on its writes."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 from sqlalchemy.exc import SQLAlchemyError
 
-from avtale.pipeline import export_operational
-from avtale.repository.db import database_url, make_engine
-from avtale.repository.export import EXPORTED, last_write_id
-from avtale.settings import paths
+from avtale.pipeline import open_warehouse
+from avtale.repository.export import EXPORTED, export_to_warehouse, last_write_id
+from avtale.services.database import DatabaseUnavailableError
 from dagster_project.defs.jobs import refresh_job
-from dagster_project.defs.resources import AvtaleHome
+from dagster_project.defs.resources import AvtaleHome, OperationalDatabase
 
 
 @dg.multi_asset(
@@ -21,10 +22,15 @@ from dagster_project.defs.resources import AvtaleHome
         for table in EXPORTED
     ],
     can_subset=False,
+    pool="warehouse",
 )
-def app_database(context: dg.AssetExecutionContext, avtale: AvtaleHome):
+def app_database(
+    context: dg.AssetExecutionContext, avtale: AvtaleHome, database: OperationalDatabase
+) -> Iterator[dg.MaterializeResult]:
     """Copy customers and contracts entered in the app into the warehouse."""
-    counts = export_operational(avtale.paths())
+    engine = database.open().engine
+    with open_warehouse(avtale.paths()) as con:
+        counts = export_to_warehouse(engine, con)
     if counts is None:
         context.log.info("no writes in the app since the last copy; the warehouse copy stands")
     else:
@@ -37,15 +43,14 @@ def app_database(context: dg.AssetExecutionContext, avtale: AvtaleHome):
 @dg.sensor(
     job=refresh_job, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING
 )
-def app_writes_sensor(context: dg.SensorEvaluationContext):
+def app_writes_sensor(
+    context: dg.SensorEvaluationContext, database: OperationalDatabase
+) -> dg.RunRequest | dg.SkipReason:
     """Refresh when anything was saved in the app (the audit log moved on)."""
-    engine = make_engine(database_url(paths()))
     try:
-        latest = last_write_id(engine)
-    except SQLAlchemyError as exc:  # no operational database yet: nothing was written
+        latest = last_write_id(database.open().engine)
+    except (DatabaseUnavailableError, SQLAlchemyError) as exc:
         return dg.SkipReason(f"operational database not readable: {exc.__class__.__name__}")
-    finally:
-        engine.dispose()
     if latest <= int(context.cursor or 0):
         return dg.SkipReason("no new writes")
     context.update_cursor(str(latest))

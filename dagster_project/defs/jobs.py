@@ -1,10 +1,15 @@
-"""The refresh job, its daily schedule, and the inbox sensor."""
+"""The refresh job, its morning schedule, and the inbox sensor."""
+
+from datetime import time
 
 import dagster as dg
 
 from avtale import inbox
 from avtale.dates import business_zone
-from avtale.settings import paths
+from dagster_project.defs.resources import AvtaleHome
+
+# The business day's work starts with this refresh (renewals and reminders follow it).
+MORNING_REFRESH = time(5, 0)
 
 # In one process: a process per step would pay the imports three times over.
 refresh_job = dg.define_asset_job(
@@ -15,7 +20,7 @@ refresh_job = dg.define_asset_job(
 daily_refresh = dg.ScheduleDefinition(
     name="daily_refresh",
     job=refresh_job,
-    cron_schedule="0 5 * * *",
+    cron_schedule=f"{MORNING_REFRESH.minute} {MORNING_REFRESH.hour} * * *",
     execution_timezone=business_zone().key,
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
@@ -24,9 +29,11 @@ daily_refresh = dg.ScheduleDefinition(
 @dg.sensor(
     job=refresh_job, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING
 )
-def inbox_sensor(context: dg.SensorEvaluationContext):
+def inbox_sensor(
+    context: dg.SensorEvaluationContext, avtale: AvtaleHome
+) -> dg.RunRequest | dg.SkipReason:
     """Start a refresh when files land in `$AVTALE_HOME/inbox/` and have settled."""
-    found = inbox.scan(paths().inbox)
+    found = inbox.scan(avtale.location().inbox)
     if not found.ready and not found.refused:
         waiting = ", ".join(r.name for r in found.waiting)
         return dg.SkipReason(f"waiting for {waiting} to settle" if waiting else "inbox is empty")

@@ -6,30 +6,13 @@ from dagster_dbt import get_asset_key_for_model
 from avtale.serving import publish
 from dagster_project.defs.dbt import avtale_dbt_models
 from dagster_project.defs.resources import AvtaleHome
-
-PUBLISHED_MODELS = [
-    "customers",
-    "contracts",
-    "contract_lines",
-    "customer_months",
-    "mrr_movements",
-    "monthly_metrics",
-    "contract_deadlines",
-    "churn_events",
-    "cohort_retention",
-    "product_mrr_movements",
-    "mrr_forecast",
-    "contract_health",
-    "contract_health_signals",
-    "data_quality_findings",
-    "quarantine",
-    "loads",
-]
+from dagster_project.project import mart_names
 
 
 @dg.asset(
-    deps=[get_asset_key_for_model([avtale_dbt_models], name) for name in PUBLISHED_MODELS],
+    deps=[get_asset_key_for_model([avtale_dbt_models], name) for name in mart_names()],
     group_name="serving",
+    pool="warehouse",
 )
 def serving_copy(context: dg.AssetExecutionContext, avtale: AvtaleHome) -> dg.MaterializeResult:
     """The marts as the app and `avtale sql` read them, replaced atomically."""

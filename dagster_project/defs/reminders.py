@@ -1,4 +1,5 @@
-"""Reminders before contract deadlines (SPEC A2): queue, escalate, send; daily at 07:00.
+"""Reminders before contract deadlines (SPEC A2): queue, escalate, send; once a day, after
+the morning's renewals are published (dagster_project/defs/daily.py).
 
 Idempotent by design: a reminder exists once per natural key and is sent once, so a
 second run on the same day (a retry, a manual launch) finds nothing new to do.
@@ -8,40 +9,32 @@ from datetime import date
 from typing import Any
 
 import dagster as dg
-from sqlalchemy import Engine
 
-from avtale.dates import business_zone, today
-from avtale.notify import reminders
-from avtale.notify.config import config_path, load_config
+from avtale.dates import today
 from avtale.notify.mail import mail_settings, make_mailer
-from avtale.notify.run import queue_from_serving
-from avtale.repository.db import database_url, make_engine, migrate, session_scope
-from dagster_project.defs.resources import AvtaleHome
+from avtale.services import notifications
+from avtale.settings import load_settings
+from dagster_project.defs.resources import AvtaleHome, OperationalDatabase
 
 
 class RemindConfig(dg.Config):
-    today: str = ""  # YYYY-MM-DD, to run for another day; empty = today in Oslo
-
-
-def _engine(avtale: AvtaleHome) -> Engine:
-    url = database_url(avtale.paths())
-    migrate(url)
-    return make_engine(url)
+    today: str = ""  # YYYY-MM-DD, to run for another day; empty = today in the business's time zone
 
 
 # The day flows from op to op, so one run is about one day even across midnight.
 @dg.op
 def queue_reminders(
-    context: dg.OpExecutionContext, config: RemindConfig, avtale: AvtaleHome
+    context: dg.OpExecutionContext,
+    config: RemindConfig,
+    avtale: AvtaleHome,
+    database: OperationalDatabase,
 ) -> dg.Output[str]:
     """A pending reminder for every published deadline whose lead-time window is open."""
     day = date.fromisoformat(config.today) if config.today else today()
     paths = avtale.paths()
-    engine = _engine(avtale)
-    try:
-        count, report = queue_from_serving(engine, paths, day, load_config(config_path(paths)))
-    finally:
-        engine.dispose()
+    count, report = notifications.queue_reminders(
+        database.open(), paths, day, load_settings(paths).reminders
+    )
     context.log.info(
         f"{day}: {count} deadlines ahead; queued {report.queued} reminders "
         f"({report.already} were queued before)"
@@ -60,16 +53,11 @@ def queue_reminders(
 
 @dg.op
 def escalate_reminders(
-    context: dg.OpExecutionContext, day: str, avtale: AvtaleHome
+    context: dg.OpExecutionContext, day: str, avtale: AvtaleHome, database: OperationalDatabase
 ) -> dg.Output[str]:
     """One escalation to the manager of each reminder left unacknowledged too long."""
-    settings = load_config(config_path(avtale.paths()))
-    engine = _engine(avtale)
-    try:
-        with session_scope(engine) as session:
-            report = reminders.escalate(session, date.fromisoformat(day), settings)
-    finally:
-        engine.dispose()
+    config = load_settings(avtale.paths()).reminders
+    report = notifications.escalate_reminders(database.open(), date.fromisoformat(day), config)
     context.log.info(f"escalated {report.escalated} unacknowledged reminders")
     return dg.Output(
         day,
@@ -81,17 +69,17 @@ def escalate_reminders(
 
 
 @dg.op
-def send_reminders(context: dg.OpExecutionContext, day: str, avtale: AvtaleHome) -> dg.Output[int]:
+def send_reminders(
+    context: dg.OpExecutionContext, day: str, avtale: AvtaleHome, database: OperationalDatabase
+) -> dg.Output[int]:
     """Every pending reminder by mail and in the app, each in its own transaction."""
     mailer = make_mailer(mail_settings(avtale.paths()))
-    engine = _engine(avtale)
     try:
-        report = reminders.send_pending(
-            engine, mailer, today=date.fromisoformat(day), log=context.log.info
+        report = notifications.send_reminders(
+            database.open(), mailer, date.fromisoformat(day), log=context.log.info
         )
     finally:
         mailer.close()
-        engine.dispose()
     metadata: dict[str, Any] = {
         "sent": report.sent,
         "emailed": len(report.emailed),
@@ -119,13 +107,3 @@ def send_reminders(context: dg.OpExecutionContext, day: str, avtale: AvtaleHome)
 @dg.job(name="reminders", executor_def=dg.in_process_executor)
 def reminders_job() -> None:
     send_reminders(escalate_reminders(queue_reminders()))
-
-
-# Runs as soon as the daemon does, after the 05:00 refresh has published the deadlines.
-daily_reminders = dg.ScheduleDefinition(
-    name="daily_reminders",
-    job=reminders_job,
-    cron_schedule="0 7 * * *",
-    execution_timezone=business_zone().key,
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-)

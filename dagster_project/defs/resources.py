@@ -1,11 +1,11 @@
-"""Resources shared by the assets: the data folder, and the dbt project."""
+"""The resources of every run: the data folder and the app's operational database."""
 
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtProject
 
-from avtale.settings import DBT_PROJECT_DIR, Paths, paths
+from avtale.services.database import Database, database_at, open_database
+from avtale.settings import Paths, paths
 
 
 class AvtaleHome(dg.ConfigurableResource):
@@ -13,37 +13,29 @@ class AvtaleHome(dg.ConfigurableResource):
 
     home: str = ""
 
+    def location(self) -> Paths:
+        return Paths(Path(self.home).resolve()) if self.home else paths()
+
     def paths(self) -> Paths:
-        return (Paths(Path(self.home).resolve()) if self.home else paths()).ensure()
+        """The data folder, its folders made (or tightened) to be the owner's alone."""
+        return self.location().ensure()
 
 
-def _manifest_is_stale(manifest: Path) -> bool:
-    if not manifest.exists():
-        return True
-    built = manifest.stat().st_mtime
-    sources = ("models", "macros", "seeds", "tests", "dbt_project.yml", "profiles.yml")
-    return any(
-        f.stat().st_mtime > built
-        for name in sources
-        for f in (
-            [DBT_PROJECT_DIR / name]
-            if name.endswith(".yml")
-            else (DBT_PROJECT_DIR / name).rglob("*")
-        )
-    )
+class OperationalDatabase(dg.ConfigurableResource):
+    """The app's database of customers, contracts, users and reminders: `url` if set, else
+    `$AVTALE_DATABASE_URL`, else `avtale.db` in the data folder."""
 
+    avtale: AvtaleHome
+    url: str = ""
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-dbt_project.prepare_if_dev()
-if _manifest_is_stale(dbt_project.manifest_path):
-    # Outside `dagster dev` nothing parses the project: do it when models changed.
-    from dbt.cli.main import dbtRunner
-
-    dbtRunner().invoke(
-        ["parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
-    )
+    def open(self) -> Database:
+        """The database at the newest schema (migrated on the first open in a process)."""
+        return database_at(self.url) if self.url else open_database(self.avtale.location())
 
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    return dg.Definitions(resources={"avtale": AvtaleHome()})
+    avtale = AvtaleHome()
+    return dg.Definitions(
+        resources={"avtale": avtale, "database": OperationalDatabase(avtale=avtale)}
+    )
