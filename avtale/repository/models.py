@@ -611,4 +611,3 @@ class Renewal(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     contract: Mapped[Contract] = relationship()
-
