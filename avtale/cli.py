@@ -334,6 +334,95 @@ def cmd_renew(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
+def _day_option(value: str | None) -> date | None:
+    """The day an option gives, None if none; ValueError if it is not a date."""
+    return date.fromisoformat(value) if value else None
+
+
+def _fail(message: str) -> int:
+    _say(f"error: {message}")
+    return 2
+
+
+def cmd_invoice_run(args: argparse.Namespace) -> int:
+    from avtale.services.database import open_database
+    from avtale.services.invoices import BillingSetupError, run_invoices
+
+    try:
+        through = _day_option(args.through)
+    except ValueError:
+        return _fail(f"--through must be a date such as 2026-03-31, not {args.through!r}")
+    p = paths().ensure()
+    try:
+        report = run_invoices(open_database(p), p, through, log=_say if args.verbose else _quiet)
+    except BillingSetupError as exc:
+        return _fail(str(exc))
+    for line in report.lines():
+        print(line)
+    return 1 if report.failed else 0
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+def cmd_invoice_export(args: argparse.Namespace) -> int:
+    from avtale.services.database import open_database
+    from avtale.services.invoices import export_ubl
+
+    if args.format != "ubl":
+        return _fail(f"unknown format {args.format!r}: use ubl")
+    try:
+        since = _day_option(args.since)
+    except ValueError:
+        return _fail(f"--since must be a date such as 2026-03-31, not {args.since!r}")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        return _fail(f"{out}: is not a folder")
+    export = export_ubl(open_database(paths().ensure()), out, since)
+    print(f"wrote {len(export.written)} e-invoices to {out}")
+    for number, why in export.skipped.items():
+        print(f"skipped {number}: {why}")
+    return 0
+
+
+def cmd_invoice_payments(args: argparse.Namespace) -> int:
+    from avtale.services.database import open_database
+    from avtale.services.invoices import StatementError, import_payments
+
+    statement = Path(args.file)
+    try:
+        data = statement.read_bytes()
+    except OSError as exc:
+        return _fail(f"{statement}: cannot be read ({exc.strerror})")
+    try:
+        report = import_payments(open_database(paths().ensure()), _cli(), statement.name, data)
+    except StatementError as exc:
+        return _fail(f"{statement}: {exc}")
+    for line in report.lines():
+        print(line)
+    return 0
+
+
+def cmd_invoice_journal(args: argparse.Namespace) -> int:
+    from avtale.billing.accounting import AccountingError
+    from avtale.billing.exports import write_file
+    from avtale.services.database import open_database
+    from avtale.services.invoices import BillingError, BillingSetupError, journal
+
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        return _fail(f"{out}: its folder does not exist")
+    p = paths().ensure()
+    try:
+        content = journal(open_database(p), p, args.period, sie=args.sie)
+    except (ValueError, AccountingError, BillingError, BillingSetupError) as exc:
+        return _fail(str(exc))
+    write_file(out, content)
+    print(f"wrote the {'SIE 4 file' if args.sie else 'journal'} of {args.period} to {out}")
+    return 0
+
+
 DEMO_USERS = {
     "leader": "leadership",
     "analyst": "analyst",
@@ -447,6 +536,36 @@ def build_parser() -> argparse.ArgumentParser:
     renew_.add_argument("--today", help="the day to run for (YYYY-MM-DD); default today")
     renew_.add_argument("-v", "--verbose", action="store_true", help="log every renewal")
     renew_.set_defaults(func=cmd_renew)
+
+    invoice = sub.add_parser(
+        "invoice", help="the invoice register: run, e-invoices, payments, books"
+    )
+    invoice_sub = invoice.add_subparsers(dest="invoice_command", required=True)
+    invoice_run = invoice_sub.add_parser(
+        "run", help="issue the invoices and credit notes the contracts call for (as the daily job)"
+    )
+    invoice_run.add_argument("--through", help="bill periods starting by this day (YYYY-MM-DD)")
+    invoice_run.add_argument("-v", "--verbose", action="store_true", help="log every problem")
+    invoice_run.set_defaults(func=cmd_invoice_run)
+    invoice_export = invoice_sub.add_parser(
+        "export", help="write one e-invoice file per invoice and credit note"
+    )
+    invoice_export.add_argument("--format", required=True, help="ubl (Peppol BIS Billing 3.0)")
+    invoice_export.add_argument("--out", required=True, help="the folder to write to")
+    invoice_export.add_argument("--since", help="issued on or after this day (YYYY-MM-DD)")
+    invoice_export.set_defaults(func=cmd_invoice_export)
+    invoice_payments = invoice_sub.add_parser(
+        "payments", help="import a bank statement (camt.053 XML or CSV) and match its payments"
+    )
+    invoice_payments.add_argument("file")
+    invoice_payments.set_defaults(func=cmd_invoice_payments)
+    invoice_journal = invoice_sub.add_parser(
+        "journal", help="the accounting export of a month: journal CSV or SIE 4"
+    )
+    invoice_journal.add_argument("--period", required=True, help="the month (YYYY-MM)")
+    invoice_journal.add_argument("--out", required=True, help="the file to write")
+    invoice_journal.add_argument("--sie", action="store_true", help="SIE 4 instead of CSV")
+    invoice_journal.set_defaults(func=cmd_invoice_journal)
 
     app = sub.add_parser("app", help="serve the Streamlit app")
     app.add_argument("--port", type=int, default=8501)

@@ -17,6 +17,7 @@ app at start, naming its file and entry or its variable, instead of a reminder r
 | VAT rates and wording | ``vat.yaml`` |
 | the sending company | ``seller.yaml`` |
 | reminder lead times, escalation | ``reminders.yaml`` |
+| invoice numbers, payment terms and references, bank accounts, books | ``billing.yaml`` |
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from avtale.billing.config import BillingSettings, load_billing
 from avtale.dates import business_zone
 from avtale.notify.config import ReminderConfig, load_config
 from avtale.rules.loading import Entry, RuleError, config_file, document, read_yaml
@@ -195,6 +197,7 @@ class Settings:
     vat: VatRules
     seller: Seller
     reminders: ReminderConfig
+    billing: BillingSettings
     # File name -> the file it was read from (the data folder's own, or the shipped one).
     files: Mapping[str, Path]
 
@@ -299,7 +302,14 @@ def load_settings(home: Paths | None = None, environ: Mapping[str, str] | None =
     problems: list[str] = []
     files = {
         name: config_file(home.home, name)
-        for name in ("renewals.yaml", "limits.yaml", "vat.yaml", "seller.yaml", "reminders.yaml")
+        for name in (
+            "renewals.yaml",
+            "limits.yaml",
+            "vat.yaml",
+            "seller.yaml",
+            "reminders.yaml",
+            "billing.yaml",
+        )
     }
 
     def checked(load: Callable[..., Any], *args: Any) -> Any:
@@ -322,6 +332,7 @@ def load_settings(home: Paths | None = None, environ: Mapping[str, str] | None =
         "vat": vat,
         "seller": checked(load_seller, files["seller.yaml"], vat) if vat else None,
         "reminders": checked(load_config, files["reminders.yaml"]),
+        "billing": checked(load_billing, files["billing.yaml"]),
     }
     if problems:
         raise SettingsError(problems)

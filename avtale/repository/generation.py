@@ -263,7 +263,7 @@ def generate_for_proposal(
     context = proposal_context(session, paths, proposal, purpose=purpose, version=doc_version)
     if fmt == "docx":
         context["document"]["status"] = "draft"
-    rendered = _render(template, context, fmt)
+    rendered = render_template(template, context, fmt)
     source = {
         "template": {"key": template.key, "version": template.version_no, "id": template.id},
         "clauses": [{"key": c["key"], "version": c["version"]} for c in context["clauses"]],
@@ -274,7 +274,7 @@ def generate_for_proposal(
         "status": context["document"]["status"],
     }
     filename = f"{proposal.number}-v{doc_version}{rendered.suffix}"
-    return _store(
+    return store_document(
         session,
         actor,
         paths,
@@ -287,14 +287,14 @@ def generate_for_proposal(
     )
 
 
-def _render(template: Template, context: dict[str, Any], fmt: str) -> docgen.Rendered:
+def render_template(template: Template, context: dict[str, Any], fmt: str) -> docgen.Rendered:
     try:
         return docgen.generate(as_docgen(template), context, fmt="pdf" if fmt == "pdf" else "docx")
     except docgen.DocumentError as problem:
         raise ValidationError({"document": str(problem)}) from problem
 
 
-def _store(
+def store_document(
     session: Session,
     actor: str,
     paths: Paths,
@@ -446,7 +446,7 @@ def generate_invoice(
     template = latest_template(session, template_key)
     if template is None or template.purpose != "invoice":
         raise ValidationError({"template": f"{template_key} is not an invoice template"})
-    rendered = _render(template, context, "pdf")
+    rendered = render_template(template, context, "pdf")
     source = {
         "template": {"key": template.key, "version": template.version_no, "id": template.id},
         "purpose": "invoice",
@@ -455,7 +455,7 @@ def generate_invoice(
         "period": f"{period_start:%Y-%m}",
         "vat": {"category": treatment.category, "rate": str(treatment.rate), "rules": vat_rules},
     }
-    return _store(
+    return store_document(
         session,
         actor,
         paths,

@@ -611,3 +611,194 @@ class Renewal(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     contract: Mapped[Contract] = relationship()
+
+
+# --- billing (SPEC B1, B2, D5) --------------------------------------------------------
+
+INVOICE_KINDS = ("invoice", "credit_note")
+MATCHED_BY = ("reference", "invoice_number", "amount", "manual")
+Rate = Numeric(18, 8)
+
+
+class InvoiceSeries(Base):
+    """The counter of one number series: the next number is taken, under a row lock, in the
+    transaction that issues the invoice, so a rolled-back invoice leaves no gap."""
+
+    __tablename__ = "invoice_series"
+
+    prefix: Mapped[str] = mapped_column(String(10), primary_key=True)
+    next_number: Mapped[int]
+
+
+class Invoice(Base):
+    """An issued invoice or credit note (``avtale.billing.register``). Never edited: what
+    it says is corrected by a credit note that names it (``corrects_id``). Only the facts
+    of its delivery (``sent_at``, ``sent_via``, the stored PDF) are added later."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (one_of("kind", INVOICE_KINDS), UniqueConstraint("series", "sequence"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    series: Mapped[str] = mapped_column(String(10))
+    sequence: Mapped[int]
+    issue_date: Mapped[date] = mapped_column(index=True)
+    due_date: Mapped[date | None]
+    currency: Mapped[str] = mapped_column(String(3))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"), index=True)
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
+    period_start: Mapped[date | None]
+    period_end: Mapped[date | None]
+    payment_reference: Mapped[str | None] = mapped_column(String(25), unique=True)
+    payment_account: Mapped[dict[str, Any] | None]
+    payment_terms: Mapped[str | None] = mapped_column(String(200))
+    buyer_reference: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(2))
+    # The parties as they were on the day of issue (``avtale.billing.stored``).
+    seller: Mapped[dict[str, Any]]
+    buyer: Mapped[dict[str, Any]]
+    accounting_currency: Mapped[str | None] = mapped_column(String(3))
+    accounting_rate: Mapped[Decimal | None] = mapped_column(Rate)
+    # EN 16931 totals (``avtale.billing.model.compute_totals``), kept for queries.
+    net_total: Mapped[Decimal]
+    vat_total: Mapped[Decimal]
+    total: Mapped[Decimal]
+    vat_rules_version: Mapped[int | None]
+    billing_version: Mapped[int]
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    sent_via: Mapped[str | None] = mapped_column(String(20))
+    pdf_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+
+    lines: Mapped[list[InvoiceLine]] = relationship(
+        back_populates="invoice", order_by="InvoiceLine.position"
+    )
+
+
+class InvoiceLine(Base):
+    """One line as issued. A line billed from a contract line names it (``contract_line_no``)
+    and its billing period (``period_key``: the period's first day, or a one-off line's
+    start), the days it covers and the terms it was priced at: what the next run compares
+    the contract's schedule with."""
+
+    __tablename__ = "invoice_lines"
+    __table_args__ = (UniqueConstraint("invoice_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    position: Mapped[int]
+    description: Mapped[str] = mapped_column(String(300))
+    product: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[Decimal]
+    unit_price: Mapped[Decimal]
+    discount_percent: Mapped[Decimal] = mapped_column(Percent)
+    unit_code: Mapped[str] = mapped_column(String(3))
+    vat_category: Mapped[str] = mapped_column(String(2))
+    vat_rate: Mapped[Decimal] = mapped_column(Percent)
+    vat_reason: Mapped[str] = mapped_column(String(300))
+    net_amount: Mapped[Decimal]
+    contract_line_no: Mapped[int | None]
+    period_key: Mapped[date | None]
+    period_start: Mapped[date | None]
+    period_end: Mapped[date | None]
+    billing_period_end: Mapped[date | None]
+    billing_period: Mapped[str | None] = mapped_column(String(20))
+    billing_interval_months: Mapped[int | None]
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+
+class BilledPeriod(Base):
+    """That a document billed (or corrected) one billing period of one contract line: the
+    n-th document to touch it has ``adjustment_no`` n. Two runs racing to bill the same
+    period cannot both commit."""
+
+    __tablename__ = "billed_periods"
+    __table_args__ = (
+        UniqueConstraint(
+            "contract_id", "line_no", "period_start", "adjustment_no", name="uq_billed_periods_key"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"))
+    line_no: Mapped[int]
+    period_start: Mapped[date]
+    adjustment_no: Mapped[int]
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+
+
+class CustomerBilling(Base):
+    """Where and how a customer is invoiced: postal address, billing e-mail, the reference
+    it wants on invoices ("Deres ref") and a Peppol address other than its registry number."""
+
+    __tablename__ = "customer_billing"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), unique=True)
+    street: Mapped[str | None] = mapped_column(String(200))
+    postcode: Mapped[str | None] = mapped_column(String(20))
+    city: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254))
+    buyer_reference: Mapped[str | None] = mapped_column(String(200))
+    peppol_scheme: Mapped[str | None] = mapped_column(String(4))
+    peppol_id: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class BankPayment(Base):
+    """One incoming payment from a bank statement, once: ``import_key`` is derived from the
+    bank's own reference of the entry, so a statement imported twice adds nothing."""
+
+    __tablename__ = "bank_payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_key: Mapped[str] = mapped_column(String(64), unique=True)
+    statement: Mapped[str] = mapped_column(String(255))
+    imported_by: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    booking_date: Mapped[date] = mapped_column(index=True)
+    value_date: Mapped[date | None]
+    amount: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3))
+    payer: Mapped[str | None] = mapped_column(String(200))
+    creditor_references: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    text: Mapped[str | None] = mapped_column(Text)
+    end_to_end_id: Mapped[str | None] = mapped_column(String(100))
+    account: Mapped[str | None] = mapped_column(String(50))
+    bank_reference: Mapped[str | None] = mapped_column(String(100))
+
+
+class PaymentAllocation(Base):
+    """The part of a payment that pays one invoice, and how it was matched."""
+
+    __tablename__ = "payment_allocations"
+    __table_args__ = (one_of("matched_by", MATCHED_BY),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("bank_payments.id"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    amount: Mapped[Decimal]
+    matched_by: Mapped[str] = mapped_column(String(20))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UnmatchedPayment(Base):
+    """The queue: the part of a payment no invoice took (no match, or more than was owed),
+    until someone resolves it."""
+
+    __tablename__ = "unmatched_payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("bank_payments.id"), unique=True)
+    amount: Mapped[Decimal]
+    reason: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)

@@ -2,33 +2,40 @@
 
 All customers are businesses (B2B) buying services, so the rule is the one a Nordic
 seller follows for business customers: a customer in the seller's country pays the
-seller country's standard rate (category S); a customer in any other country pays no VAT
-and accounts for it itself (reverse charge, category AE), which the invoice must say.
-Categories are named as Peppol BIS Billing 3.0 names them, for the e-invoice to come.
-Rates, EU membership and the wording are data: ``avtale/config/vat.yaml``.
+seller country's standard rate (category S); a customer in another country of the EU/EEA
+pays no VAT and accounts for it itself (reverse charge, category AE); a customer outside
+the EU/EEA (or any customer of a seller outside it) pays no VAT either, as an export
+(category G). The invoice must say which, in words. Categories are named as Peppol BIS
+Billing 3.0 names them. Rates, EU and EEA membership and the wording are data:
+``avtale/config/vat.yaml``.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-from avtale.rules.loading import Entry, RuleError, document, read_yaml
+from avtale.rules.loading import CONFIG_DIR, Entry, RuleError, document, read_yaml
 
-VAT_FILE = Path(__file__).resolve().parent.parent / "config" / "vat.yaml"
+VAT_FILE = CONFIG_DIR / "vat.yaml"
 STANDARD = "S"
 REVERSE_CHARGE = "AE"
+EXPORT = "G"
+# The EEA beyond the EU, and the words of an export, for a vat.yaml written before they
+# were there: the shipped file states both.
+DEFAULT_EEA_MEMBERS = frozenset({"IS", "LI", "NO"})
+DEFAULT_EXPORT_WORDING = {"en": "Export outside the EEA"}
 COUNTRY_CODE = re.compile(r"[A-Z]{2}")
 
 
 @dataclass(frozen=True)
 class VatTreatment:
     rate: Decimal  # percent
-    category: str  # STANDARD or REVERSE_CHARGE
+    category: str  # STANDARD, REVERSE_CHARGE or EXPORT
     note: str  # what the invoice must print; empty for the standard rate
 
 
@@ -41,6 +48,15 @@ class VatRules:
     reverse_charge: dict[str, str]
     eu_reference: str
     version: int
+    # The EEA countries outside the EU: with the EU, where reverse charge applies.
+    eea_members: frozenset[str] = DEFAULT_EEA_MEMBERS
+    # Document language -> the words for an export outside the EU/EEA ("en" is there).
+    export: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_EXPORT_WORDING))
+
+    @property
+    def single_market(self) -> frozenset[str]:
+        """The EU and EEA countries: between two of them a business buyer reverse-charges."""
+        return self.eu_members | self.eea_members
 
     def standard_rate(self, country: str, on: date) -> Decimal:
         history = self.rates.get(country)
@@ -82,6 +98,7 @@ def load_vat_rules(path: Path | str = VAT_FILE) -> VatRules:
         source,
         content,
         required=("standard_rates", "eu_members", "reverse_charge", "eu_reference"),
+        optional=("eea_members", "export"),
     )
     rates_entry = fields["standard_rates"]
     if not isinstance(rates_entry.value, dict) or not rates_entry.value:
@@ -91,14 +108,36 @@ def load_vat_rules(path: Path | str = VAT_FILE) -> VatRules:
         code = country_code(rates_entry.at(str(key), key))
         rates[code] = _history(rates_entry.at(code, value))
     members = frozenset(country_code(item) for item in fields["eu_members"].items())
-    wording_entry = fields["reverse_charge"]
-    if not isinstance(wording_entry.value, dict) or "en" not in wording_entry.value:
-        wording_entry.fail("must give the words per language, English (en) among them")
-    wording = {
-        str(key): wording_entry.at(str(key), value).text()
-        for key, value in wording_entry.value.items()
-    }
-    return VatRules(rates, members, wording, fields["eu_reference"].text(), version)
+    eea = DEFAULT_EEA_MEMBERS
+    if "eea_members" in fields:
+        eea = frozenset(country_code(item) for item in fields["eea_members"].items())
+    export = DEFAULT_EXPORT_WORDING
+    if "export" in fields:
+        export = _wording(fields["export"])
+    return VatRules(
+        rates,
+        members,
+        _wording(fields["reverse_charge"]),
+        fields["eu_reference"].text(),
+        version,
+        eea,
+        dict(export),
+    )
+
+
+def _wording(entry: Entry) -> dict[str, str]:
+    if not isinstance(entry.value, dict) or "en" not in entry.value:
+        entry.fail("must give the words per language, English (en) among them")
+    return {str(key): entry.at(str(key), value).text() for key, value in entry.value.items()}
+
+
+def _note(wording: dict[str, str], language: str) -> str:
+    """The words in the invoice's language, then in English (the English alone when the
+    language has none of its own)."""
+    words = [wording["en"]]
+    if language != "en" and language in wording:
+        words.insert(0, wording[language])
+    return " / ".join(words)
 
 
 @cache
@@ -120,10 +159,9 @@ def vat_for(
     if seller_country == buyer_country:
         return VatTreatment(rules.standard_rate(seller_country, on), STANDARD, "")
     rules.standard_rate(seller_country, on)  # a seller's country must be known to invoice
-    words = [rules.reverse_charge["en"]]
-    if language != "en" and language in rules.reverse_charge:
-        words.insert(0, rules.reverse_charge[language])
-    note = " / ".join(words)
+    if not {seller_country, buyer_country} <= rules.single_market:
+        return VatTreatment(Decimal(0), EXPORT, _note(rules.export, language))
+    note = _note(rules.reverse_charge, language)
     if {seller_country, buyer_country} <= rules.eu_members:
         note += f" – {rules.eu_reference}"
     return VatTreatment(Decimal(0), REVERSE_CHARGE, note)

@@ -1,19 +1,48 @@
-"""Invoices (SPEC D5): the PDF of what a contract bills in a month, and the months one may
-be made for."""
+"""Invoices (SPEC B1, B2, D5, A3): the invoice register and its runs, and the on-demand PDF
+of what a contract bills in a month (``make_invoice``, the contract page's).
+
+The register (``avtale.billing.register``) issues invoices and credit notes from the
+contracts' schedules: ``run_invoices`` does it for every contract, each document in its own
+transaction, as ``avtale invoice run`` and the daily job do. ``export_ubl`` writes the
+e-invoices, ``import_payments`` reads a bank statement and matches its payments,
+``journal`` makes the accounting export of a month, ``invoice_pdf`` the PDF of one issued
+document; ``invoices_table`` and ``payment_queue`` are what the pages list.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
 
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from avtale.billing import exports, payments, register
+from avtale.billing.camt053 import StatementError as StatementError
+from avtale.billing.model import BillingError, DocumentKind
+from avtale.billing.pdf import invoice_pdf as stored_invoice_pdf
+from avtale.billing.register import BillingSetupError as BillingSetupError
+from avtale.billing.status import invoice_states
 from avtale.dates import add_months
 from avtale.dates import today as business_today
 from avtale.repository import generation
-from avtale.repository.validation import ValidationError
+from avtale.repository.audit import record, snapshot
+from avtale.repository.models import (
+    BankPayment,
+    Contract,
+    CustomerBilling,
+    Invoice,
+    UnmatchedPayment,
+)
+from avtale.repository.validation import Field, ValidationError, clean, raise_if
 from avtale.services import lookups
 from avtale.services.database import Database
-from avtale.services.unit_of_work import EDIT, Outcome, write
+from avtale.services.unit_of_work import EDIT, FORM, Outcome, System, reading, write
 from avtale.settings import Paths
 
 # How far back an invoice may be made, in months.
@@ -61,3 +90,312 @@ def make_invoice(
         )
 
     return write(db, actor, EDIT, work)
+
+
+# --- the register -------------------------------------------------------------------
+
+# The actor of what the command line and the daily job issue.
+RUN_ACTOR = System("invoice-run")
+# Documents one contract may call for in one run before the run stops and says so: a
+# schedule that never settles is a fault to look at, not to bill on.
+MAX_DOCUMENTS_PER_CONTRACT = 50
+
+
+@dataclass
+class RunReport:
+    through: date
+    contracts: int = 0
+    invoices: list[str] = field(default_factory=list)
+    credit_notes: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # contract number -> why
+
+    def lines(self) -> list[str]:
+        issued = [
+            f"invoices issued: {len(self.invoices)}{_span(self.invoices)}",
+            f"credit notes issued: {len(self.credit_notes)}{_span(self.credit_notes)}",
+            f"contracts billed through {self.through.isoformat()}: {self.contracts}",
+        ]
+        return issued + [f"not invoiced {number}: {why}" for number, why in self.failed.items()]
+
+
+def _span(numbers: list[str]) -> str:
+    if not numbers:
+        return ""
+    return f" ({numbers[0]})" if len(numbers) == 1 else f" ({numbers[0]}–{numbers[-1]})"
+
+
+def billable_contracts(db: Database) -> list[tuple[int, str]]:
+    """The contracts the register bills (every one but drafts), by number."""
+    with reading(db) as session:
+        rows = session.execute(
+            select(Contract.id, Contract.contract_number)
+            .where(Contract.status != "draft")
+            .order_by(Contract.contract_number)
+        )
+        return [(contract_id, number) for contract_id, number in rows]
+
+
+def run_invoices(
+    db: Database,
+    paths: Paths,
+    through: date | None = None,
+    *,
+    today: date | None = None,
+    actor: str = RUN_ACTOR,
+    log: Callable[[str], None] = lambda _message: None,
+) -> RunReport:
+    """Issue every invoice and credit note the contracts' schedules call for through
+    ``through`` (default: today), dated ``today``. Each document is its own transaction; a
+    contract that cannot be invoiced is reported and the others go on. Settings the register
+    cannot issue with raise ``BillingSetupError`` before anything is written."""
+    today = today or business_today()
+    report = RunReport(through or today)
+    issuer = register.load_issuer(paths)
+    for contract_id, number in billable_contracts(db):
+        report.contracts += 1
+        problem = _bill(db, actor, issuer, contract_id, report, today)
+        if problem:
+            report.failed[number] = problem
+            log(f"{number}: not invoiced: {problem}")
+    return report
+
+
+def _bill(
+    db: Database,
+    actor: str,
+    issuer: register.Issuer,
+    contract_id: int,
+    report: RunReport,
+    today: date,
+) -> str | None:
+    """Issue the contract's documents one transaction each; why it stopped, if it did."""
+    raced = False
+    for _ in range(MAX_DOCUMENTS_PER_CONTRACT):
+        try:
+            outcome = write(db, actor, EDIT, _issue_work(actor, issuer, contract_id, report, today))
+        except IntegrityError:
+            # Another run billed the same period at the same moment: look again, once.
+            if raced:
+                return "another invoice run is billing it; run again"
+            raced = True
+            continue
+        if not outcome.ok:
+            return "; ".join(outcome.errors.values())
+        issued: register.Issued | None = outcome.detail.get("issued")
+        if issued is None:
+            return None
+        target = report.invoices if issued.kind is DocumentKind.INVOICE else report.credit_notes
+        target.append(issued.number)
+        if not issued.remaining:
+            return None
+    return f"still calls for documents after {MAX_DOCUMENTS_PER_CONTRACT}: check its versions"
+
+
+def _issue_work(
+    actor: str, issuer: register.Issuer, contract_id: int, report: RunReport, today: date
+) -> Callable[[Session], Outcome]:
+    def work(session: Session) -> Outcome:
+        try:
+            issued = register.issue_next(
+                session, actor, issuer, contract_id, through=report.through, today=today
+            )
+        except (BillingError, ValueError) as problem:  # ValueError: a rule or period it lacks
+            raise ValidationError({"contract": str(problem)}) from None
+        return Outcome(detail={"issued": issued})
+
+    return work
+
+
+def export_ubl(db: Database, out_dir: Path, since: date | None = None) -> exports.UblExport:
+    """One Peppol BIS Billing 3.0 file per invoice and credit note issued on or after
+    ``since`` into ``out_dir`` (made if missing)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with reading(db) as session:
+        return exports.export_ubl(session, out_dir, since)
+
+
+def import_payments(db: Database, actor: str, name: str, data: bytes) -> payments.ImportReport:
+    """Import the bank statement ``data`` (camt.053 or CSV; ``name`` for the record) in one
+    transaction. A statement that cannot be read raises ``StatementError`` and imports
+    nothing."""
+    read = payments.read_statement(data)
+    outcome = write(
+        db,
+        actor,
+        EDIT,
+        lambda session: Outcome(
+            detail={"report": payments.import_statement(session, actor, name, read)}
+        ),
+    )
+    if not outcome.ok:
+        raise StatementError("; ".join(outcome.errors.values()))
+    report: payments.ImportReport = outcome.detail["report"]
+    return report
+
+
+def journal(db: Database, paths: Paths, month: str, *, sie: bool = False) -> bytes:
+    """The accounting export of ``month`` (YYYY-MM): the journal CSV, or SIE 4."""
+    period = exports.month_period(month)
+    issuer = register.load_issuer(paths)
+    mapping = issuer.billing.accounting
+    with reading(db) as session:
+        booked = exports.journal_vouchers(session, mapping, period)
+    return exports.journal_file(
+        booked, mapping, issuer.seller, period, sie=sie, generated=business_today()
+    )
+
+
+def invoice_pdf(db: Database, actor: str, paths: Paths, number: str) -> Outcome:
+    """The PDF of the issued invoice or credit note ``number`` (made once, then kept)."""
+
+    def work(session: Session) -> Outcome:
+        invoice = _invoice(session, number)
+        document = stored_invoice_pdf(session, actor, paths, invoice)
+        return Outcome(
+            message=f"{number}: {document.filename}",
+            target=number,
+            detail={"stored_path": document.stored_path, "filename": document.filename},
+        )
+
+    return write(db, actor, EDIT, work)
+
+
+def mark_sent(db: Database, actor: str, numbers: list[str], via: str) -> Outcome:
+    """Record that the documents ``numbers`` went to their customers (``via``: "email" or
+    "peppol"); a document already sent keeps its first record."""
+
+    def work(session: Session) -> Outcome:
+        marked = []
+        for number in numbers:
+            invoice = _invoice(session, number)
+            if invoice.sent_at is None:
+                invoice.sent_at, invoice.sent_via = datetime.now(UTC), via
+                marked.append(number)
+                record(session, actor, "invoice.send", "invoice", invoice.id, None,
+                       {"sent_at": invoice.sent_at, "sent_via": via})  # fmt: skip
+        return Outcome(message=f"{len(marked)} marked sent", detail={"marked": marked})
+
+    return write(db, actor, EDIT, work)
+
+
+def _invoice(session: Session, number: str) -> Invoice:
+    found = session.scalar(select(Invoice).where(Invoice.number == number))
+    if found is None:
+        raise ValidationError({"invoice": f"{number} was not found"})
+    return found
+
+
+BILLING_FIELDS = {
+    "street": Field("text", max_length=200),
+    "postcode": Field("text", max_length=20),
+    "city": Field("text", max_length=100),
+    "email": Field("email", max_length=254),
+    "buyer_reference": Field("text", max_length=200),
+    "peppol_scheme": Field("text", max_length=4),
+    "peppol_id": Field("text", max_length=100),
+}
+
+
+def set_billing_details(
+    db: Database, actor: str, customer_number: str, values: Mapping[str, Any]
+) -> Outcome:
+    """Where and how the customer is invoiced (``BILLING_FIELDS``); given fields replace
+    the saved ones, an empty one clears it. Invoices issued already keep what they said."""
+
+    def work(session: Session) -> Outcome:
+        customer = lookups.customer(session, customer_number)
+        errors: dict[str, str] = {}
+        given = clean(values, BILLING_FIELDS, errors, partial=True)
+        row = session.scalar(
+            select(CustomerBilling).where(CustomerBilling.customer_id == customer.id)
+        )
+        before = snapshot(row) if row is not None else None
+        row = row or CustomerBilling(customer_id=customer.id)
+        for name, value in given.items():
+            setattr(row, name, value)
+        scheme, identifier = row.peppol_scheme, row.peppol_id
+        if bool(scheme) != bool(identifier):
+            errors[FORM] = "give both the Peppol scheme and the Peppol id, or neither"
+        elif scheme and not (len(scheme) == 4 and scheme.isdigit()):
+            errors["peppol_scheme"] = "must be a 4-digit scheme (EAS code) such as 0192"
+        raise_if(errors)
+        session.add(row)
+        session.flush()
+        record(session, actor, "customer.billing", "customer_billing", row.id, before,
+               snapshot(row))  # fmt: skip
+        return Outcome(
+            message=f"billing details of {customer_number} saved", target=customer_number
+        )
+
+    return write(db, actor, EDIT, work)
+
+
+INVOICE_COLUMNS = [
+    "number", "kind", "customer", "contract", "issue_date", "due_date", "currency",
+    "total", "paid", "credited", "open", "status", "corrects",
+]  # fmt: skip
+QUEUE_COLUMNS = ["payment", "booking_date", "payer", "amount", "currency", "text", "reason"]
+
+
+def invoices_table(
+    db: Database,
+    today: date | None = None,
+    *,
+    customer_number: str | None = None,
+    contract_number: str | None = None,
+) -> pd.DataFrame:
+    """The register as a page lists it, newest first, with each document's status today."""
+    with reading(db) as session:
+        states = invoice_states(
+            session,
+            today or business_today(),
+            customer_number=customer_number,
+            contract_number=contract_number,
+        )
+    return pd.DataFrame(
+        [
+            {
+                "number": state.number,
+                "kind": state.kind,
+                "customer": state.customer,
+                "contract": state.contract,
+                "issue_date": state.issue_date,
+                "due_date": state.due_date,
+                "currency": state.currency,
+                "total": float(state.total),
+                "paid": float(state.paid),
+                "credited": float(state.credited),
+                "open": float(state.open),
+                "status": str(state.status),
+                "corrects": state.corrects,
+            }
+            for state in states
+        ],
+        columns=INVOICE_COLUMNS,
+    )
+
+
+def payment_queue(db: Database) -> pd.DataFrame:
+    """Payment amounts no invoice took, not yet resolved, oldest first."""
+    with reading(db) as session:
+        rows = session.execute(
+            select(UnmatchedPayment, BankPayment)
+            .join(BankPayment, UnmatchedPayment.payment_id == BankPayment.id)
+            .where(UnmatchedPayment.resolved_at.is_(None))
+            .order_by(BankPayment.booking_date, BankPayment.id)
+        ).all()
+        return pd.DataFrame(
+            [
+                {
+                    "payment": payment.id,
+                    "booking_date": payment.booking_date,
+                    "payer": payment.payer,
+                    "amount": float(queued.amount),
+                    "currency": payment.currency,
+                    "text": payment.text,
+                    "reason": queued.reason,
+                }
+                for queued, payment in rows
+            ],
+            columns=QUEUE_COLUMNS,
+        )

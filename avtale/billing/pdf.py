@@ -1,0 +1,148 @@
+"""The PDF of an issued invoice or credit note: docgen's invoice template (SPEC D5) filled
+from the register's stored lines and totals, never from the contract, so the PDF says what
+the e-invoice and the books say. Made once, on first asking, and stored on the contract by
+its hash like every generated document.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from avtale.billing.model import BillingDocument
+from avtale.billing.register import stored_document
+from avtale.repository import generation, orgnumbers
+from avtale.repository.audit import record
+from avtale.repository.library import latest_template
+from avtale.repository.models import Contract, Document, Invoice
+from avtale.repository.validation import ValidationError
+from avtale.settings import Paths
+
+TEMPLATE_KEY = "invoice"
+
+
+def _address(party: dict[str, Any]) -> str | None:
+    place = " ".join(filter(None, (party.get("postal_code"), party.get("city"))))
+    parts = [*party.get("address_lines", []), place]
+    return ", ".join(part for part in parts if part) or None
+
+
+def _seller(paths: Paths, invoice: Invoice) -> dict[str, Any]:
+    """The seller as issued (name, number, address), with today's contact details and logo.
+    The number is printed as seller.yaml writes it ("NO 999 888 771 MVA") followed by the
+    registration words (Foretaksregisteret), as Norwegian invoices must show them."""
+    issued = invoice.seller
+    me = generation.seller(paths)
+    printed = me.get("org_number") or ""
+    if orgnumbers.compact(issued["country"], printed) != issued["org_number"]:
+        printed = issued["org_number"]  # seller.yaml has moved on: the number as issued
+    if issued.get("tax_registration"):
+        printed = f"{printed} {issued['tax_registration']}"
+    return me | {
+        "name": issued["name"],
+        "org_number": printed,
+        "address": me.get("address") or _address(issued),
+    }
+
+
+def _lines(invoice: Invoice) -> list[dict[str, Any]]:
+    return [
+        {
+            # The description already names the product: the template would print it twice.
+            "product": None,
+            "description": row.description,
+            "quantity": Decimal(row.quantity),
+            "unit_price": Decimal(row.unit_price),
+            "discount_percent": Decimal(row.discount_percent),
+            "discount_end_date": None,
+            "billing_period": row.billing_period or "one_off",
+            "billing_interval_months": row.billing_interval_months,
+            "period_amount": Decimal(row.net_amount),
+            "mrr": Decimal(0),
+            "recurring": (row.billing_period or "one_off") != "one_off",
+        }
+        for row in invoice.lines
+    ]
+
+
+def invoice_context(
+    paths: Paths, invoice: Invoice, document: BillingDocument, contract_number: str | None
+) -> dict[str, Any]:
+    """What the invoice template sees (docs/documents.md) for a stored document."""
+    totals = document.totals
+    rates = {row.rate for row in totals.vat_breakdown}
+    notes = [row.exemption_reason for row in totals.vat_breakdown if row.exemption_reason]
+    buyer = invoice.buyer
+    return {
+        "document": {
+            "number": invoice.number,
+            "title": invoice.number,
+            "purpose": "invoice",
+            "language": invoice.language,
+            "date": invoice.issue_date,
+            "version": 1,
+            "status": "final",
+        },
+        "seller": _seller(paths, invoice),
+        "customer": {
+            "name": buyer["name"],
+            "customer_number": buyer.get("party_id"),
+            "org_number": buyer["org_number"],
+            "country": buyer["country"],
+            "address": _address(buyer),
+        },
+        "contract": {"number": contract_number, "title": None, "currency": invoice.currency},
+        "lines": _lines(invoice),
+        "totals": {"mrr": None, "arr": None, "one_off": None, "currency": invoice.currency},
+        "invoice": {
+            "number": invoice.number,
+            "issue_date": invoice.issue_date,
+            "due_date": invoice.due_date or invoice.issue_date,
+            "period_start": invoice.period_start,
+            "period_end": invoice.period_end,
+            "net": totals.tax_exclusive,
+            "vat_rate": rates.pop() if len(rates) == 1 else None,
+            "vat_category": totals.vat_breakdown[0].category if totals.vat_breakdown else None,
+            "vat_note": " · ".join(notes) or None,
+            "vat": totals.vat_total,
+            "gross": totals.payable,
+        },
+        "signatories": {"seller": {"name": "", "title": ""}, "customer": {"name": "", "title": ""}},
+        "changes": [],
+        "clauses": [],
+        "free_text": "",
+    }
+
+
+def invoice_pdf(session: Session, actor: str, paths: Paths, invoice: Invoice) -> Document:
+    """The stored PDF of ``invoice``, made and stored now if it has none yet."""
+    if invoice.pdf_document_id is not None:
+        existing = session.get(Document, invoice.pdf_document_id)
+        if existing is not None:
+            return existing
+    template = latest_template(session, TEMPLATE_KEY)
+    if template is None or template.purpose != "invoice":
+        raise ValidationError({"template": f"{TEMPLATE_KEY} is not an invoice template"})
+    contract = session.get(Contract, invoice.contract_id) if invoice.contract_id else None
+    number = contract.contract_number if contract else None
+    context = invoice_context(paths, invoice, stored_document(session, invoice), number)
+    rendered = generation.render_template(template, context, "pdf")
+    source = {
+        "template": {"key": template.key, "version": template.version_no, "id": template.id},
+        "purpose": "invoice",
+        "language": invoice.language,
+        "invoice": invoice.number,
+    }
+    document = generation.store_document(
+        session, actor, paths, rendered, f"{invoice.number}.pdf", source,
+        contract=contract, proposal=None, doc_version=None,
+    )  # fmt: skip
+    if contract is None:
+        document.customer_id = invoice.customer_id
+    invoice.pdf_document_id = document.id
+    record(
+        session, actor, "invoice.pdf", "invoice", invoice.id, None, {"pdf_document_id": document.id}
+    )
+    return document
