@@ -18,6 +18,7 @@ from avtale.repository.db import database_url, make_engine, migrate, session_sco
 from avtale.serving import connect_serving
 from avtale.settings import Paths
 from dagster_project.definitions import defs
+from dagster_project.defs.resources import AvtaleHome, OperationalDatabase
 
 pytestmark = pytest.mark.slow
 
@@ -80,15 +81,21 @@ def test_a_revised_app_contract_shows_in_customer_months(home: Paths) -> None:
 
 def test_the_sensor_asks_for_a_refresh_after_each_new_write(home: Paths) -> None:
     sensor = defs.resolve_sensor_def("app_writes_sensor")
-    assert isinstance(sensor(dg.build_sensor_context()), dg.SkipReason)
+    database = OperationalDatabase(avtale=AvtaleHome(home=str(home.home)))
+
+    def tick(cursor: str | None = None) -> tuple[object, str | None]:
+        """The sensor's answer from ``cursor``, and the cursor it leaves."""
+        with dg.build_sensor_context(cursor=cursor, resources={"database": database}) as context:
+            return sensor(context), context.cursor
+
+    assert isinstance(tick()[0], dg.SkipReason)
     save_contract(home, "Ærø ApS")
-    first = dg.build_sensor_context()
-    request = sensor(first)
+    request, first = tick()
     assert isinstance(request, dg.RunRequest)
-    assert isinstance(sensor(dg.build_sensor_context(cursor=first.cursor)), dg.SkipReason)
+    assert isinstance(tick(first)[0], dg.SkipReason)
     save_contract(home, "Göteborgs Måleri AB")
-    second = dg.build_sensor_context(cursor=first.cursor)
-    assert isinstance(sensor(second), dg.RunRequest)
+    request, second = tick(first)
+    assert isinstance(request, dg.RunRequest)
     # Writes that change nothing the warehouse copies (the template library, users)
     # are audited too, but start no refresh.
     engine = make_engine(database_url(home))
@@ -98,7 +105,7 @@ def test_the_sensor_asks_for_a_refresh_after_each_new_write(home: Paths) -> None
             auth.create_user(session, "kari", "nils", "a long enough password", "analyst")
     finally:
         engine.dispose()
-    assert isinstance(sensor(dg.build_sensor_context(cursor=second.cursor)), dg.SkipReason)
+    assert isinstance(tick(second)[0], dg.SkipReason)
 
 
 def test_writes_during_a_refresh_never_fail_and_are_never_lost(home: Paths) -> None:

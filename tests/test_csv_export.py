@@ -143,7 +143,7 @@ def test_a_file_name_stays_short() -> None:
 def charts(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     """The app's chart helpers, imported the way its pages do."""
     monkeypatch.syspath_prepend(str(STREAMLIT_APP.parent))
-    import charts
+    from common import charts
 
     return charts
 
