@@ -158,6 +158,11 @@ def test_an_unchanged_operational_database_is_not_copied_again(home: Paths) -> N
         "contracts": 1,
         "contract_versions": 1,
         "contract_lines": 1,
+        "invoices": 0,
+        "invoice_lines": 0,
+        "bank_payments": 0,
+        "payment_allocations": 0,
+        "unmatched_payments": 0,
     }
     assert export_operational(home) is None
     save_contract(home, "Lofoten AS")

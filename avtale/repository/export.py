@@ -10,10 +10,21 @@ from __future__ import annotations
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import Engine, String, select, type_coerce
+from sqlalchemy import Engine, Numeric, String, select, type_coerce
 
 from avtale.repository.db import session_scope
-from avtale.repository.models import AuditLog, Contract, ContractLine, ContractVersion, Customer
+from avtale.repository.models import (
+    AuditLog,
+    BankPayment,
+    Contract,
+    ContractLine,
+    ContractVersion,
+    Customer,
+    Invoice,
+    InvoiceLine,
+    PaymentAllocation,
+    UnmatchedPayment,
+)
 
 # Operational table -> columns the warehouse needs (the model's own names).
 EXPORTED = {
@@ -75,15 +86,68 @@ EXPORTED = {
             "end_date",
         ],
     ),
+    # The invoice register (docs/billing.md): documents as issued, with their delivery.
+    "invoices": (
+        Invoice,
+        [
+            "id",
+            "kind",
+            "number",
+            "issue_date",
+            "due_date",
+            "currency",
+            "customer_id",
+            "contract_id",
+            "corrects_id",
+            "period_start",
+            "period_end",
+            "net_total",
+            "vat_total",
+            "total",
+            "sent_at",
+            "sent_via",
+        ],
+    ),
+    "invoice_lines": (
+        InvoiceLine,
+        [
+            "id",
+            "invoice_id",
+            "position",
+            "product",
+            "quantity",
+            "unit_price",
+            "discount_percent",
+            "vat_category",
+            "vat_rate",
+            "net_amount",
+            "contract_line_no",
+            "period_key",
+            "period_start",
+            "period_end",
+            "billing_period_end",
+            "billing_period",
+            "billing_interval_months",
+        ],
+    ),
+    "bank_payments": (
+        BankPayment,
+        ["id", "booking_date", "value_date", "amount", "currency", "payer", "account"],
+    ),
+    "payment_allocations": (
+        PaymentAllocation,
+        ["id", "payment_id", "invoice_id", "amount", "matched_by"],
+    ),
+    "unmatched_payments": (
+        UnmatchedPayment,
+        ["id", "payment_id", "amount", "reason", "resolved_at"],
+    ),
 }
-
-# Numeric(18, 4) arrives as Decimal; the warehouse computes MRR in DOUBLE like every source.
-DECIMAL_COLUMNS = {"quantity", "unit_price", "discount_percent", "price_adjustment_pct"}
 
 
 # The audit entities whose writes change the exported tables. Proposals, documents,
 # reminders and the like are audited too, but must not start a warehouse refresh.
-EXPORTED_ENTITIES = ("customer", "contract")
+EXPORTED_ENTITIES = ("customer", "contract", "invoice", "bank_payment")
 
 
 def last_write_id(engine: Engine) -> int:
@@ -116,18 +180,19 @@ def export_to_warehouse(engine: Engine, con: duckdb.DuckDBPyConnection) -> dict[
         for name, (model, columns) in EXPORTED.items():
             # Amounts are read raw (no Decimal conversion) so a value that is not a number
             # cannot stop the copy: _number turns it into a NaN the warehouse reports.
+            decimals = _decimal_columns(model, columns)
             rows = session.execute(
                 select(
                     *(
                         type_coerce(getattr(model, c), String)
-                        if c in DECIMAL_COLUMNS
+                        if c in decimals
                         else getattr(model, c)
                         for c in columns
                     )
                 )
             ).all()
             data = {c: [row[i] for row in rows] for i, c in enumerate(columns)}
-            for c in DECIMAL_COLUMNS & data.keys():
+            for c in decimals:
                 data[c] = [_number(v) for v in data[c]]
             tables[name] = pa.table(data, schema=_schema(model, columns))
     con.execute("BEGIN TRANSACTION")
@@ -147,6 +212,13 @@ def export_to_warehouse(engine: Engine, con: duckdb.DuckDBPyConnection) -> dict[
         con.execute("ROLLBACK")
         raise
     return {name: table.num_rows for name, table in tables.items()}
+
+
+def _decimal_columns(model: type, columns: list[str]) -> set[str]:
+    """The ``Numeric`` columns (Decimal in Python): the warehouse computes MRR in DOUBLE
+    like every source, and staging casts money back to DECIMAL(18, 2) where it sums cents."""
+    table = model.__table__  # type: ignore[attr-defined]
+    return {c for c in columns if isinstance(table.c[c].type, Numeric)}
 
 
 def _number(value: object) -> float | None:

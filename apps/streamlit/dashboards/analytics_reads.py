@@ -122,12 +122,26 @@ having sum(monthly_product_segments.moved_customers) > 0
 order by net_new desc, segment
 """
 
+# Cash flow: the invoice register for the actual months (billed and collected to date,
+# in the reporting currency at the planning rate), the billing schedule after them.
 FORECAST = """
+with register as (
+    select
+        monthly_billing.month,
+        sum(monthly_billing.billed_net_reporting) as invoiced,
+        sum(monthly_billing.collected_reporting) as collected
+    from monthly_billing
+    group by monthly_billing.month
+)
 select
-    month, is_actual, actual_mrr, contracted_mrr, adjusted_mrr, trend_mrr, trend_low,
-    trend_high, expected_invoicing
+    mrr_forecast.month, mrr_forecast.is_actual, mrr_forecast.actual_mrr,
+    mrr_forecast.contracted_mrr, mrr_forecast.adjusted_mrr, mrr_forecast.trend_mrr,
+    mrr_forecast.trend_low, mrr_forecast.trend_high, mrr_forecast.expected_invoicing,
+    case when mrr_forecast.is_actual then coalesce(register.invoiced, 0) end::double as invoiced,
+    case when mrr_forecast.is_actual then coalesce(register.collected, 0) end::double as collected
 from mrr_forecast
-order by month
+left join register on mrr_forecast.month = register.month
+order by mrr_forecast.month
 """
 
 HEALTH_SUMMARY = f"""
@@ -255,7 +269,8 @@ def movements_by(
 @st.cache_data(ttl=TTL)
 def forecast(serving: str, version: int) -> pd.DataFrame:
     """The last 12 actual months and 24 ahead: contracted, adjusted, trend and band,
-    expected invoicing (SPEC IX M8). The whole portfolio: the mart has no segments."""
+    expected invoicing (SPEC IX M8); for the actual months what the invoice register
+    invoiced (net) and the bank collected. The whole portfolio: the marts have no segments."""
     return query(serving, FORECAST)
 
 

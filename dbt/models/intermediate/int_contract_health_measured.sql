@@ -1,7 +1,8 @@
 -- What each health condition measures on each active contract (SPEC IX M9),
 -- before any threshold: one row per active contract, condition and item (a
 -- discounted line; one item for the other conditions). contract_health_signals
--- compares `measure` with the configured threshold, in the seed's unit.
+-- compares `measure` with the configured threshold, in the seed's unit. An overdue
+-- invoice (the invoice register) is measured in the days it is overdue.
 with
 
 contracts as (
@@ -29,6 +30,11 @@ discounts as (
 
 pricing as (
     select * from {{ ref('int_contract_pricing_dated') }}
+),
+
+invoices as (
+    select * from {{ ref('int_invoices_settled') }}
+    where status = 'overdue'
 ),
 
 customer_mrr as (
@@ -142,6 +148,34 @@ notices_due as (
         and notices.deadline_date >= {{ as_of_date() }}
 ),
 
+customers_overdue as (
+    -- The customer's most overdue invoice, and every overdue one named.
+    select
+        invoices.customer_id,
+        max(invoices.days_overdue) as days_overdue,
+        string_agg(
+            invoices.invoice_number || ' overdue ' || invoices.days_overdue || ' days, '
+            || invoices.currency || ' ' || format('{:.2f}', invoices.open_amount) || ' open',
+            '; ' order by invoices.days_overdue desc, invoices.invoice_number asc
+        ) as detail,
+    from invoices
+    group by invoices.customer_id
+),
+
+invoices_overdue as (
+    select
+        contracts.contract_id,
+        contracts.customer_id,
+        'invoice_overdue' as condition,
+        customers_overdue.days_overdue::double as measure,
+        {{ as_of_date() }}::date as due_date,
+        customers_overdue.detail,
+        contracts.current_mrr as amount,
+    from contracts
+    inner join customers_overdue
+        on contracts.customer_id = customers_overdue.customer_id
+),
+
 unioned as (
     select * from mrr_drops
     union all
@@ -150,6 +184,8 @@ unioned as (
     select * from prices_unchanged
     union all
     select * from notices_due
+    union all
+    select * from invoices_overdue
 )
 
 select * from unioned

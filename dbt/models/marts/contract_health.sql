@@ -26,7 +26,7 @@ signals_summed as (
         string_agg(signals.label, ', ' order by signals.due_date, signals.label) as conditions,
         count(*) as signal_count,
         min(signals.due_date) as next_action_date,
-        bool_or(signals.condition in ('mrr_drop', 'notice_deadline_soon')) as is_churn_risk,
+        bool_or(signals.condition in ('mrr_drop', 'notice_deadline_soon', 'invoice_overdue')) as is_churn_risk,
         sum(signals.amount) filter (
             where signals.condition in ('discount_ending', 'price_not_adjusted')
         ) as upsell_mrr,

@@ -13,7 +13,8 @@ health_conditions as (
 ),
 
 thresholded as (
-    -- Drops and ages hold from the threshold up, deadlines from today to it.
+    -- Drops and ages hold from the threshold up, deadlines from today to it, an
+    -- invoice overdue beyond it.
     select
         measured.*,
         health_conditions.label,
@@ -25,6 +26,7 @@ thresholded as (
             when 'price_not_adjusted' then measured.measure >= health_conditions.threshold
             when 'discount_ending' then measured.measure between 0 and health_conditions.threshold
             when 'notice_deadline_soon' then measured.measure between 0 and health_conditions.threshold
+            when 'invoice_overdue' then measured.measure > health_conditions.threshold
         end
 ),
 

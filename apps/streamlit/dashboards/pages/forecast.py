@@ -1,5 +1,6 @@
 """Forecast: MRR that signed contracts hold ahead, with scheduled price adjustments, the
-trend and its band, and the invoicing the billing schedule expects (SPEC IX M8)."""
+trend and its band, and cash flow: what the invoice register invoiced and collected in the
+actual months, and what the billing schedule expects after them (SPEC IX M8)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ HORIZON_KEY = "forecast_horizon"
 HORIZONS = {6: "6 months", 12: "12 months", 24: "24 months"}
 TREND_COLOUR = "#7e57c2"
 ADJUSTED_COLOUR = "#00897b"
-INVOICE_COLOURS = {True: "#90a4ae", False: "#1565c0"}  # is_actual -> colour
+INVOICED_COLOUR, COLLECTED_COLOUR, EXPECTED_COLOUR = "#90a4ae", "#2e7d32", "#1565c0"
 HOVER = "NOK %{y:,.2f}"
 
 
@@ -85,14 +86,19 @@ def mrr_figure(table: pd.DataFrame) -> go.Figure:
 
 
 def invoicing_figure(table: pd.DataFrame) -> go.Figure:
+    actual, ahead = table[table.is_actual], table[~table.is_actual]
+    bars = [
+        (actual, "invoiced", "Invoiced (register)", INVOICED_COLOUR),
+        (actual, "collected", "Collected", COLLECTED_COLOUR),
+        (ahead, "expected_invoicing", "Expected", EXPECTED_COLOUR),
+    ]
     figure = go.Figure()
-    for is_actual, label in [(True, "Invoiced (billing schedule)"), (False, "Expected")]:
-        part = table[table.is_actual == is_actual]
+    for part, column, label, colour in bars:
         figure.add_bar(
             x=part.month,
-            y=part.expected_invoicing,
+            y=part[column],
             name=label,
-            marker_color=INVOICE_COLOURS[is_actual],
+            marker_color=colour,
             hovertemplate="%{x|%b %Y}: NOK %{y:,.2f}<extra></extra>",
         )
     figure.update_layout(height=320, yaxis_title="NOK", yaxis_tickformat=",.0f", **charts.LAYOUT)
@@ -155,9 +161,13 @@ mrr_columns = ["month", "is_actual", "actual_mrr", "contracted_mrr", "adjusted_m
 mrr_columns += ["trend_mrr", "trend_low", "trend_high"]
 charts.show(mrr_figure(table), table[mrr_columns], f"mrr-forecast-{horizon}m", "forecast_mrr")
 
-st.subheader("Expected invoicing (cash flow)")
-st.caption("What the billing schedule of the signed contracts invoices per month, net of VAT.")
-invoicing = table[["month", "is_actual", "expected_invoicing"]]
+st.subheader("Cash flow: invoiced, collected and expected")
+st.caption(
+    "Actual months: what the invoice register invoiced (net of VAT and credit notes) and the "
+    "bank collected (VAT included), to date in the current month. Ahead: what the billing schedule of the "
+    "signed contracts invoices, net of VAT. At the planning rates."
+)
+invoicing = table[["month", "is_actual", "invoiced", "collected", "expected_invoicing"]]
 charts.show(
     invoicing_figure(invoicing), invoicing, f"expected-invoicing-{horizon}m", "forecast_invoicing"
 )
