@@ -443,6 +443,20 @@ def create_demo_users(p: Paths) -> dict[str, tuple[str, str]]:
     return seeded.users
 
 
+def bill_demo(p: Paths) -> None:
+    """The demo customers' invoices, payments and e-invoices, on a register without any."""
+    from avtale.services import demo
+    from avtale.services.database import open_database
+
+    billed = demo.bill(open_database(p), p)
+    if billed is None:
+        return
+    _say(f"issued {len(billed.invoices)} demo invoices; e-invoices for {billed.einvoices} in "
+         f"{p.home / 'outgoing'}")  # fmt: skip
+    for line in billed.payments:
+        _say(line)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from avtale.demo_data import write_demo_data
     from avtale.pipeline import ingest
@@ -453,9 +467,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     write_demo_data(demo_dir, companies=args.companies, seed=args.seed, progress=_say)
     report = ingest(p, [demo_dir], progress=_say)
     print(report.format(max_problems=3))
-    # Users and a few agreements in the operational database before the refresh, so the
-    # app's own contracts are in the marts from the start.
+    # Users, a few agreements and their invoices in the operational database before the
+    # refresh, so the app's own contracts and the register are in the marts from the start.
     users = create_demo_users(p)
+    bill_demo(p)
     if not refresh(p):
         return 1
     if users:

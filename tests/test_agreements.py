@@ -500,10 +500,10 @@ def test_an_invoice_bills_the_month_of_each_line(ready: Database, home: Paths) -
 
 def test_the_demo_agreements_are_added_to_an_empty_database_only(ready: Database) -> None:
     with session_scope(ready.engine) as session:
-        assert seed_agreements(session, owner="salesops") == 3
+        assert seed_agreements(session, owner="salesops") == 4
         assert seed_agreements(session, owner="salesops") == 0
         contracts = session.scalars(select(Contract)).all()
-        assert [c.customer.country for c in contracts] == ["NO", "DK", "DE"]
+        assert [c.customer.country for c in contracts] == ["NO", "SE", "DK", "DE"]
         assert all(current_version(c).lines[0].product == "Assist licence" for c in contracts)
         (proposal,) = session.scalars(select(Proposal)).all()
         assert proposal.status == "draft" and proposal.customer is contracts[0].customer

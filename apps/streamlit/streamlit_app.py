@@ -78,6 +78,7 @@ PAGES: dict[str, list[tuple[str | tuple[str, ...], st.Page]]] = {
             st.Page(links.INBOX, title="Inbox", icon=":material/inbox:"),
         ),
         ("edit_agreements", st.Page(links.RENEWALS, title="Renewals", icon=":material/autorenew:")),
+        ("read", st.Page(links.INVOICES, title="Invoices", icon=":material/receipt_long:")),
         (
             "edit_agreements",
             st.Page(links.BULK, title="Bulk operations", icon=":material/dynamic_feed:"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -54,11 +55,19 @@ def write_file(path: Path, content: bytes) -> None:
         raise
 
 
-def export_ubl(session: Session, out_dir: Path, since: date | None = None) -> UblExport:
-    """One ``<number>.xml`` in ``out_dir`` per document issued on or after ``since``."""
+def export_ubl(
+    session: Session,
+    out_dir: Path,
+    since: date | None = None,
+    numbers: Collection[str] | None = None,
+) -> UblExport:
+    """One ``<number>.xml`` in ``out_dir`` per document issued on or after ``since`` (and,
+    given ``numbers``, among them)."""
     query = select(Invoice).options(selectinload(Invoice.lines)).order_by(Invoice.id)
     if since is not None:
         query = query.where(Invoice.issue_date >= since)
+    if numbers is not None:
+        query = query.where(Invoice.number.in_(list(numbers)))
     export = UblExport()
     for invoice in session.scalars(query):
         try:

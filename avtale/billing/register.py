@@ -40,7 +40,7 @@ from avtale.billing.model import (
     vat_identifier,
 )
 from avtale.billing.reconcile import BilledLine, Draft, DraftLine, billed_limits, drafts
-from avtale.billing.schedule import owed
+from avtale.billing.schedule import Charge, owed
 from avtale.billing.stored import account_json, billed_line, document_of, party_json
 from avtale.repository import orgnumbers
 from avtale.repository.agreements import LANGUAGE_BY_COUNTRY
@@ -239,7 +239,13 @@ def issue_next(
 
 
 def _issue(
-    session: Session, actor: str, issuer: Issuer, contract: Contract, draft: Draft, today: date
+    session: Session,
+    actor: str,
+    issuer: Issuer,
+    contract: Contract,
+    draft: Draft,
+    today: date,
+    note: str | None = None,
 ) -> Invoice:
     customer = contract.customer
     details = session.scalar(
@@ -269,6 +275,7 @@ def _issue(
         payment_account=None if credit else account_json(account.account),
         payment_terms=None if credit else f"{days} {_days_net(language)}",
         buyer_reference=(details.buyer_reference if details else None) or contract.contract_number,
+        note=note,
         language=language,
         seller=party_json(issuer.seller),
         buyer=party_json(buyer),
@@ -301,6 +308,42 @@ def _issue(
     }
     record(session, actor, f"{draft.kind}.issue", "invoice", invoice.id, None, after)
     return invoice
+
+
+def issue_credit(
+    session: Session, actor: str, issuer: Issuer, invoice: Invoice, reason: str, today: date
+) -> Issued:
+    """A credit note for what of ``invoice`` is not credited yet, naming it, with ``reason``
+    as its note. Its lines reverse the invoice's charges as billed (same price, discount and
+    VAT), so the register counts them unbilled: the next run bills again what the contract
+    still owes, and a contract changed first is billed at its new terms."""
+    if invoice.kind != str(DocumentKind.INVOICE) or invoice.contract_id is None:
+        raise BillingError(f"{invoice.number} is not a contract's invoice: nothing to credit")
+    contract = contract_for_billing(session, invoice.contract_id)
+    billed = billed_lines(session, contract.id)
+    draft = credit_draft(invoice, billed)
+    if not draft.lines:
+        raise BillingError(f"{invoice.number} is credited in full already")
+    credit = _issue(session, actor, issuer, contract, draft, today, note=reason)
+    _mark_billed(session, contract.id, credit, draft, billed)
+    return Issued(credit.number, DocumentKind.CREDIT_NOTE, credit.total, credit.currency, 0)
+
+
+def credit_draft(invoice: Invoice, billed: list[BilledLine]) -> Draft:
+    """The credit note that reverses what ``invoice`` billed less what credit notes naming
+    it reversed already, charge by charge."""
+    left: dict[Charge, Decimal] = {}
+    source: dict[Charge, BilledLine] = {}
+    for line in billed:
+        if line.document_id == invoice.id or line.corrects_id == invoice.id:
+            left[line.charge] = left.get(line.charge, Decimal(0)) + line.quantity
+            source.setdefault(line.charge, line)
+    lines = tuple(
+        DraftLine(charge, -quantity, source[charge].product, source[charge].vat)
+        for charge, quantity in left.items()
+        if quantity
+    )
+    return Draft(DocumentKind.CREDIT_NOTE, invoice.currency, lines, invoice.id)
 
 
 def _payment_days(contract: Contract, billing: BillingSettings) -> int:

@@ -198,6 +198,65 @@ def queue_due(
     return report
 
 
+def queue_overdue(
+    session: Session,
+    overdue: Iterable[Mapping[str, Any]],
+    today: date,
+    config: ReminderConfig,
+    *,
+    actor: str = SYSTEM_ACTOR,
+) -> QueueReport:
+    """One reminder per overdue row (a contract's invoices past one due date) to the
+    contract's owner, else the fallback recipient; once per natural key, whatever the
+    number of runs while it stays overdue."""
+    actor = require_actor(actor)
+    report = QueueReport()
+    recipients = Recipients.load(session, config.fallback_recipient)
+    for row in overdue:
+        report.considered += 1
+        key: Key = (str(row["contract_id"]), str(row["deadline_type"]), row["deadline_date"], 0,
+                    "reminder")  # fmt: skip
+        recipient = recipients.owner(row.get("owner")) or config.fallback_recipient
+        subject, body = texts.overdue_text(row, today, recipient, config.escalate_after_days)
+        reminder = Reminder(
+            contract_id=key[0],
+            deadline_type=key[1],
+            deadline_date=key[2],
+            lead_days=key[3],
+            kind="reminder",
+            recipient=recipient,
+            status="pending",
+            message_id=texts.message_id(*key),
+            customer_id=_text(row.get("customer_id"), 100),
+            customer_name=_text(row.get("customer_name"), 200),
+            owner=_text(row.get("owner"), 100),
+            subject=subject,
+            body=body,
+            link=texts.link(row),
+        )
+        if not _insert_once(session, actor, reminder):
+            report.already += 1
+            continue
+        report.queued += 1
+        report.to_fallback += recipients.owner(row.get("owner")) is None
+        report.by_type[key[1]] = report.by_type.get(key[1], 0) + 1
+    return report
+
+
+def combined(first: QueueReport, second: QueueReport) -> QueueReport:
+    """The two reports of one run as one."""
+    by_type = dict(first.by_type)
+    for name, count in second.by_type.items():
+        by_type[name] = by_type.get(name, 0) + count
+    return QueueReport(
+        considered=first.considered + second.considered,
+        queued=first.queued + second.queued,
+        already=first.already + second.already,
+        to_fallback=first.to_fallback + second.to_fallback,
+        by_type=by_type,
+    )
+
+
 def _text(value: object, length: int) -> str | None:
     return None if value is None else str(value)[:length]
 

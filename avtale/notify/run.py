@@ -7,8 +7,10 @@ found today also goes out today.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -61,6 +63,13 @@ def queue_from_serving(
         return len(deadlines), reminders.queue_due(session, deadlines, today, config)
 
 
+def queue_overdue(
+    engine: Engine, overdue: Iterable[Mapping[str, Any]], today: date, config: ReminderConfig
+) -> reminders.QueueReport:
+    with session_scope(engine) as session:
+        return reminders.queue_overdue(session, overdue, today, config)
+
+
 def remind(
     paths: Paths,
     today: date,
@@ -68,14 +77,17 @@ def remind(
     engine: Engine | None = None,
     mailer: Mailer | None = None,
     log: reminders.Log = reminders.quiet,
+    overdue: Iterable[Mapping[str, Any]] = (),
 ) -> RunReport:
-    """Queue, escalate and send; raises ``NotPublishedError`` when nothing is published."""
+    """Queue (the published deadlines and the ``overdue`` invoices' rows), escalate and
+    send; raises ``NotPublishedError`` when nothing is published."""
     config = load_config(config_path(paths))
     if engine is None:
         engine = open_database(paths).engine
     mailer = mailer or make_mailer(mail_settings(paths))
     try:
-        count, queued = queue_from_serving(engine, paths, today, config)
+        count, deadlines = queue_from_serving(engine, paths, today, config)
+        queued = reminders.combined(deadlines, queue_overdue(engine, overdue, today, config))
         with session_scope(engine) as session:
             escalated = reminders.escalate(session, today, config)
         sent = reminders.send_pending(engine, mailer, today=today, log=log)

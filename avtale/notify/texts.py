@@ -18,6 +18,7 @@ LABELS = {
     "price_adjustment": "Price adjustment",
     "discount_end": "End of discount",
     "next_renewal": "Next renewal",
+    "invoice_overdue": "Invoice overdue",
 }
 MESSAGE_DOMAIN = "avtale.reminders"
 
@@ -117,5 +118,24 @@ def escalation_text(
         f"{(today - sent_on).days} days. The reminder:\n\n"
         f"{quoted}\n\n"
         "Please follow up, or acknowledge it under Notifications in Avtale yourself."
+    )
+    return subject[:300], body
+
+
+def overdue_text(
+    row: Mapping[str, Any], today: date, recipient: str, escalate_after_days: int
+) -> tuple[str, str]:
+    """Subject and body of the reminder of a contract's invoices unpaid past their due date
+    (``row["detail"]`` names them and what is open)."""
+    day: date = row["deadline_date"]
+    subject = f"Invoice overdue since {day:%d %b %Y}: {_customer(row)}"
+    body = (
+        f"Hello {recipient},\n\n"
+        f"{_customer(row)} has not paid what was due on {day:%A %d %B %Y} "
+        f"({when(day, today)}) under contract {row['contract_id']}.\n\n"
+        f"{_facts(row)}\n\n"
+        "Please follow it up with the customer, and acknowledge this reminder under "
+        f"Notifications in Avtale. If it is not acknowledged within {escalate_after_days} "
+        "days, it goes to your manager."
     )
     return subject[:300], body

@@ -11,7 +11,7 @@ document; ``invoices_table`` and ``payment_queue`` are what the pages list.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -27,7 +27,7 @@ from avtale.billing.camt053 import StatementError as StatementError
 from avtale.billing.model import BillingError, DocumentKind
 from avtale.billing.pdf import invoice_pdf as stored_invoice_pdf
 from avtale.billing.register import BillingSetupError as BillingSetupError
-from avtale.billing.status import invoice_states
+from avtale.billing.status import InvoiceStatus, invoice_states
 from avtale.dates import add_months
 from avtale.dates import today as business_today
 from avtale.repository import generation
@@ -35,6 +35,8 @@ from avtale.repository.audit import record, snapshot
 from avtale.repository.models import (
     BankPayment,
     Contract,
+    ContractVersion,
+    Customer,
     CustomerBilling,
     Invoice,
     UnmatchedPayment,
@@ -43,7 +45,7 @@ from avtale.repository.validation import Field, ValidationError, clean, raise_if
 from avtale.services import lookups
 from avtale.services.database import Database
 from avtale.services.unit_of_work import EDIT, FORM, Outcome, System, reading, write
-from avtale.settings import Paths
+from avtale.settings import Paths, private_dir
 
 # How far back an invoice may be made, in months.
 MONTHS_BACK = 60
@@ -206,12 +208,22 @@ def _issue_work(
     return work
 
 
-def export_ubl(db: Database, out_dir: Path, since: date | None = None) -> exports.UblExport:
+def export_ubl(
+    db: Database,
+    out_dir: Path,
+    since: date | None = None,
+    numbers: Collection[str] | None = None,
+) -> exports.UblExport:
     """One Peppol BIS Billing 3.0 file per invoice and credit note issued on or after
-    ``since`` into ``out_dir`` (made if missing)."""
+    ``since`` (and, given ``numbers``, among them) into ``out_dir`` (made if missing)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with reading(db) as session:
-        return exports.export_ubl(session, out_dir, since)
+        return exports.export_ubl(session, out_dir, since, numbers)
+
+
+def outgoing_dir(paths: Paths) -> Path:
+    """Where the daily job leaves e-invoices for an access point to pick up."""
+    return private_dir(paths.home / "outgoing")
 
 
 def import_payments(db: Database, actor: str, name: str, data: bytes) -> payments.ImportReport:
@@ -278,6 +290,39 @@ def mark_sent(db: Database, actor: str, numbers: list[str], via: str) -> Outcome
     return write(db, actor, EDIT, work)
 
 
+CREDIT_FIELDS = {"reason": Field("text", required=True, max_length=500)}
+
+
+def credit_invoice(
+    db: Database, actor: str, paths: Paths, number: str, reason: str, today: date | None = None
+) -> Outcome:
+    """A credit note for what of invoice ``number`` is not credited yet, naming it, with
+    ``reason`` as its note; numbered in the credit note series like the run's. The next
+    invoice run bills again what the contract still owes (change the contract first to
+    stop that)."""
+    issuer = register.load_issuer(paths)  # the files are read before the transaction
+
+    def work(session: Session) -> Outcome:
+        errors: dict[str, str] = {}
+        given = clean({"reason": reason}, CREDIT_FIELDS, errors)
+        raise_if(errors)
+        invoice = _invoice(session, number)
+        try:
+            issued = register.issue_credit(
+                session, actor, issuer, invoice, given["reason"], today or business_today()
+            )
+        except BillingError as problem:
+            raise ValidationError({"invoice": str(problem)}) from None
+        return Outcome(
+            message=f"Credit note {issued.number} issued for {number}: "
+            f"{issued.currency} {issued.total:,.2f}.",
+            target=issued.number,
+            detail={"issued": issued},
+        )
+
+    return write(db, actor, EDIT, work)
+
+
 def _invoice(session: Session, number: str) -> Invoice:
     found = session.scalar(select(Invoice).where(Invoice.number == number))
     if found is None:
@@ -334,6 +379,7 @@ INVOICE_COLUMNS = [
     "number", "kind", "customer", "contract", "issue_date", "due_date", "currency",
     "total", "paid", "credited", "open", "status", "corrects",
 ]  # fmt: skip
+STATUSES = [str(status) for status in InvoiceStatus]
 QUEUE_COLUMNS = ["payment", "booking_date", "payer", "amount", "currency", "text", "reason"]
 
 
@@ -375,6 +421,18 @@ def invoices_table(
     )
 
 
+def payment_references(db: Database, numbers: Collection[str]) -> dict[str, str]:
+    """The KID or OCR reference of each of the invoices ``numbers`` (credit notes have
+    none)."""
+    with reading(db) as session:
+        rows = session.execute(
+            select(Invoice.number, Invoice.payment_reference).where(
+                Invoice.number.in_(list(numbers)), Invoice.payment_reference.is_not(None)
+            )
+        )
+        return {number: reference for number, reference in rows if reference is not None}
+
+
 def payment_queue(db: Database) -> pd.DataFrame:
     """Payment amounts no invoice took, not yet resolved, oldest first."""
     with reading(db) as session:
@@ -399,3 +457,53 @@ def payment_queue(db: Database) -> pd.DataFrame:
             ],
             columns=QUEUE_COLUMNS,
         )
+
+
+OVERDUE = "invoice_overdue"  # the deadline type of an overdue invoice's reminder
+
+
+def overdue_invoices(db: Database, today: date | None = None) -> list[dict[str, Any]]:
+    """The contracts' overdue invoices as deadlines to remind of: one per contract and due
+    date (the natural key of its reminder), naming the invoices and what is open."""
+    today = today or business_today()
+    with reading(db) as session:
+        states = [
+            state
+            for state in invoice_states(session, today)
+            if state.status is InvoiceStatus.OVERDUE and state.contract is not None
+        ]
+        owners = _owners(session, {state.contract for state in states if state.contract})
+    due: dict[tuple[str, date], dict[str, Any]] = {}
+    for state in sorted(states, key=lambda state: state.number):
+        assert state.contract is not None and state.due_date is not None
+        row = due.setdefault(
+            (state.contract, state.due_date),
+            {
+                "contract_id": f"app:{state.contract}",
+                "deadline_type": OVERDUE,
+                "deadline_date": state.due_date,
+                "customer_id": state.customer_number,
+                "customer_name": state.customer,
+                "owner": owners.get(state.contract),
+                "invoices": [],
+            },
+        )
+        row["invoices"].append(f"{state.number}: {state.currency} {state.open:,.2f} open")
+    rows = sorted(due.values(), key=lambda row: (row["deadline_date"], row["contract_id"]))
+    for row in rows:
+        row["detail"] = "Invoices: " + "; ".join(row.pop("invoices"))
+    return rows
+
+
+def _owners(session: Session, numbers: set[str]) -> dict[str, str | None]:
+    """Each contract's owner: its latest version's, else its customer's."""
+    rows = session.execute(
+        select(Contract.contract_number, ContractVersion.owner, Customer.owner)
+        .join(ContractVersion, ContractVersion.contract_id == Contract.id)
+        .join(Customer, Contract.customer_id == Customer.id)
+        .where(Contract.contract_number.in_(numbers))
+        .order_by(ContractVersion.version_no)
+    )
+    return {
+        number: version_owner or customer_owner for number, version_owner, customer_owner in rows
+    }

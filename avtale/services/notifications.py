@@ -13,11 +13,12 @@ from avtale.notify import reminders
 from avtale.notify.config import ReminderConfig
 from avtale.notify.mail import Mailer
 from avtale.notify.run import RunReport as RunReport
-from avtale.notify.run import queue_from_serving, remind
+from avtale.notify.run import queue_from_serving, queue_overdue, remind
 from avtale.repository.db import session_scope
 from avtale.repository.models import Notification, Reminder
 from avtale.repository.validation import ValidationError
 from avtale.services.database import Database
+from avtale.services.invoices import overdue_invoices
 from avtale.services.unit_of_work import READ, Outcome, reading, write
 from avtale.settings import Paths
 
@@ -115,17 +116,22 @@ def mark_all_read(db: Database, actor: str) -> Outcome:
 def run_reminders(
     db: Database, paths: Paths, today: date, log: reminders.Log = reminders.quiet
 ) -> RunReport:
-    """Queue the reminders due from the published deadlines, escalate the unacknowledged
-    ones, send; raises ``NotPublishedError`` when nothing is published."""
-    return remind(paths, today, engine=db.engine, log=log)
+    """Queue the reminders due from the published deadlines and the overdue invoices,
+    escalate the unacknowledged ones, send; raises ``NotPublishedError`` when nothing is
+    published."""
+    return remind(paths, today, engine=db.engine, log=log, overdue=overdue_invoices(db, today))
 
 
 def queue_reminders(
     db: Database, paths: Paths, today: date, config: ReminderConfig
 ) -> tuple[int, reminders.QueueReport]:
     """The published deadlines ahead, and a pending reminder queued for each whose
-    lead-time window is open today (once per natural key)."""
-    return queue_from_serving(db.engine, paths, today, config)
+    lead-time window is open today, and for each contract's invoices overdue (read from
+    the register, not the published copy, so a payment imported this morning counts);
+    once per natural key."""
+    count, deadlines = queue_from_serving(db.engine, paths, today, config)
+    overdue = queue_overdue(db.engine, overdue_invoices(db, today), today, config)
+    return count, reminders.combined(deadlines, overdue)
 
 
 def escalate_reminders(

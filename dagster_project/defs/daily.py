@@ -1,6 +1,8 @@
-"""The business day after the morning refresh: renew, publish the renewals, remind.
+"""The business day after the morning refresh: renew, publish the renewals, remind; and
+invoice once the renewals are in.
 
     05:00 refresh -> publish -> renewals -> refresh -> publish -> reminders
+                                renewals -> invoices (issue, then send)
 
 Each step starts when the step before it has succeeded, not at a clock time that usually
 follows it, and each runs once per business day (its run key carries the day; Dagster
@@ -18,6 +20,7 @@ from datetime import date, datetime
 import dagster as dg
 
 from avtale.dates import business_zone
+from dagster_project.defs.invoices import invoices_job
 from dagster_project.defs.jobs import MORNING_REFRESH, refresh_job
 from dagster_project.defs.reminders import reminders_job
 from dagster_project.defs.renewals import renewals_job
@@ -61,6 +64,24 @@ def refresh_after_renewals(context: dg.RunStatusSensorContext) -> dg.RunRequest 
     if day is None:
         return dg.SkipReason("a renewals run started by hand: its writes start their own refresh")
     return dg.RunRequest(run_key=f"refresh-after-renewals-{day}", tags={DAY_TAG: day})
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[renewals_job],
+    request_job=invoices_job,
+    default_status=RUNNING,
+)
+def invoice_after_renewals(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
+    """The day's invoice run, once the day's renewals made the new terms' versions."""
+    day = context.dagster_run.tags.get(DAY_TAG)
+    if day is None:
+        return dg.SkipReason("a renewals run started by hand: run `avtale invoice run` if needed")
+    return dg.RunRequest(
+        run_key=f"invoices-{day}",
+        run_config={"ops": {"issue_invoices": {"config": {"today": day}}}},
+        tags={DAY_TAG: day},
+    )
 
 
 @dg.asset_sensor(asset_key=PUBLISHED, job=reminders_job, default_status=RUNNING)

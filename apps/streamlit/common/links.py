@@ -23,6 +23,7 @@ NEW_CUSTOMER = "operations/pages/new_customer.py"
 RENEWALS = "operations/pages/renewals.py"
 BULK = "operations/pages/bulk.py"
 NOTIFICATIONS = "operations/pages/notifications.py"
+INVOICES = "operations/pages/invoices.py"
 
 NEW_CONTRACT = "agreements/pages/new_contract.py"
 COUNTERPARTY_PAPER = "agreements/pages/counterparty_paper.py"

@@ -8,9 +8,10 @@ from functools import partial
 
 import streamlit as st
 
+from avtale.dates import today as oslo_today
 from avtale.services import users
 from common import access, contract_inputs, database, document_reads, links, ui
-from operations import contract_actions, contract_reads
+from operations import contract_actions, contract_reads, invoice_reads
 
 ORIGINS = {
     "app": "Entered in Avtale",
@@ -143,6 +144,43 @@ st.dataframe(
         "created_at": "Recorded",
     },
 )
+
+st.subheader("Invoices")
+billed = invoice_reads.register(url, version, oslo_today(), contract_number=number)
+if billed.empty:
+    st.caption("None issued yet.")
+else:
+    st.caption("Pick a row to open it under Invoices.")
+    picked = st.dataframe(
+        billed,
+        key="contract_invoices",
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        column_order=[
+            "number",
+            "kind",
+            "issue_date",
+            "due_date",
+            "currency",
+            "total",
+            "open",
+            "status",
+            "corrects",
+        ],  # fmt: skip
+        column_config={
+            "number": "Number",
+            "kind": "Kind",
+            "issue_date": st.column_config.DateColumn("Issued"),
+            "due_date": st.column_config.DateColumn("Due"),
+            "currency": "Currency",
+            "total": st.column_config.NumberColumn("Total", format="%,.2f"),
+            "open": st.column_config.NumberColumn("Open", format="%,.2f"),
+            "status": "Status",
+            "corrects": "Corrects",
+        },
+    )
+    ui.open_selected(picked, billed, links.INVOICES, "invoice", "number")
 
 if len(view.version_numbers) > 1:
     st.subheader("Compare versions")
