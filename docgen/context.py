@@ -58,10 +58,14 @@ FIELDS: dict[str, Schema] = {
     "clauses": [_record("key version title body")],
     "free_text": None,
     "signatories": {"seller": _record("name title"), "customer": _record("name title")},
-    "invoice": _record(
-        "number issue_date due_date period_start period_end net vat_rate vat_category"
-        " vat_note vat gross"
-    ),
+    "invoice": {
+        **_record(
+            "kind corrects number issue_date due_date period_start period_end net vat_rate"
+            " vat_category vat_note vat gross payment_reference payment_reference_kind"
+            " account account_scheme bic"
+        ),
+        "vat_breakdown": [_record("category rate base vat")],
+    },
     "labels": dict.fromkeys(load_labels("en"), None),
 }
 

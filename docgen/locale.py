@@ -7,7 +7,7 @@ does not know (billing period names, headings, field labels).
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -100,8 +100,17 @@ class Formatter:
         self.locale = Locale.parse(LANGUAGES[language])
         self.labels = load_labels(language)
 
-    def money(self, amount: object, currency: str) -> str:
-        return format_currency(to_decimal(amount), str(currency).upper(), locale=self.locale)
+    def money(self, amount: object, currency: str, max_places: int | None = None) -> str:
+        """``amount`` with the currency's decimals; with ``max_places``, also the further
+        decimals it has up to that many (a unit price of 0.1234 is not 0.12)."""
+        value = to_decimal(amount)
+        if max_places is None:
+            return format_currency(value, str(currency).upper(), locale=self.locale)
+        # normalize() drops trailing zeros, so 19.0000 prints as the currency's 19.00.
+        value = value.quantize(Decimal(1).scaleb(-max_places), ROUND_HALF_UP).normalize()
+        return format_currency(
+            value, str(currency).upper(), locale=self.locale, decimal_quantization=False
+        )
 
     def number(self, value: object, places: int = 2) -> str:
         pattern = "#,##0" + ("." + "0" * places if places > 0 else "")

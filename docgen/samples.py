@@ -125,5 +125,21 @@ SAMPLE_CONTEXT: dict[str, Any] = {
         "vat_note": "",
         "vat": Decimal("2380.63"),
         "gross": Decimal("11903.13"),
+        "kind": "invoice",
+        # Filled so templates are checked with it; only a credit note has it.
+        "corrects": "F-2026-0042",
+        "payment_reference": "0001016",
+        "payment_reference_kind": "KID",
+        "account": "12345678903",
+        "account_scheme": "domestic",
+        "bic": "DNBANOKK",
+        "vat_breakdown": [
+            {
+                "category": "S",
+                "rate": Decimal("25"),
+                "base": Decimal("9522.50"),
+                "vat": Decimal("2380.63"),
+            }
+        ],
     },
 }

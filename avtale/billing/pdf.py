@@ -11,7 +11,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from avtale.billing.model import BillingDocument
+from avtale.billing.config import billing_file, load_billing
+from avtale.billing.model import (
+    AccountScheme,
+    BillingDocument,
+    BillingError,
+    PaymentAccount,
+    VatSubtotal,
+)
 from avtale.billing.register import stored_document
 from avtale.repository import generation, orgnumbers
 from avtale.repository.audit import record
@@ -67,11 +74,57 @@ def _lines(invoice: Invoice) -> list[dict[str, Any]]:
     ]
 
 
+def _vat_rows(breakdown: tuple[VatSubtotal, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "category": str(row.category),
+            "rate": row.rate,
+            "base": row.taxable_amount,
+            "vat": row.vat_amount,
+        }
+        for row in breakdown
+    ]
+
+
+def _reference_kind(paths: Paths, currency: str) -> str | None:
+    """KID or OCR. The register keeps the reference but not its kind: that is billing.yaml's
+    rule for the currency, which made it (None once billing.yaml has no account for it)."""
+    try:
+        return str(load_billing(billing_file(paths.home)).account_for(currency).reference.kind)
+    except BillingError:
+        return None
+
+
+def _grouped(account: PaymentAccount) -> str:
+    """The number as a payer types it: an IBAN in fours, a Norwegian account 4-2-5."""
+    number = account.number
+    if account.scheme is AccountScheme.IBAN:
+        return " ".join(number[start : start + 4] for start in range(0, len(number), 4))
+    if account.scheme is AccountScheme.DOMESTIC and len(number) == 11 and number.isdigit():
+        return f"{number[:4]} {number[4:6]} {number[6:]}"
+    return number
+
+
+def _payment(paths: Paths, document: BillingDocument) -> dict[str, Any]:
+    """Where and with what reference the buyer pays; nothing for a credit note."""
+    account = document.payment_account
+    if document.payment_reference is None and account is None:
+        return {}
+    return {
+        "payment_reference": document.payment_reference,
+        "payment_reference_kind": _reference_kind(paths, document.currency),
+        "account": _grouped(account) if account else None,
+        "account_scheme": str(account.scheme) if account else None,
+        "bic": account.bic if account else None,
+    }
+
+
 def invoice_context(
     paths: Paths, invoice: Invoice, document: BillingDocument, contract_number: str | None
 ) -> dict[str, Any]:
     """What the invoice template sees (docs/documents.md) for a stored document."""
     totals = document.totals
+    terms_days = (invoice.due_date - invoice.issue_date).days if invoice.due_date else None
     rates = {row.rate for row in totals.vat_breakdown}
     notes = [row.exemption_reason for row in totals.vat_breakdown if row.exemption_reason]
     buyer = invoice.buyer
@@ -93,10 +146,17 @@ def invoice_context(
             "country": buyer["country"],
             "address": _address(buyer),
         },
-        "contract": {"number": contract_number, "title": None, "currency": invoice.currency},
+        "contract": {
+            "number": contract_number,
+            "title": None,
+            "currency": invoice.currency,
+            "payment_terms_days": terms_days,
+        },
         "lines": _lines(invoice),
         "totals": {"mrr": None, "arr": None, "one_off": None, "currency": invoice.currency},
         "invoice": {
+            "kind": invoice.kind,
+            "corrects": document.corrects.number if document.corrects else None,
             "number": invoice.number,
             "issue_date": invoice.issue_date,
             "due_date": invoice.due_date or invoice.issue_date,
@@ -108,6 +168,8 @@ def invoice_context(
             "vat_note": " · ".join(notes) or None,
             "vat": totals.vat_total,
             "gross": totals.payable,
+            "vat_breakdown": _vat_rows(totals.vat_breakdown),
+            **_payment(paths, document),
         },
         "signatories": {"seller": {"name": "", "title": ""}, "customer": {"name": "", "title": ""}},
         "changes": [],
