@@ -103,7 +103,8 @@ def test_a_credit_note_is_titled_so_and_names_the_invoice_it_corrects(
     assert "Krediterer faktura F10001" in text
     # The re-charged 15 of 31 days at the 4 decimals the line was stored with, not 48,39.
     assert "48,3871 kr" in text
-    assert "KID" not in text  # a credit note is not paid
+    # A credit note is not paid: no reference, terms, due date or instruction to pay.
+    assert "KID" not in text and "Forfallsdato" not in text and "netto" not in text
 
 
 def test_a_mixed_rate_invoice_shows_the_vat_of_each_rate(
