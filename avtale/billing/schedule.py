@@ -40,6 +40,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Protocol
 
+from avtale import valuation
 from avtale.dates import add_months
 from avtale.vocabulary import ONE_OFF, period_months
 
@@ -47,29 +48,16 @@ PRICE_PLACES = Decimal("0.0001")
 PERIOD_DAYS = {"weekly": 7, "biweekly": 14}
 
 
-class LineTerms(Protocol):
-    """The fields of a contract line (``ContractLine``) the schedule reads."""
+class LineTerms(valuation.LineTerms, Protocol):
+    """A contract line (``ContractLine``) as the schedule reads it: what its value depends
+    on (``avtale.valuation``), plus what names it on an invoice; a billed line has begun."""
 
     @property
     def line_no(self) -> int: ...
     @property
     def product(self) -> str: ...
     @property
-    def quantity(self) -> Decimal: ...
-    @property
-    def unit_price(self) -> Decimal: ...
-    @property
-    def discount_percent(self) -> Decimal | None: ...
-    @property
-    def discount_end_date(self) -> date | None: ...
-    @property
-    def billing_period(self) -> str: ...
-    @property
-    def billing_interval_months(self) -> int | None: ...
-    @property
     def start_date(self) -> date: ...
-    @property
-    def end_date(self) -> date | None: ...
 
 
 class VersionTerms(Protocol):
