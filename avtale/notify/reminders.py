@@ -143,6 +143,46 @@ def _insert_once(session: Session, actor: str, reminder: Reminder) -> bool:
     return True
 
 
+def _queue_one(
+    session: Session,
+    actor: str,
+    report: QueueReport,
+    recipients: Recipients,
+    config: ReminderConfig,
+    row: Mapping[str, Any],
+    key: Key,
+    text: Callable[[Mapping[str, Any], date, str, int], tuple[str, str]],
+    today: date,
+) -> bool:
+    """A pending reminder of ``row`` under ``key`` to its owner (else the fallback
+    recipient), counted in ``report``; False when one with that key was queued before."""
+    recipient = recipients.owner(row.get("owner")) or config.fallback_recipient
+    subject, body = text(row, today, recipient, config.escalate_after_days)
+    reminder = Reminder(
+        contract_id=key[0],
+        deadline_type=key[1],
+        deadline_date=key[2],
+        lead_days=key[3],
+        kind=key[4],
+        recipient=recipient,
+        status="pending",
+        message_id=texts.message_id(*key),
+        customer_id=_text(row.get("customer_id"), 100),
+        customer_name=_text(row.get("customer_name"), 200),
+        owner=_text(row.get("owner"), 100),
+        subject=subject,
+        body=body,
+        link=texts.link(row),
+    )
+    if not _insert_once(session, actor, reminder):
+        report.already += 1
+        return False
+    report.queued += 1
+    report.to_fallback += recipients.owner(row.get("owner")) is None
+    report.by_type[key[1]] = report.by_type.get(key[1], 0) + 1
+    return True
+
+
 def queue_due(
     session: Session,
     deadlines: Iterable[Mapping[str, Any]],
@@ -170,31 +210,9 @@ def queue_due(
         if key in existing:
             report.already += 1
             continue
-        recipient = recipients.owner(row.get("owner")) or config.fallback_recipient
-        subject, body = texts.reminder_text(row, today, recipient, config.escalate_after_days)
-        reminder = Reminder(
-            contract_id=key[0],
-            deadline_type=key[1],
-            deadline_date=deadline,
-            lead_days=lead,
-            kind="reminder",
-            recipient=recipient,
-            status="pending",
-            message_id=texts.message_id(*key),
-            customer_id=_text(row.get("customer_id"), 100),
-            customer_name=_text(row.get("customer_name"), 200),
-            owner=_text(row.get("owner"), 100),
-            subject=subject,
-            body=body,
-            link=texts.link(row),
-        )
-        if not _insert_once(session, actor, reminder):
-            report.already += 1
-            continue
-        existing.add(key)
-        report.queued += 1
-        report.to_fallback += recipients.owner(row.get("owner")) is None
-        report.by_type[key[1]] = report.by_type.get(key[1], 0) + 1
+        text = texts.reminder_text
+        if _queue_one(session, actor, report, recipients, config, row, key, text, today):
+            existing.add(key)
     return report
 
 
@@ -216,30 +234,7 @@ def queue_overdue(
         report.considered += 1
         key: Key = (str(row["contract_id"]), str(row["deadline_type"]), row["deadline_date"], 0,
                     "reminder")  # fmt: skip
-        recipient = recipients.owner(row.get("owner")) or config.fallback_recipient
-        subject, body = texts.overdue_text(row, today, recipient, config.escalate_after_days)
-        reminder = Reminder(
-            contract_id=key[0],
-            deadline_type=key[1],
-            deadline_date=key[2],
-            lead_days=key[3],
-            kind="reminder",
-            recipient=recipient,
-            status="pending",
-            message_id=texts.message_id(*key),
-            customer_id=_text(row.get("customer_id"), 100),
-            customer_name=_text(row.get("customer_name"), 200),
-            owner=_text(row.get("owner"), 100),
-            subject=subject,
-            body=body,
-            link=texts.link(row),
-        )
-        if not _insert_once(session, actor, reminder):
-            report.already += 1
-            continue
-        report.queued += 1
-        report.to_fallback += recipients.owner(row.get("owner")) is None
-        report.by_type[key[1]] = report.by_type.get(key[1], 0) + 1
+        _queue_one(session, actor, report, recipients, config, row, key, texts.overdue_text, today)
     return report
 
 
