@@ -17,7 +17,6 @@ from avtale.services import lookups
 from avtale.services.database import Database
 from avtale.services.unit_of_work import EDIT, Outcome, reading, write
 
-HORIZON_DAYS = 60
 RECENT_DAYS = 30
 
 QUEUE_COLUMNS = ["contract", "customer", "term_end", "mrr", "currency", "renewal_term_months"]
@@ -27,10 +26,16 @@ RECENT_COLUMNS = ["contract", "customer", "term_end", "renewed_to", "decided_at"
 # --- reads --------------------------------------------------------------------------
 
 
+def horizon_days() -> int:
+    """How many days before its term ends a manual renewal enters the queue
+    (``horizon_days`` in renewals.yaml)."""
+    return renewals.renewal_settings().horizon_days
+
+
 def queue(db: Database, today: date) -> pd.DataFrame:
-    """Manual renewals due within ``HORIZON_DAYS`` or overdue, by term end."""
+    """Manual renewals due within ``horizon_days()`` or overdue, by term end."""
     with reading(db) as session:
-        due = renewals.due_renewals(session, today, HORIZON_DAYS)
+        due = renewals.due_renewals(session, today)
     return pd.DataFrame(
         [
             {

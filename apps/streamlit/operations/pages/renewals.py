@@ -22,7 +22,7 @@ due = renewal_reads.queue(url, version, today)
 st.title(f"Renewals ({len(due)})")
 ui.show_flash()
 st.caption(
-    f"Contracts without automatic renewal whose term ends within {renewals.HORIZON_DAYS} "
+    f"Contracts without automatic renewal whose term ends within {renewals.horizon_days()} "
     "days or has ended, soonest first."
 )
 if due.empty:
