@@ -69,17 +69,33 @@ def run_dbt(args: list[str], target_path: Path) -> DbtRun:
     try:
         result = dbtRunner().invoke([*args, *project, "--target-path", str(target_path), "--quiet"])
     finally:
-        # dbt-duckdb keeps its DuckDB open for the life of the process (its `keep_open`
-        # default), so publishing and the next ingest could not open the warehouse. This
-        # is the adapter's own exit hook: it lets go of the database, which closes it.
-        # (`keep_open: false` in the profile also works but reopens the file between
-        # models: about a second slower per build, measured.)
-        DuckDBConnectionManager.close_all_connections()
+        release_warehouse()
     if result.exception is not None:
         raise result.exception
     results = list(getattr(result.result, "results", None) or [])
     failed = [_failed(r) for r in results if str(r.status) in FAILED]
     return DbtRun(bool(result.success), results, failed)
+
+
+def release_warehouse() -> None:
+    """Close the DuckDB database that dbt-duckdb keeps open for the life of the process.
+
+    Its `keep_open` default holds the warehouse after a build, so publishing (which
+    attaches the file) and the next ingest could not open it. The adapter's own exit hook
+    (`close_all_connections`) only drops its reference and leaves the closing to garbage
+    collection, which is late whenever a reference cycle holds the environment: CI once
+    failed on exactly that ("Unique file handle conflict ... already attached by database
+    'warehouse'"). So close the environment's database first, then drop it.
+    (`keep_open: false` in the profile also works but reopens the file between models:
+    about a second slower per build, measured.)
+    """
+    try:
+        env = DuckDBConnectionManager.env()
+    except Exception:  # no dbt command opened the warehouse in this process
+        env = None
+    if env is not None:
+        env.close()
+    DuckDBConnectionManager.close_all_connections()
 
 
 def _failed(result: Any) -> FailedNode:
