@@ -24,7 +24,7 @@ lint: setup  ## ruff, formatting, mypy, SQLFluff (dbt templater, DuckDB dialect)
 
 dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (assets, runs, schedule, sensor)
 	mkdir -p $(AVTALE_HOME)/dagster
-	test -f $(AVTALE_HOME)/dagster/dagster.yaml || cp dagster_project/dagster.yaml $(AVTALE_HOME)/dagster/dagster.yaml
+	$(RUN) python -m dagster_project.instance $(AVTALE_HOME)/dagster
 	DAGSTER_HOME=$(AVTALE_HOME)/dagster $(RUN) dagster dev -m dagster_project.definitions -h 127.0.0.1 -p 3000
 
 app: setup

@@ -60,15 +60,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def _dagster_instance(p: Paths) -> DagsterInstance:
     """The data folder's Dagster instance (its runs show in `make dev`), set up with the
     project's dagster.yaml (run queue, warehouse pool) when the folder has none."""
-    import shutil
-
     import dagster as dg
 
-    from avtale.settings import PROJECT_ROOT
+    from dagster_project.instance import prepare
 
-    config = p.dagster_home / "dagster.yaml"
-    if not config.exists():
-        shutil.copyfile(PROJECT_ROOT / "dagster_project" / "dagster.yaml", config)
+    prepare(p.dagster_home)
     # Opened from its folder rather than through $DAGSTER_HOME, so a refresh leaves the
     # environment of its process alone ("local_temp" with a folder is a persistent one).
     return dg.DagsterInstance.local_temp(tempdir=str(p.dagster_home))

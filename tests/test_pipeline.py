@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import subprocess
 import sys
 from datetime import date
@@ -23,6 +22,7 @@ from avtale.demo_data import write_demo_data
 from avtale.pipeline import ingest
 from avtale.serving import connect_serving
 from avtale.settings import PROJECT_ROOT, Paths
+from dagster_project.instance import prepare
 from tests import oracle
 from tests.sample_files import drop
 
@@ -192,10 +192,7 @@ def test_app_renders_the_published_marts(
 def test_one_mart_materialises_alone_from_the_command_line(built, tmp_path: Path) -> None:
     home, _ = built
     dagster_home = tmp_path / "dagster"
-    dagster_home.mkdir()
-    shutil.copyfile(
-        PROJECT_ROOT / "dagster_project" / "dagster.yaml", dagster_home / "dagster.yaml"
-    )
+    prepare(dagster_home)  # as `make dev` does
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "AVTALE_HOME": str(home.home)}
     done = subprocess.run(
         [str(Path(sys.executable).with_name("dagster")), "asset", "materialize"]
