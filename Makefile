@@ -22,9 +22,10 @@ lint: setup  ## ruff, formatting, mypy, SQLFluff (dbt templater, DuckDB dialect)
 	$(RUN) mypy
 	$(RUN) sqlfluff lint dbt/models dbt/tests --processes 2
 
-dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (assets, runs, schedule, sensor)
+dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (assets, runs, schedule, sensor), and the warm refresh worker
 	mkdir -p $(AVTALE_HOME)/dagster
 	$(RUN) python -m dagster_project.instance $(AVTALE_HOME)/dagster
+	$(RUN) avtale worker & worker=$$!; trap 'kill $$worker' EXIT INT TERM; \
 	DAGSTER_HOME=$(AVTALE_HOME)/dagster $(RUN) dagster dev -m dagster_project.definitions -h 127.0.0.1 -p 3000
 
 app: setup

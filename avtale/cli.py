@@ -9,18 +9,13 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import duckdb
 
 from avtale.repository import ROLES
 from avtale.settings import PRIVATE_UMASK, STREAMLIT_APP, Paths, SettingsError, load_settings, paths
-
-if TYPE_CHECKING:
-    from dagster import DagsterInstance
 
 
 def _say(message: str) -> None:
@@ -57,71 +52,29 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _dagster_instance(p: Paths) -> DagsterInstance:
-    """The data folder's Dagster instance (its runs show in `make dev`), set up with the
-    project's dagster.yaml (run queue, warehouse pool) when the folder has none."""
-    import dagster as dg
-
-    from dagster_project.instance import prepare
-
-    prepare(p.dagster_home)
-    # Opened from its folder rather than through $DAGSTER_HOME, so a refresh leaves the
-    # environment of its process alone ("local_temp" with a folder is a persistent one).
-    return dg.DagsterInstance.local_temp(tempdir=str(p.dagster_home))
-
-
 def refresh(p: Paths) -> bool:
     """Materialise every asset in this process (inbox, dbt build, publish)."""
-    from dagster_project.project import ManifestNotPreparedError
+    from dagster_project.refresh import refresh_here
 
-    try:
-        from dagster_project.definitions import defs
-    except ManifestNotPreparedError as exc:  # a fresh clone: say the command that prepares it
-        _say(f"error: {exc}")
-        return False
-    from dagster_project.defs.resources import AvtaleHome, OperationalDatabase
-
-    instance = _dagster_instance(p.ensure())
-    avtale = AvtaleHome(home=str(p.home))
-    resources = {"avtale": avtale, "database": OperationalDatabase(avtale=avtale)}
-    job = defs.resolve_job_def("refresh")
-    started = time.perf_counter()
-    quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-    result = job.execute_in_process(
-        run_config=quiet, instance=instance, resources=resources, raise_on_error=False
-    )
-    elapsed = time.perf_counter() - started
-    if result.success:
-        _say(f"refresh done in {elapsed:.1f} s; published {p.serving}")
-    else:
-        failed = [e.step_key or "?" for e in result.all_events if e.is_step_failure]
-        _say(
-            f"refresh FAILED in {elapsed:.1f} s at {', '.join(failed) or 'a step'}; "
-            "the last published copy stays in place. Details: `make dev` -> Runs."
-        )
-        for event in result.all_events:
-            data = event.step_failure_data if event.is_step_failure else None
-            # A dg.Failure (the dbt step's) says what failed; other errors their message.
-            if data and data.user_failure_data and data.user_failure_data.description:
-                _say(data.user_failure_data.description)
-            elif data and data.error:
-                _say(data.error.message)
-    # Warning checks do not stop a refresh (data_quality_findings), but must not go unseen.
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_CHECK_EVALUATION":
-            check = event.asset_check_evaluation_data
-            if not check.passed and check.severity.value == "WARN":
-                count = check.metadata.get("failed_row_count")
-                rows = f" ({count.value} rows)" if count is not None else ""
-                _say(
-                    f"warning: check {check.check_name} on {check.asset_key.to_user_string()} "
-                    f"did not pass{rows}"
-                )
-    return result.success
+    return refresh_here(p, say=_say)
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
-    return 0 if refresh(paths()) else 1
+    """Handed to the folder's warm worker when one runs (`avtale worker`), else done here."""
+    from avtale.worker import hand_refresh
+
+    p = paths()
+    handed = None if args.here else hand_refresh(p, say=_say)
+    if handed is None:
+        handed = refresh(p)
+    return 0 if handed else 1
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from dagster_project.worker import serve
+
+    serve(paths().ensure(), refresh_first=args.refresh_first)
+    return 0
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
@@ -502,8 +455,23 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("paths", nargs="+")
     ingest.set_defaults(func=cmd_ingest)
 
-    refresh_ = sub.add_parser("refresh", help="ingest the inbox, dbt build, publish")
+    refresh_ = sub.add_parser(
+        "refresh",
+        help="ingest the inbox, dbt build, publish (by the folder's warm worker when one runs)",
+    )
+    refresh_.add_argument(
+        "--here", action="store_true", help="refresh in this process even if a worker runs"
+    )
     refresh_.set_defaults(func=cmd_refresh)
+
+    worker = sub.add_parser(
+        "worker",
+        help="keep Dagster and dbt loaded and refresh on request (`make dev` starts one)",
+    )
+    worker.add_argument(
+        "--refresh-first", action="store_true", help="refresh once at start, then wait"
+    )
+    worker.set_defaults(func=cmd_worker)
 
     sql = sub.add_parser("sql", help="read-only SQL against the published marts, CSV out")
     sql.add_argument("query")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+import fcntl
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -17,6 +19,23 @@ from ingestion.load import LoadReport, ensure_tables, load_files
 
 class WarehouseBusyError(RuntimeError):
     """Another process (a refresh) holds the warehouse."""
+
+
+@contextmanager
+def warehouse_turn(paths: Paths) -> Iterator[None]:
+    """Wait for the warehouse, then hold it: one writing step at a time across processes.
+
+    The steps of a refresh (ingestion, the app copy, dbt, publish) take it. Dagster's run
+    queue already lets one of its runs write at a time (the pool `warehouse`), but the warm
+    worker and `avtale refresh` run their job outside that queue; DuckDB itself refuses a
+    second writer at once rather than waiting. Not re-entrant: take it once per step.
+    """
+    with (paths.ensure().home / "warehouse.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def default_currencies() -> list[str]:

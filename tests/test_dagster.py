@@ -124,9 +124,9 @@ def test_inbox_sensor_requests_one_run_per_set_of_waiting_files(tmp_path: Path) 
 
 
 def test_the_data_folders_instance_lets_one_warehouse_run_at_a_time(tmp_path: Path) -> None:
-    from avtale.cli import _dagster_instance
+    from dagster_project.refresh import dagster_instance
 
-    instance = _dagster_instance(Paths(tmp_path).ensure())
+    instance = dagster_instance(Paths(tmp_path).ensure())
     written = yaml.safe_load((tmp_path / "dagster" / "dagster.yaml").read_text(encoding="utf-8"))
     project = yaml.safe_load((PROJECT_ROOT / "dagster_project" / "dagster.yaml").read_text())
     # The project's settings, with the folder's event log path written in.
@@ -155,8 +155,8 @@ def test_the_event_log_keeps_a_connection_and_every_event_of_a_run(tmp_path: Pat
     """The pooled event log stores what Dagster's own does, readable by a fresh instance
     (another process: the webserver), while connecting once per file, not per event."""
 
-    from avtale.cli import _dagster_instance
     from dagster_project.instance import PooledSqliteEventLogStorage
+    from dagster_project.refresh import dagster_instance
 
     @dg.asset
     def numbers() -> dg.MaterializeResult:
@@ -172,7 +172,7 @@ def test_the_event_log_keeps_a_connection_and_every_event_of_a_run(tmp_path: Pat
         (path,) = (row[2] for row in dbapi_connection.execute("PRAGMA database_list"))
         opened.append(path)
 
-    instance = _dagster_instance(Paths(tmp_path).ensure())
+    instance = dagster_instance(Paths(tmp_path).ensure())
     assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
     sqlalchemy.event.listen(Engine, "connect", connected)  # every engine's new connections
     try:

@@ -5,9 +5,10 @@ from collections.abc import Iterator
 import dagster as dg
 from sqlalchemy.exc import SQLAlchemyError
 
-from avtale.pipeline import open_warehouse
+from avtale.pipeline import open_warehouse, warehouse_turn
 from avtale.repository.export import EXPORTED, export_to_warehouse, last_write_id
 from avtale.services.database import DatabaseUnavailableError
+from avtale.worker import is_running
 from dagster_project.defs.jobs import refresh_job
 from dagster_project.defs.resources import AvtaleHome, OperationalDatabase
 
@@ -29,7 +30,7 @@ def app_database(
 ) -> Iterator[dg.MaterializeResult]:
     """Copy customers and contracts entered in the app into the warehouse."""
     engine = database.open().engine
-    with open_warehouse(avtale.paths()) as con:
+    with warehouse_turn(avtale.paths()), open_warehouse(avtale.paths()) as con:
         counts = export_to_warehouse(engine, con)
     if counts is None:
         context.log.info("no writes in the app since the last copy; the warehouse copy stands")
@@ -54,4 +55,6 @@ def app_writes_sensor(
     if latest <= int(context.cursor or 0):
         return dg.SkipReason("no new writes")
     context.update_cursor(str(latest))
+    if is_running(database.avtale.location()):
+        return dg.SkipReason("the warm worker (`avtale worker`) refreshes after each app write")
     return dg.RunRequest(run_key=f"app-write-{latest}")

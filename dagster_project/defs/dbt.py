@@ -16,6 +16,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import dbt_assets
 
+from avtale.pipeline import warehouse_turn
 from avtale.settings import dbt_vars, load_settings
 from dagster_project.dbt_runs import describe_failure, run_dbt, with_failing_rows
 from dagster_project.defs.resources import AvtaleHome
@@ -74,10 +75,11 @@ def avtale_dbt_models(
     variables = {**dbt_vars(load_settings(paths)), "warehouse_path": str(paths.warehouse)}
     args = [*BUILD, *selection(context), "--vars", json.dumps(variables)]
     context.log.info("dbt " + " ".join(args))
-    run = run_dbt(args, target_path=paths.home / "dbt-target")
+    with warehouse_turn(paths):
+        run = run_dbt(args, target_path=paths.home / "dbt-target")
+        failed = with_failing_rows(paths.warehouse, run.failed) if not run.success else []
     yield from asset_events(context, run.results)
     if not run.success:
-        failed = with_failing_rows(paths.warehouse, run.failed)
         description = describe_failure(failed)
         raise dg.Failure(
             description=description,

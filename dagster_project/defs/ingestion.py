@@ -11,7 +11,7 @@ from datetime import datetime
 
 import dagster as dg
 
-from avtale.pipeline import ingest_inbox, prepare_warehouse
+from avtale.pipeline import ingest_inbox, prepare_warehouse, warehouse_turn
 from avtale.serving import connect
 from avtale.settings import Paths
 from dagster_project.defs.resources import AvtaleHome
@@ -39,8 +39,9 @@ def inbox_files(
 ) -> Iterator[dg.MaterializeResult]:
     """Load the inbox into the warehouse and move each file to the archive."""
     paths = avtale.paths()
-    prepare_warehouse(paths)
-    report = ingest_inbox(paths, progress=context.log.info)
+    with warehouse_turn(paths):
+        prepare_warehouse(paths)
+        report = ingest_inbox(paths, progress=context.log.info)
     if report.files:
         context.log.info(report.format())
     counts = {

@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
+from avtale.pipeline import warehouse_turn
 from avtale.serving import publish
 from dagster_project.defs.dbt import avtale_dbt_models
 from dagster_project.defs.resources import AvtaleHome
@@ -17,6 +18,7 @@ from dagster_project.project import mart_names
 def serving_copy(context: dg.AssetExecutionContext, avtale: AvtaleHome) -> dg.MaterializeResult:
     """The marts as the app and `avtale sql` read them, replaced atomically."""
     paths = avtale.paths()
-    tables = publish(paths.warehouse, paths.serving)
+    with warehouse_turn(paths):
+        tables = publish(paths.warehouse, paths.serving)
     context.log.info(f"published {len(tables)} tables to {paths.serving}")
     return dg.MaterializeResult(metadata={"tables": ", ".join(tables), "path": str(paths.serving)})

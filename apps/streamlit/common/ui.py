@@ -20,6 +20,8 @@ import streamlit as st
 from avtale.dates import business_zone
 from avtale.services.documents import max_upload_bytes
 from avtale.services.unit_of_work import FORM, Outcome
+from avtale.settings import paths
+from avtale.worker import request_refresh
 
 if TYPE_CHECKING:
     from streamlit.elements.lib.column_config_utils import ColumnConfigMappingInput
@@ -186,6 +188,10 @@ def action_button(
 
 def _handle(form: str, made: Outcome, then: Callable[[Outcome], None] | None) -> None:
     if made.ok:
+        # The dashboards follow within seconds when the folder's warm worker runs (`make
+        # dev`); asked without waiting, so the form never waits on a refresh. With no
+        # worker, Dagster's sensor on app writes starts the refresh instead.
+        request_refresh(paths())
         clear(form)
         if then is not None:
             then(made)

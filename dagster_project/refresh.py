@@ -1,0 +1,78 @@
+"""A refresh of a data folder in this process: the `refresh` job, told in a few lines.
+
+`avtale refresh` runs it in its own process, or hands it to the folder's warm worker
+(dagster_project/worker.py), which runs this same function with an instance kept open.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import dagster as dg
+
+from avtale.settings import Paths
+from dagster_project.instance import prepare
+
+
+def dagster_instance(p: Paths) -> dg.DagsterInstance:
+    """The data folder's Dagster instance (its runs show in `make dev`), set up with the
+    project's dagster.yaml (run queue, warehouse pool, event log) when the folder has none."""
+    prepare(p.ensure().dagster_home)
+    # Opened from its folder rather than through $DAGSTER_HOME, so a refresh leaves the
+    # environment of its process alone ("local_temp" with a folder is a persistent one).
+    return dg.DagsterInstance.local_temp(tempdir=str(p.dagster_home))
+
+
+def refresh_here(
+    p: Paths, say: Callable[[str], None], instance: dg.DagsterInstance | None = None
+) -> bool:
+    """Materialise every asset (inbox, app copy, dbt build, publish); what happened goes
+    to `say`: the outcome, what failed and why, warnings of checks that did not pass."""
+    from dagster_project.project import ManifestNotPreparedError
+
+    try:
+        from dagster_project.definitions import defs
+    except ManifestNotPreparedError as exc:  # a fresh clone: say the command that prepares it
+        say(f"error: {exc}")
+        return False
+    from dagster_project.defs.resources import AvtaleHome, OperationalDatabase
+
+    if instance is None:
+        instance = dagster_instance(p)
+    avtale = AvtaleHome(home=str(p.home))
+    resources = {"avtale": avtale, "database": OperationalDatabase(avtale=avtale)}
+    job = defs.resolve_job_def("refresh")
+    started = time.perf_counter()
+    quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    result = job.execute_in_process(
+        run_config=quiet, instance=instance, resources=resources, raise_on_error=False
+    )
+    elapsed = time.perf_counter() - started
+    if result.success:
+        say(f"refresh done in {elapsed:.1f} s; published {p.serving}")
+    else:
+        failed = [e.step_key or "?" for e in result.all_events if e.is_step_failure]
+        say(
+            f"refresh FAILED in {elapsed:.1f} s at {', '.join(failed) or 'a step'}; "
+            "the last published copy stays in place. Details: `make dev` -> Runs."
+        )
+        for event in result.all_events:
+            data = event.step_failure_data if event.is_step_failure else None
+            # A dg.Failure (the dbt step's) says what failed; other errors their message.
+            if data and data.user_failure_data and data.user_failure_data.description:
+                say(data.user_failure_data.description)
+            elif data and data.error:
+                say(data.error.message)
+    # Warning checks do not stop a refresh (data_quality_findings), but must not go unseen.
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            check = event.asset_check_evaluation_data
+            if not check.passed and check.severity.value == "WARN":
+                count = check.metadata.get("failed_row_count")
+                rows = f" ({count.value} rows)" if count is not None else ""
+                say(
+                    f"warning: check {check.check_name} on {check.asset_key.to_user_string()} "
+                    f"did not pass{rows}"
+                )
+    return result.success

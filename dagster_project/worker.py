@@ -1,0 +1,172 @@
+"""The warm refresh worker of a data folder (`avtale worker`; `make dev` starts one).
+
+A refresh in a new process pays ~7 s before any work: importing Dagster and dbt, loading
+the definitions and the dbt manifest, opening the Dagster instance (docs/benchmarks.md).
+The worker pays that once and then runs each refresh as `avtale refresh` does, the same
+job in the same Dagster instance, so its runs show in the UI like any other.
+
+It listens on `$AVTALE_HOME/worker.sock` (the protocol is in avtale/worker.py). Asks are
+served in order by one refresh thread; all asks that arrive while a refresh runs are
+served by the next one, so a burst of app writes costs one more refresh, not one each.
+When the project's code or dbt project changes under it, the worker answers "restart"
+(the asker then refreshes in its own process) and replaces itself with a fresh process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+from avtale.settings import PRIVATE_FILE, PROJECT_ROOT, Paths
+from avtale.worker import socket_path
+
+# A refresh: its lines go to `say`; True when it published.
+Refresh = Callable[[Callable[[str], None]], bool]
+
+REFRESH_FIRST = "--refresh-first"  # how a restarted worker knows it owes a refresh
+WATCHED = ("avtale", "ingestion", "docgen", "dagster_project", "dbt")
+
+
+def code_version() -> float:
+    """The newest change to the code a refresh runs: the Python packages and dbt project."""
+    newest = 0.0
+    for folder in WATCHED:
+        for path in (PROJECT_ROOT / folder).rglob("*"):
+            if (
+                path.suffix in {".py", ".sql", ".yml", ".yaml", ".csv"}
+                and "target" not in path.parts
+            ):
+                newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+class Worker:
+    def __init__(
+        self,
+        paths: Paths,
+        refresh: Refresh,
+        say: Callable[[str], None] = print,
+        refresh_first: bool = False,
+    ) -> None:
+        self.paths = paths
+        self.refresh = refresh
+        self.say = say
+        self.due = threading.Condition()
+        self.asked = refresh_first
+        self.waiting: list[socket.socket] = []
+        self.version = code_version()
+
+    def serve_forever(self) -> None:
+        listener = self.listen()
+        threading.Thread(target=self.refresh_loop, name="refresh", daemon=True).start()
+        self.say(f"worker for {self.paths.home} listening on {socket_path(self.paths)}")
+        try:
+            while True:
+                conn, _ = listener.accept()
+                threading.Thread(target=self.take, args=(conn,), daemon=True).start()
+        finally:
+            listener.close()
+            socket_path(self.paths).unlink(missing_ok=True)
+
+    def listen(self) -> socket.socket:
+        path = socket_path(self.paths)
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            path.unlink(missing_ok=True)  # left by a worker that died
+        else:
+            probe.close()
+            raise SystemExit(f"error: a worker already runs for {self.paths.home}")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(path))
+        path.chmod(PRIVATE_FILE)  # the data folder's owner alone may ask
+        listener.listen()
+        return listener
+
+    def take(self, conn: socket.socket) -> None:
+        """Read one ask; a waiting one joins the next refresh, the other is answered now."""
+        try:
+            ask = json.loads(conn.makefile("r", encoding="utf-8").readline() or "{}")
+        except (OSError, ValueError):
+            conn.close()
+            return
+        if not isinstance(ask, dict) or not ask.get("refresh"):
+            conn.close()
+            return
+        with self.due:
+            self.asked = True
+            if ask.get("wait"):
+                self.waiting.append(conn)
+            self.due.notify()
+        if not ask.get("wait"):
+            _send([conn], {"queued": True})
+            conn.close()
+
+    def refresh_loop(self) -> None:
+        while True:
+            with self.due:
+                while not self.asked:
+                    self.due.wait()
+                self.asked = False
+                waiting, self.waiting = self.waiting, []
+            if code_version() != self.version:
+                self.restart(waiting)
+            self.serve_asks(waiting)
+
+    def serve_asks(self, waiting: list[socket.socket]) -> None:
+        """One refresh for every asker in `waiting`, its lines sent to each as they come."""
+        started = time.perf_counter()
+
+        def say(line: str) -> None:
+            self.say(line)
+            waiting[:] = _send(waiting, {"say": line})
+
+        ok = self.refresh(say)
+        for conn in _send(waiting, {"ok": ok}):
+            conn.close()
+        self.say(f"refresh {'done' if ok else 'FAILED'} in {time.perf_counter() - started:.1f} s")
+
+    def restart(self, waiting: list[socket.socket]) -> None:
+        """The code changed: waiting askers refresh themselves; this process starts afresh
+        and refreshes first, for the asks that did not wait (the app's)."""
+        for conn in _send(waiting, {"restart": True}):
+            conn.close()
+        self.say("the project's code changed: restarting the worker")
+        socket_path(self.paths).unlink(missing_ok=True)
+        argv = [a for a in sys.argv if a != REFRESH_FIRST] + [REFRESH_FIRST]
+        os.execv(sys.executable, [sys.executable, *argv])
+
+
+def _send(conns: list[socket.socket], message: dict[str, object]) -> list[socket.socket]:
+    """Send to each; those that went away (an asker pressed Ctrl-C) are dropped."""
+    line = (json.dumps(message) + "\n").encode()
+    kept = []
+    for conn in conns:
+        try:
+            conn.sendall(line)
+            kept.append(conn)
+        except OSError:
+            conn.close()
+    return kept
+
+
+def serve(paths: Paths, refresh_first: bool = False) -> None:
+    """Run the worker of `paths` until stopped (Ctrl-C or SIGTERM)."""
+    import dagster_project.definitions  # noqa: F401  # loaded now: the first refresh is warm too
+    from dagster_project.refresh import dagster_instance, refresh_here
+
+    instance = dagster_instance(paths)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    worker = Worker(
+        paths,
+        lambda say: refresh_here(paths, say=say, instance=instance),
+        refresh_first=refresh_first,
+    )
+    worker.serve_forever()

@@ -1,0 +1,204 @@
+"""The warm refresh worker: `avtale refresh` hands over to it, an app save reaches the marts
+through it without waiting, asks during a refresh share the next one, and the warehouse's
+writers take turns across processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from avtale.pipeline import warehouse_turn
+from avtale.repository import service
+from avtale.repository.db import database_url, make_engine, migrate, session_scope
+from avtale.serving import connect_serving
+from avtale.settings import PROJECT_ROOT, Paths
+from avtale.worker import hand_refresh, is_running, request_refresh, socket_path
+from dagster_project.worker import Worker
+
+AVTALE = str(Path(sys.executable).with_name("avtale"))
+
+
+def started_worker(
+    home: Paths, refresh: Callable[[Callable[[str], None]], bool]
+) -> tuple[Worker, threading.Thread]:
+    worker = Worker(home, refresh, say=lambda _line: None)
+    thread = threading.Thread(target=worker.serve_forever, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not is_running(home):
+        assert time.monotonic() < deadline, "the worker did not start listening"
+        time.sleep(0.02)
+    return worker, thread
+
+
+class Refreshes:
+    """A stand-in for the refresh job that counts its runs and can be held mid-run."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.hold = threading.Event()
+        self.hold.set()
+        self.running = threading.Event()
+
+    def __call__(self, say: Callable[[str], None]) -> bool:
+        self.running.set()
+        self.count += 1
+        say(f"refresh number {self.count}")
+        self.hold.wait(10)
+        self.running.clear()
+        return True
+
+
+def test_no_worker_means_the_asker_refreshes_itself(tmp_path: Path) -> None:
+    home = Paths(tmp_path).ensure()
+    assert hand_refresh(home, say=print) is None
+    assert request_refresh(home) is False
+    # A socket file left by a worker that died: nobody listens, nobody waits.
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dead.bind(str(socket_path(home)))
+    dead.close()
+    started = time.monotonic()
+    assert hand_refresh(home, say=print) is None and request_refresh(home) is False
+    assert time.monotonic() - started < 1
+
+
+def test_asks_during_a_refresh_share_the_next_one_and_hear_its_lines(tmp_path: Path) -> None:
+    home = Paths(tmp_path).ensure()
+    refreshes = Refreshes()
+    started_worker(home, refreshes)
+    heard: list[str] = []
+    assert hand_refresh(home, say=heard.append) is True
+    assert heard == ["refresh number 1"] and refreshes.count == 1
+
+    refreshes.hold.clear()  # the next refresh runs until let go
+    assert request_refresh(home) is True  # answered at once, not after the refresh
+    assert refreshes.running.wait(5)
+    # Three app saves and a waiting `avtale refresh` arrive while it runs...
+    assert all(request_refresh(home) for _ in range(3))
+    outcome: list[bool | None] = []
+    waiter = threading.Thread(target=lambda: outcome.append(hand_refresh(home, say=heard.append)))
+    waiter.start()
+    time.sleep(0.3)
+    refreshes.hold.set()
+    waiter.join(10)
+    # ...and are all served by one more refresh, whose lines the waiting one hears.
+    assert outcome == [True]
+    assert refreshes.count == 3
+    assert heard[-1] == "refresh number 3"
+
+
+def test_a_second_worker_for_the_same_folder_is_refused(tmp_path: Path) -> None:
+    home = Paths(tmp_path).ensure()
+    started_worker(home, Refreshes())
+    with pytest.raises(SystemExit, match="a worker already runs"):
+        Worker(home, Refreshes()).serve_forever()
+
+
+def test_the_warehouses_writers_take_turns_across_processes(tmp_path: Path) -> None:
+    home = Paths(tmp_path).ensure()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from avtale.settings import Paths\n"
+            "from avtale.pipeline import warehouse_turn\n"
+            "with warehouse_turn(Paths(Path(sys.argv[1]))):\n"
+            "    print('held', flush=True); time.sleep(1.5)\n",
+            str(tmp_path),
+        ],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    started = time.monotonic()
+    with warehouse_turn(home):
+        waited = time.monotonic() - started
+    holder.wait(10)
+    assert waited > 0.8, f"took the warehouse while another process held it ({waited:.2f} s)"
+
+
+# --- the real worker process ---------------------------------------------------------------
+
+
+@pytest.fixture()
+def worker_home(tmp_path: Path) -> Iterator[tuple[Paths, subprocess.Popen[str]]]:
+    home = Paths(tmp_path / "home").ensure()
+    migrate(database_url(home))
+    env = {**os.environ, "AVTALE_HOME": str(home.home)}
+    env.pop("AVTALE_DATABASE_URL", None)
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [AVTALE, "worker"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not is_running(home):
+            assert worker.poll() is None, (tmp_path / "worker.log").read_text()
+            assert time.monotonic() < deadline, "the worker did not start"
+            time.sleep(0.1)
+        yield home, worker
+    finally:
+        worker.terminate()
+        worker.wait(30)
+        log.close()
+    assert not socket_path(home).exists(), "the worker left its socket behind"
+
+
+def app_mrr(home: Paths) -> float | None:
+    if not home.serving.exists():
+        return None
+    with connect_serving(home.serving) as con:
+        row = con.execute(
+            "SELECT sum(mrr) FROM customer_months m JOIN customers c USING (customer_id) "
+            "WHERE c.source_system = 'app' AND m.month = DATE '2025-06-01'"
+        ).fetchone()
+    return None if row is None or row[0] is None else float(row[0])
+
+
+@pytest.mark.slow
+def test_a_save_reaches_customer_months_through_the_worker(
+    worker_home: tuple[Paths, subprocess.Popen[str]],
+) -> None:
+    home, _ = worker_home
+    env = {**os.environ, "AVTALE_HOME": str(home.home)}
+    env.pop("AVTALE_DATABASE_URL", None)
+    # `avtale refresh` hands over: the worker's lines, its outcome as the exit code.
+    done = subprocess.run(
+        [AVTALE, "refresh"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "refresh done" in done.stderr and app_mrr(home) is None
+
+    # A contract saved as the app saves one, then the app's ask: it returns at once.
+    engine = make_engine(database_url(home))
+    with session_scope(engine) as session:
+        customer = service.create_customer(session, "kari", {"name": "Fjord AS", "country": "NO"})
+        terms = {"start_date": date(2025, 1, 1), "term_months": 12, "currency": "NOK"}
+        lines = [
+            {"product": "Assist", "quantity": 10, "unit_price": 100, "billing_period": "monthly"}
+        ]
+        service.create_contract(session, "kari", customer, terms, lines)
+    engine.dispose()
+    asked = time.monotonic()
+    assert request_refresh(home) is True
+    assert time.monotonic() - asked < 1
+    deadline = time.monotonic() + 120
+    while app_mrr(home) is None:
+        assert time.monotonic() < deadline, "the save never reached customer_months"
+        time.sleep(0.5)
+    assert app_mrr(home) == 1000.0
