@@ -64,6 +64,8 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     from avtale.worker import hand_refresh
 
     p = paths()
+    if args.rebuild:  # the next build may not be skipped as "nothing new"
+        p.last_build.unlink(missing_ok=True)
     handed = None if args.here else hand_refresh(p, say=_say)
     if handed is None:
         handed = refresh(p)
@@ -461,6 +463,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     refresh_.add_argument(
         "--here", action="store_true", help="refresh in this process even if a worker runs"
+    )
+    refresh_.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="build every model even if nothing new arrived (after editing the warehouse by hand)",
     )
     refresh_.set_defaults(func=cmd_refresh)
 

@@ -119,6 +119,11 @@ class Paths:
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 
+    @property
+    def last_build(self) -> Path:
+        """The inputs of the last whole dbt build (a refresh with the same skips dbt)."""
+        return self.home / "dbt-target" / "avtale_last_build.json"
+
     def ensure(self) -> Paths:
         """The folders made, or tightened, to be the owner's alone (see PRIVATE_DIR)."""
         for folder in (self.home, self.inbox, self.archive, self.dagster_home):

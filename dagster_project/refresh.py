@@ -36,6 +36,7 @@ def refresh_here(
     except ManifestNotPreparedError as exc:  # a fresh clone: say the command that prepares it
         say(f"error: {exc}")
         return False
+    from dagster_project.defs.dbt import NOTHING_NEW
     from dagster_project.defs.resources import AvtaleHome, OperationalDatabase
 
     if instance is None:
@@ -49,8 +50,15 @@ def refresh_here(
         run_config=quiet, instance=instance, resources=resources, raise_on_error=False
     )
     elapsed = time.perf_counter() - started
-    if result.success:
+    published = any(
+        e.asset_key == dg.AssetKey("serving_copy")
+        for e in result.get_asset_materialization_events()
+        if e.asset_key is not None
+    )
+    if result.success and published:
         say(f"refresh done in {elapsed:.1f} s; published {p.serving}")
+    elif result.success:
+        say(f"refresh done in {elapsed:.1f} s: {NOTHING_NEW}; the published copy stands")
     else:
         failed = [e.step_key or "?" for e in result.all_events if e.is_step_failure]
         say(

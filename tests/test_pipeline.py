@@ -232,3 +232,30 @@ def test_a_refresh_leaves_the_environment_of_its_process_alone(
     assert refresh(home)
     assert dict(os.environ) == before
     assert not elsewhere.exists()
+
+
+def test_a_refresh_with_nothing_new_builds_nothing_and_keeps_the_copy(
+    built, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home, _ = built
+    assert refresh(home)  # whatever earlier tests left is built and published now
+    copy = home.serving.stat()
+    results = (home.home / "dbt-target" / "run_results.json").stat()
+
+    assert refresh(home)
+    assert "nothing new since the last build" in capsys.readouterr().err
+    assert home.serving.stat().st_ino == copy.st_ino  # not published again
+    assert (home.home / "dbt-target" / "run_results.json").stat().st_mtime_ns == results.st_mtime_ns
+
+    # A new load is something new: built and published, and the new rate is in the marts.
+    drop(home.inbox / "fx_rates.csv", "currency,rate\nEUR,12.5\n")
+    assert refresh(home)
+    assert home.serving.stat().st_ino != copy.st_ino
+    assert serving_rows(home, "SELECT count(*) FROM loads WHERE kind = 'fx_rates'")[0][0] >= 2
+
+    # Asked to rebuild (`avtale refresh --rebuild` after editing the warehouse by hand).
+    again = home.serving.stat()
+    home.last_build.unlink()
+    assert refresh(home)
+    assert home.serving.stat().st_ino != again.st_ino
+    assert home.last_build.exists()

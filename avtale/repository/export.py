@@ -173,7 +173,7 @@ def export_to_warehouse(engine: Engine, con: duckdb.DuckDBPyConnection) -> dict[
     """
     # The database and its newest audit row identify what a copy was taken from.
     version = (engine.url.render_as_string(hide_password=True), last_write_id(engine))
-    if _exported_version(con) == version:
+    if exported_version(con) == version:
         return None
     tables: dict[str, pa.Table] = {}
     with session_scope(engine, readonly=True) as session:
@@ -233,7 +233,7 @@ def _number(value: object) -> float | None:
         return float("nan")
 
 
-def _exported_version(con: duckdb.DuckDBPyConnection) -> tuple[str, int] | None:
+def exported_version(con: duckdb.DuckDBPyConnection) -> tuple[str, int] | None:
     """The database and audit id the warehouse's copy was taken at, if there is a copy."""
     found = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'app' AND table_name = '_exported'"

@@ -1,5 +1,7 @@
 """Publishing: swap a fresh serving copy in once every mart is built and tested."""
 
+import os
+
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
@@ -20,5 +22,12 @@ def serving_copy(context: dg.AssetExecutionContext, avtale: AvtaleHome) -> dg.Ma
     paths = avtale.paths()
     with warehouse_turn(paths):
         tables = publish(paths.warehouse, paths.serving)
+        # What the copy in place was built from (a whole build's inputs): a refresh with
+        # the same inputs skips dbt and this step (dagster_project/defs/dbt.py).
+        built = paths.last_build.with_suffix(".pending")
+        if built.exists():
+            os.replace(built, paths.last_build)
+        else:  # a partial build (one mart from the UI): the copy is no whole build's
+            paths.last_build.unlink(missing_ok=True)
     context.log.info(f"published {len(tables)} tables to {paths.serving}")
     return dg.MaterializeResult(metadata={"tables": ", ".join(tables), "path": str(paths.serving)})
