@@ -64,7 +64,7 @@ CREATE TABLE IF NOT EXISTS ingestion.quarantine (
     raw_record VARCHAR
 );
 """
-SCRATCH_TABLES = ("_src", "_parsed", "_errors", "_known_currencies", "_malformed")
+SCRATCH_TABLES = ("_plain", "_src", "_parsed", "_errors", "_known_currencies", "_malformed")
 
 
 @dataclass
@@ -158,7 +158,9 @@ def load_files(
     for path in csvfiles.expand(list(paths)):
         try:
             csv = csvfiles.open_csv(path, follow_symlinks=follow_symlinks)
-            records = csvrecords.split(csv.text, csv.delimiter)
+            records = csvrecords.plain(csv.text, csv.delimiter) or csvrecords.split(
+                csv.text, csv.delimiter
+            )
         except csvfiles.UnreadableFileError as exc:
             report.files.append(FileResult(path, "error", message=str(exc)))
             continue
@@ -211,6 +213,8 @@ def _load_one(
             size=csv.size,
             mtime_ns=csv.mtime_ns,
         )
+    if records.plain_rows is not None and not read_plain(con, csv, records):
+        records = csvrecords.split(csv.text, csv.delimiter)  # not plain after all
     con.execute("BEGIN TRANSACTION")
     try:
         result = _load_in_transaction(con, kind, csv, records, known)
@@ -355,6 +359,38 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return int(con.execute(sql).fetchall()[0][0])
 
 
+def read_plain(
+    con: duckdb.DuckDBPyConnection, csv: csvfiles.CsvFile, records: csvrecords.Records
+) -> bool:
+    """``_plain``: the data rows of a file that ``records.plain`` found may be plain, read
+    by DuckDB in strict mode, with their row numbers. True when DuckDB confirms it: no
+    error (a quoting problem, a row wider or narrower than the header), one record per
+    line (a quoted line break would make fewer) and no blank row. Otherwise nothing is
+    kept and the csv module reads the file. Outside the load's transaction, so a refusal
+    by the reader costs nothing but the try."""
+    columns = {f"c{i}": "VARCHAR" for i in range(len(records.headers))}
+    blank = " AND ".join(f"coalesce(trim(c{i}), '') = ''" for i in range(len(columns)))
+    with tempfile.TemporaryDirectory(prefix="avtale-ingest-") as scratch:
+        path = Path(scratch) / "plain.csv"
+        path.write_text(csv.text, encoding="utf-8")
+        try:
+            con.execute(
+                "CREATE TEMP TABLE _plain AS SELECT row_number() OVER () + 1 AS _row, * "
+                "FROM read_csv(?, header = false, skip = 1, columns = ?, delim = ?, "
+                "quote = '\"', escape = '\"', auto_detect = false, strict_mode = true)",
+                [str(path), columns, csv.delimiter],
+            )
+        except duckdb.Error:
+            return False
+    rows, blanks = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE {blank}) FROM _plain"
+    ).fetchall()[0]
+    if rows != records.plain_rows or blanks:
+        con.execute("DROP TABLE _plain")
+        return False
+    return True
+
+
 def _create_source(
     con: duckdb.DuckDBPyConnection, records: csvrecords.Records, numeric: list[str]
 ) -> None:
@@ -364,6 +400,10 @@ def _create_source(
     The records go to DuckDB as a plain CSV it cannot misread (written by the csv
     module, every row as wide as the header), which is faster than any other way of
     handing it Python rows."""
+    cleaned = "".join(f", avt_num_text({c}) AS {number_column(c)}" for c in numeric)
+    if records.plain_rows is not None:  # read by DuckDB already (read_plain)
+        con.execute(f"CREATE TEMP TABLE _src AS SELECT *{cleaned} FROM _plain")
+        return
     columns = {"_row": "INTEGER"} | {f"c{i}": "VARCHAR" for i in range(len(records.headers))}
     with tempfile.TemporaryDirectory(prefix="avtale-ingest-") as scratch:
         path = Path(scratch) / "records.csv"
@@ -371,7 +411,6 @@ def _create_source(
             csv.writer(fh, lineterminator="\n").writerows(
                 [n, *row] for n, row in zip(records.row_numbers, records.rows, strict=True)
             )
-        cleaned = "".join(f", avt_num_text({c}) AS {number_column(c)}" for c in numeric)
         con.execute(
             f"CREATE TEMP TABLE _src AS SELECT *{cleaned} FROM read_csv(?, header = false, "
             "columns = ?, delim = ',', quote = '\"', escape = '\"', auto_detect = false, "
