@@ -14,6 +14,7 @@ When the project's code or dbt project changes under it, the worker answers "res
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -159,8 +160,13 @@ def _send(conns: list[socket.socket], message: dict[str, object]) -> list[socket
 
 def serve(paths: Paths, refresh_first: bool = False) -> None:
     """Run the worker of `paths` until stopped (Ctrl-C or SIGTERM)."""
-    import dagster_project.definitions  # noqa: F401  # loaded now: the first refresh is warm too
+    from dagster_project.project import ManifestNotPreparedError
     from dagster_project.refresh import dagster_instance, refresh_here
+
+    # Loaded now, so the first refresh is warm too. Without a prepared manifest, each
+    # refresh tells its asker the command that prepares it, until it is run.
+    with contextlib.suppress(ManifestNotPreparedError):
+        import dagster_project.definitions  # noqa: F401
 
     instance = dagster_instance(paths)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
