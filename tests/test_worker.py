@@ -74,7 +74,7 @@ def test_no_worker_means_the_asker_refreshes_itself(tmp_path: Path) -> None:
 def test_asks_during_a_refresh_share_the_next_one_and_hear_its_lines(tmp_path: Path) -> None:
     home = Paths(tmp_path).ensure()
     refreshes = Refreshes()
-    started_worker(home, refreshes)
+    worker, _ = started_worker(home, refreshes)
     heard: list[str] = []
     assert hand_refresh(home, say=heard.append) is True
     assert heard == ["refresh number 1"] and refreshes.count == 1
@@ -87,7 +87,10 @@ def test_asks_during_a_refresh_share_the_next_one_and_hear_its_lines(tmp_path: P
     outcome: list[bool | None] = []
     waiter = threading.Thread(target=lambda: outcome.append(hand_refresh(home, say=heard.append)))
     waiter.start()
-    time.sleep(0.3)
+    deadline = time.monotonic() + 10
+    while len(worker.waiting) < 1:  # its ask is in before the refresh is let go
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
     refreshes.hold.set()
     waiter.join(10)
     # ...and are all served by one more refresh, whose lines the waiting one hears.
