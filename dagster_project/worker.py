@@ -27,7 +27,7 @@ from collections.abc import Callable
 from avtale.settings import PRIVATE_FILE, PROJECT_ROOT, Paths
 from avtale.worker import socket_path
 
-# A refresh: its lines go to `say`; True when it published.
+# A refresh: its lines go to `say`; True when it succeeded.
 Refresh = Callable[[Callable[[str], None]], bool]
 
 REFRESH_FIRST = "--refresh-first"  # how a restarted worker knows it owes a refresh
@@ -129,7 +129,11 @@ class Worker:
             self.say(line)
             waiting[:] = _send(waiting, {"say": line})
 
-        ok = self.refresh(say)
+        try:
+            ok = self.refresh(say)
+        except Exception as exc:  # the worker outlives a refresh that broke: say it, go on
+            say(f"refresh FAILED in the worker: {type(exc).__name__}: {exc}")
+            ok = False
         for conn in _send(waiting, {"ok": ok}):
             conn.close()
         self.say(f"refresh {'done' if ok else 'FAILED'} in {time.perf_counter() - started:.1f} s")

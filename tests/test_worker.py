@@ -99,6 +99,23 @@ def test_asks_during_a_refresh_share_the_next_one_and_hear_its_lines(tmp_path: P
     assert heard[-1] == "refresh number 3"
 
 
+def test_a_refresh_that_breaks_fails_its_askers_and_not_the_worker(tmp_path: Path) -> None:
+    home = Paths(tmp_path).ensure()
+    calls: list[int] = []
+
+    def breaks_once(say: Callable[[str], None]) -> bool:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("the disk is full")
+        return True
+
+    started_worker(home, breaks_once)
+    heard: list[str] = []
+    assert hand_refresh(home, say=heard.append) is False
+    assert heard == ["refresh FAILED in the worker: RuntimeError: the disk is full"]
+    assert hand_refresh(home, say=heard.append) is True  # still serving
+
+
 def test_a_second_worker_for_the_same_folder_is_refused(tmp_path: Path) -> None:
     home = Paths(tmp_path).ensure()
     started_worker(home, Refreshes())
