@@ -5,7 +5,8 @@ the definitions and the dbt manifest, opening the Dagster instance (docs/benchma
 The worker pays that once and then runs each refresh as `avtale refresh` does, the same
 job in the same Dagster instance, so its runs show in the UI like any other.
 
-It listens on `$AVTALE_HOME/worker.sock` (the protocol is in avtale/worker.py). Asks are
+It listens on `$AVTALE_HOME/worker.sock` (the protocol is in avtale/worker.py) and looks
+into the inbox every second, refreshing for settled files as the inbox sensor would. Asks are
 served in order by one refresh thread; all asks that arrive while a refresh runs are
 served by the next one, so a burst of app writes costs one more refresh, not one each.
 When the project's code or dbt project changes under it, the worker answers "restart"
@@ -24,12 +25,14 @@ import threading
 import time
 from collections.abc import Callable
 
+from avtale import inbox
 from avtale.settings import PRIVATE_FILE, PROJECT_ROOT, Paths
 from avtale.worker import socket_path
 
 # A refresh: its lines go to `say`; True when it succeeded.
 Refresh = Callable[[Callable[[str], None]], bool]
 
+INBOX_POLL_S = 1.0  # how often an idle worker looks into the inbox
 REFRESH_FIRST = "--refresh-first"  # how a restarted worker knows it owes a refresh
 WATCHED = ("avtale", "ingestion", "docgen", "dagster_project", "dbt")
 
@@ -54,6 +57,7 @@ class Worker:
         refresh: Refresh,
         say: Callable[[str], None] = print,
         refresh_first: bool = False,
+        watch_inbox: bool = False,
     ) -> None:
         self.paths = paths
         self.refresh = refresh
@@ -62,6 +66,8 @@ class Worker:
         self.asked = refresh_first
         self.waiting: list[socket.socket] = []
         self.version = code_version()
+        self.watch_inbox = watch_inbox
+        self.inbox_seen: str | None = None
 
     def serve_forever(self) -> None:
         listener = self.listen()
@@ -114,12 +120,24 @@ class Worker:
         while True:
             with self.due:
                 while not self.asked:
-                    self.due.wait()
+                    self.due.wait(INBOX_POLL_S)
+                    self.asked = self.asked or self.inbox_changed()
                 self.asked = False
                 waiting, self.waiting = self.waiting, []
             if code_version() != self.version:
                 self.restart(waiting)
             self.serve_asks(waiting)
+
+    def inbox_changed(self) -> bool:
+        """Files in the inbox, settled and not yet seen: the worker refreshes for them as
+        Dagster's inbox sensor would (which skips while a worker runs). A set of files
+        that stays (one that cannot be moved away) is refreshed for once, not forever."""
+        if not self.watch_inbox:
+            return False
+        found = inbox.scan(self.paths.inbox)
+        key = found.key() if found.ready or found.refused else None
+        changed, self.inbox_seen = key is not None and key != self.inbox_seen, key
+        return changed
 
     def serve_asks(self, waiting: list[socket.socket]) -> None:
         """One refresh for every asker in `waiting`, its lines sent to each as they come."""
@@ -178,5 +196,6 @@ def serve(paths: Paths, refresh_first: bool = False) -> None:
         paths,
         lambda say: refresh_here(paths, say=say, instance=instance),
         refresh_first=refresh_first,
+        watch_inbox=True,
     )
     worker.serve_forever()

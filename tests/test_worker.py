@@ -23,14 +23,15 @@ from avtale.serving import connect_serving
 from avtale.settings import PROJECT_ROOT, Paths
 from avtale.worker import hand_refresh, is_running, request_refresh, socket_path
 from dagster_project.worker import Worker
+from tests.sample_files import drop
 
 AVTALE = str(Path(sys.executable).with_name("avtale"))
 
 
 def started_worker(
-    home: Paths, refresh: Callable[[Callable[[str], None]], bool]
+    home: Paths, refresh: Callable[[Callable[[str], None]], bool], watch_inbox: bool = False
 ) -> tuple[Worker, threading.Thread]:
-    worker = Worker(home, refresh, say=lambda _line: None)
+    worker = Worker(home, refresh, say=lambda _line: None, watch_inbox=watch_inbox)
     thread = threading.Thread(target=worker.serve_forever, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -114,6 +115,29 @@ def test_a_refresh_that_breaks_fails_its_askers_and_not_the_worker(tmp_path: Pat
     assert hand_refresh(home, say=heard.append) is False
     assert heard == ["refresh FAILED in the worker: RuntimeError: the disk is full"]
     assert hand_refresh(home, say=heard.append) is True  # still serving
+
+
+def test_a_settled_file_in_the_inbox_is_refreshed_for_once(tmp_path: Path) -> None:
+    home = Paths(tmp_path).ensure()
+    refreshes = Refreshes()
+    started_worker(home, refreshes, watch_inbox=True)
+    time.sleep(1.5)
+    assert refreshes.count == 0  # an empty inbox asks for nothing
+
+    drop(home.inbox / "fx_rates.csv", "currency,rate\nEUR,11.5\n")
+    deadline = time.monotonic() + 10
+    while refreshes.count == 0:
+        assert time.monotonic() < deadline, "the worker did not refresh for the file"
+        time.sleep(0.05)
+    # This stand-in does not move the file away (as a refresh would): the same file is
+    # not refreshed for again and again.
+    time.sleep(2.5)
+    assert refreshes.count == 1
+    drop(home.inbox / "more.csv", "currency,rate\nSEK,1\n")
+    deadline = time.monotonic() + 10
+    while refreshes.count == 1:
+        assert time.monotonic() < deadline, "a new file did not start a refresh"
+        time.sleep(0.05)
 
 
 def test_a_second_worker_for_the_same_folder_is_refused(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import dagster as dg
 
 from avtale import inbox
 from avtale.dates import business_zone
+from avtale.worker import is_running
 from dagster_project.defs.resources import AvtaleHome
 
 # The business day's work starts with this refresh (renewals and reminders follow it).
@@ -33,6 +34,8 @@ def inbox_sensor(
     context: dg.SensorEvaluationContext, avtale: AvtaleHome
 ) -> dg.RunRequest | dg.SkipReason:
     """Start a refresh when files land in `$AVTALE_HOME/inbox/` and have settled."""
+    if is_running(avtale.location()):
+        return dg.SkipReason("the warm worker (`avtale worker`) refreshes for the inbox")
     found = inbox.scan(avtale.location().inbox)
     if not found.ready and not found.refused:
         waiting = ", ".join(r.name for r in found.waiting)
