@@ -159,9 +159,9 @@ TINY_FILES = {
 
 
 def warm_worker(home: Path, env: dict[str, str]) -> dict[str, float]:
-    """The same folder with its warm worker running: an incremental refresh after three
-    tiny generic files (their customer must show the right MRR), one with nothing new,
-    and the time from a contract saved in the app to its row in customer_months."""
+    """The same folder with its warm worker running: from three tiny generic files dropped
+    into the inbox to their customer in customer_months (with the right MRR), a refresh
+    with nothing new, and from a contract saved in the app to its row in customer_months."""
     from avtale.repository import service
     from avtale.repository.db import database_url, make_engine, session_scope
     from avtale.settings import Paths
@@ -178,12 +178,17 @@ def warm_worker(home: Path, env: dict[str, str]) -> dict[str, float]:
         while not is_running(paths):
             time.sleep(0.05)
         timings["start"] = time.perf_counter() - started
+        # Dropped as settled files: the worker finds them in the inbox by itself.
+        dropped_at = time.perf_counter()
         for name, text in TINY_FILES.items():
             dropped = home / "inbox" / name
             dropped.write_text(text, encoding="utf-8")
             os.utime(dropped, (time.time() - 60,) * 2)
-        timings["three_files"], _ = run([avtale, "refresh"], env)
-        mrr = month_mrr(home, "BENCH-1")
+        while (mrr := month_mrr(home, "BENCH-1")) is None:
+            if time.perf_counter() - dropped_at > 600:
+                raise SystemExit("the tiny files' customer never reached customer_months")
+            time.sleep(0.1)
+        timings["three_files"] = time.perf_counter() - dropped_at
         if mrr != 200:
             raise SystemExit(f"the tiny files' customer has MRR {mrr} in 2026-03, not 200")
         timings["nothing_new"], _ = run([avtale, "refresh"], env)
@@ -268,7 +273,9 @@ def bench(size: int, work: Path) -> None:
     print(f"- incremental refresh after one small file: {incremental_s:.1f} s")
     print(f"- refresh with nothing new: {unchanged_s:.1f} s")
     print(f"- warm worker (`avtale worker`), started in {warm['start']:.1f} s:")
-    print(f"  - `avtale refresh` after three tiny generic files: {warm['three_files']:.1f} s")
+    print(
+        f"  - three tiny generic files dropped -> in customer_months: {warm['three_files']:.1f} s"
+    )
     print(f"  - `avtale refresh` with nothing new: {warm['nothing_new']:.1f} s")
     print(f"  - a contract saved -> in customer_months: {warm['app_save']:.1f} s")
     for name, seconds in queries.items():
