@@ -92,6 +92,8 @@ def test_schedule_and_sensors_run_unattended_in_one_process() -> None:
         business_zone().key,
     )
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    # The morning refresh publishes even with nothing new: the day's renewals wait for it.
+    assert schedule.tags == {"avtale/publish": "always"}
     sensors = {sensor.name: sensor.default_status for sensor in defs.sensors or []}
     assert set(sensors.values()) == {dg.DefaultSensorStatus.RUNNING}
     assert set(sensors) >= {"inbox_sensor", "app_writes_sensor", "freshness_checks_sensor"}

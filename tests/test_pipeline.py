@@ -247,6 +247,22 @@ def test_a_refresh_with_nothing_new_builds_nothing_and_keeps_the_copy(
     assert home.serving.stat().st_ino == copy.st_ino  # not published again
     assert (home.home / "dbt-target" / "run_results.json").stat().st_mtime_ns == results.st_mtime_ns
 
+    # The business day's chain asks for a publish whatever is new (the reminders wait for one).
+    from dagster_project.definitions import defs
+    from dagster_project.defs.jobs import ALWAYS_PUBLISH
+    from dagster_project.defs.resources import AvtaleHome, OperationalDatabase
+    from dagster_project.refresh import dagster_instance
+
+    avtale = AvtaleHome(home=str(home.home))
+    chained = defs.resolve_job_def("refresh").execute_in_process(
+        instance=dagster_instance(home),
+        tags=ALWAYS_PUBLISH,
+        resources={"avtale": avtale, "database": OperationalDatabase(avtale=avtale)},
+    )
+    assert chained.success
+    assert home.serving.stat().st_ino != copy.st_ino
+    copy = home.serving.stat()
+
     # A new load is something new: built and published, and the new rate is in the marts.
     drop(home.inbox / "fx_rates.csv", "currency,rate\nEUR,12.5\n")
     assert refresh(home)

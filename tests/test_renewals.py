@@ -252,6 +252,7 @@ def test_the_days_renewals_follow_its_morning_publish_and_start_one_refresh(
 ) -> None:
     from dagster_project.definitions import defs
     from dagster_project.defs.daily import DAY_TAG, refresh_after_renewals
+    from dagster_project.defs.jobs import ALWAYS_PUBLISH
     from dagster_project.defs.resources import AvtaleHome
 
     zone = zone_where_it_is(10)
@@ -298,7 +299,11 @@ def test_the_days_renewals_follow_its_morning_publish_and_start_one_refresh(
     db.engine.dispose()
     refresh = refresh_requested(renewals)
     assert isinstance(refresh, dg.RunRequest)
-    assert (refresh.run_key, refresh.tags) == (f"refresh-after-renewals-{day}", {DAY_TAG: day})
+    # It publishes even if the renewals changed nothing: the reminders wait for a publish.
+    assert (refresh.run_key, refresh.tags) == (
+        f"refresh-after-renewals-{day}",
+        {DAY_TAG: day, **ALWAYS_PUBLISH},
+    )
     assert defs.resolve_sensor_def(refresh_after_renewals.name).job_name == "refresh"
     # Renewals run by hand (no day) leave publishing to the refresh their writes start.
     assert isinstance(refresh_requested(renewals_run({})), dg.SkipReason)

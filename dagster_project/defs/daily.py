@@ -21,7 +21,7 @@ import dagster as dg
 
 from avtale.dates import business_zone
 from dagster_project.defs.invoices import invoices_job
-from dagster_project.defs.jobs import MORNING_REFRESH, refresh_job
+from dagster_project.defs.jobs import ALWAYS_PUBLISH, MORNING_REFRESH, refresh_job
 from dagster_project.defs.reminders import reminders_job
 from dagster_project.defs.renewals import renewals_job
 
@@ -63,7 +63,9 @@ def refresh_after_renewals(context: dg.RunStatusSensorContext) -> dg.RunRequest 
     day = context.dagster_run.tags.get(DAY_TAG)
     if day is None:
         return dg.SkipReason("a renewals run started by hand: its writes start their own refresh")
-    return dg.RunRequest(run_key=f"refresh-after-renewals-{day}", tags={DAY_TAG: day})
+    return dg.RunRequest(
+        run_key=f"refresh-after-renewals-{day}", tags={DAY_TAG: day, **ALWAYS_PUBLISH}
+    )
 
 
 @dg.run_status_sensor(

@@ -24,6 +24,7 @@ from avtale.repository.export import exported_version
 from avtale.serving import connect
 from avtale.settings import Paths, dbt_vars, load_settings
 from dagster_project.dbt_runs import describe_failure, run_dbt, with_failing_rows
+from dagster_project.defs.jobs import ALWAYS_PUBLISH
 from dagster_project.defs.resources import AvtaleHome
 from dagster_project.project import dbt_project, manifest, prepared_manifest
 
@@ -101,7 +102,13 @@ def avtale_dbt_models(
         # A whole build on the inputs of the last published one would give the same marts:
         # skipped, and so are publishing and the events of ~300 nodes (nothing new).
         inputs = None if context.is_subset else inputs_of_a_build(paths, variables)
-        if inputs is not None and paths.serving.exists() and read_text(paths.last_build) == inputs:
+        may_skip = not ALWAYS_PUBLISH.items() <= context.run.tags.items()
+        if (
+            may_skip
+            and inputs is not None
+            and paths.serving.exists()
+            and read_text(paths.last_build) == inputs
+        ):
             context.log.info(NOTHING_NEW)
             return
         built = paths.last_build.with_suffix(".pending")  # published by serving_copy

@@ -12,6 +12,10 @@ from dagster_project.defs.resources import AvtaleHome
 # The business day's work starts with this refresh (renewals and reminders follow it).
 MORNING_REFRESH = time(5, 0)
 
+# A refresh run with this tag builds and publishes even with nothing new: the business
+# day's chain waits for publishes (the 05:00 refresh, the refresh after the renewals).
+ALWAYS_PUBLISH = {"avtale/publish": "always"}
+
 # In one process: a process per step would pay the imports three times over.
 refresh_job = dg.define_asset_job(
     "refresh", selection=dg.AssetSelection.all(), executor_def=dg.in_process_executor
@@ -24,6 +28,7 @@ daily_refresh = dg.ScheduleDefinition(
     cron_schedule=f"{MORNING_REFRESH.minute} {MORNING_REFRESH.hour} * * *",
     execution_timezone=business_zone().key,
     default_status=dg.DefaultScheduleStatus.RUNNING,
+    tags=ALWAYS_PUBLISH,  # the day's renewals wait for a publish at or after 05:00
 )
 
 
