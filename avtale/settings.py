@@ -124,6 +124,11 @@ class Paths:
         """The inputs of the last whole dbt build (a refresh with the same skips dbt)."""
         return self.home / "dbt-target" / "avtale_last_build.json"
 
+    @property
+    def pending_build(self) -> Path:
+        """The inputs of a whole build not yet published (``last_build`` once it is)."""
+        return self.last_build.with_suffix(".pending")
+
     def ensure(self) -> Paths:
         """The folders made, or tightened, to be the owner's alone (see PRIVATE_DIR)."""
         for folder in (self.home, self.inbox, self.archive, self.dagster_home):

@@ -37,6 +37,7 @@ def refresh_here(
         say(f"error: {exc}")
         return False
     from dagster_project.defs.dbt import NOTHING_NEW
+    from dagster_project.defs.publish import serving_copy
     from dagster_project.defs.resources import AvtaleHome, OperationalDatabase
 
     if instance is None:
@@ -51,9 +52,7 @@ def refresh_here(
     )
     elapsed = time.perf_counter() - started
     published = any(
-        e.asset_key == dg.AssetKey("serving_copy")
-        for e in result.get_asset_materialization_events()
-        if e.asset_key is not None
+        e.asset_key == serving_copy.key for e in result.get_asset_materialization_events()
     )
     if result.success and published:
         say(f"refresh done in {elapsed:.1f} s; published {p.serving}")

@@ -30,7 +30,8 @@ def app_database(
 ) -> Iterator[dg.MaterializeResult]:
     """Copy customers and contracts entered in the app into the warehouse."""
     engine = database.open().engine
-    with warehouse_turn(avtale.paths()), open_warehouse(avtale.paths()) as con:
+    paths = avtale.paths()
+    with warehouse_turn(paths), open_warehouse(paths) as con:
         counts = export_to_warehouse(engine, con)
     if counts is None:
         context.log.info("no writes in the app since the last copy; the warehouse copy stands")

@@ -111,7 +111,7 @@ def avtale_dbt_models(
         ):
             context.log.info(NOTHING_NEW)
             return
-        built = paths.last_build.with_suffix(".pending")  # published by serving_copy
+        built = paths.pending_build  # becomes last_build when serving_copy publishes
         built.unlink(missing_ok=True)
         context.log.info(f"dbt {' '.join(args)} --vars {variables}")
         run = run_dbt(args, paths.home / "dbt-target", variables)

@@ -24,9 +24,8 @@ def serving_copy(context: dg.AssetExecutionContext, avtale: AvtaleHome) -> dg.Ma
         tables = publish(paths.warehouse, paths.serving)
         # What the copy in place was built from (a whole build's inputs): a refresh with
         # the same inputs skips dbt and this step (dagster_project/defs/dbt.py).
-        built = paths.last_build.with_suffix(".pending")
-        if built.exists():
-            os.replace(built, paths.last_build)
+        if paths.pending_build.exists():
+            os.replace(paths.pending_build, paths.last_build)
         else:  # a partial build (one mart from the UI): the copy is no whole build's
             paths.last_build.unlink(missing_ok=True)
     context.log.info(f"published {len(tables)} tables to {paths.serving}")
