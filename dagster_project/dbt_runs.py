@@ -70,6 +70,7 @@ def run_dbt(args: list[str], target_path: Path, variables: str) -> DbtRun:
     common = [
         *["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
         *["--target-path", str(target_path), "--vars", variables, "--quiet"],
+        *["--log-level", "none", "--log-level-file", "none"],
     ]
     try:
         manifest = _parsed(target_path, variables, common)

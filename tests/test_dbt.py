@@ -6,12 +6,14 @@ them because they test logic, not data.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from avtale.pipeline import export_operational, prepare_warehouse
@@ -27,7 +29,8 @@ def test_dbt_build_runs_from_the_dbt_folder_with_unit_tests(tmp_path: Path) -> N
     export_operational(home)  # and the app source, as a refresh leaves it
     dbt = str(Path(sys.executable).parent / "dbt")
     done = subprocess.run(
-        [dbt, "--no-use-colors", "build", "--vars", "as_of_date: 2025-06-30"],
+        [dbt, "--no-use-colors", "build", "--vars", "as_of_date: 2025-06-30"]
+        + ["--target-path", str(tmp_path / "target")],
         cwd=DBT_PROJECT_DIR,
         env={**os.environ, "AVTALE_HOME": str(home.home)},
         capture_output=True,
@@ -56,3 +59,28 @@ def test_dbt_build_runs_from_the_dbt_folder_with_unit_tests(tmp_path: Path) -> N
             ).fetchall()
         }
     assert {"customers", "customer_months", "mrr_movements", "monthly_metrics"} <= marts
+
+    # The marts' not-null rules are contract constraints, enforced by DuckDB as each table
+    # is filled (one statement, not a test node each): the built tables carry them.
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    declared = {
+        (node["name"], column["name"])
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"]["contract"]["enforced"]
+        for column in node["columns"].values()
+        if any(c["type"] == "not_null" for c in column["constraints"])
+    }
+    assert ("customer_months", "mrr") in declared and len(declared) > 50
+    with duckdb.connect(str(home.warehouse)) as con:
+        not_null = set(
+            con.execute(
+                "SELECT table_name, column_name FROM duckdb_columns() "
+                "WHERE schema_name = 'marts' AND NOT is_nullable"
+            ).fetchall()
+        )
+        assert declared <= not_null, declared - not_null
+        with pytest.raises(duckdb.ConstraintException, match="NOT NULL constraint failed"):
+            con.execute(
+                "INSERT INTO marts.customer_months (customer_id, month, mrr) "
+                "VALUES ('hubspot:1', DATE '2025-01-01', NULL)"
+            )
