@@ -43,6 +43,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
 PROJECT_CONFIG = Path(__file__).with_name("dagster.yaml")
+WRITTEN_HERE = (
+    f"# Written from {PROJECT_CONFIG.name} of the project, which explains each setting.\n"
+)
 # Shards kept open: the index, plus the runs being written now (a run writes only its own).
 OPEN_SHARDS = 4
 
@@ -107,18 +110,22 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 def prepare(dagster_home: Path) -> Path:
     """The data folder's Dagster instance config: the project's dagster.yaml, with this
     folder's event log path written in, so any process opens it as it is, with or without
-    `$DAGSTER_HOME` (`avtale refresh`, `make dev`, tests). An existing file is left as is."""
+    `$DAGSTER_HOME` (`avtale refresh`, `make dev`, tests). A file someone wrote is left as
+    is; one written here is written again when it differs (a folder copied or moved would
+    otherwise keep logging its runs into the old folder)."""
     config = dagster_home / "dagster.yaml"
-    if config.exists():
-        return config
     settings = yaml.safe_load(PROJECT_CONFIG.read_text(encoding="utf-8"))
     event_log = settings["event_log_storage"]
     if event_log.get("class") == PooledSqliteEventLogStorage.__name__:
         base_dir = str(dagster_home.resolve() / "history" / "runs")
         event_log["config"] = {"base_dir": base_dir, **(event_log.get("config") or {})}
+    text = WRITTEN_HERE + yaml.safe_dump(settings, sort_keys=False)
+    if config.exists():
+        found = config.read_text(encoding="utf-8")
+        if found == text or not found.startswith(WRITTEN_HERE):
+            return config
     dagster_home.mkdir(parents=True, exist_ok=True)
-    header = f"# Written from {PROJECT_CONFIG.name} of the project, which explains each setting.\n"
-    config.write_text(header + yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+    config.write_text(text, encoding="utf-8")
     return config
 
 

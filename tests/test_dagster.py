@@ -378,3 +378,23 @@ def test_the_private_import_check_finds_each_kind() -> None:
         "7: dagster._utils",
         "8: ._check",
     ]
+
+
+def test_a_copied_data_folder_logs_its_runs_into_itself(tmp_path: Path) -> None:
+    """The instance config written into a folder names that folder's event log; a copy of
+    the folder gets its own on the next run, and a file someone wrote is left alone."""
+    import shutil
+
+    from dagster_project.instance import prepare
+
+    original = prepare(tmp_path / "first" / "dagster")
+    shutil.copytree(tmp_path / "first", tmp_path / "copy")
+    copied = prepare(tmp_path / "copy" / "dagster")
+    event_log = yaml.safe_load(copied.read_text(encoding="utf-8"))["event_log_storage"]
+    assert event_log["config"]["base_dir"] == str(
+        (tmp_path / "copy").resolve() / "dagster" / "history" / "runs"
+    )
+    assert "first" in original.read_text(encoding="utf-8")
+    own = "# mine\nevent_log_storage: {module: x, class: y}\n"
+    original.write_text(own, encoding="utf-8")
+    assert prepare(tmp_path / "first" / "dagster").read_text(encoding="utf-8") == own
