@@ -275,3 +275,99 @@ def test_a_refresh_with_nothing_new_builds_nothing_and_keeps_the_copy(
     assert refresh(home)
     assert home.serving.stat().st_ino != again.st_ino
     assert home.last_build.exists()
+
+
+def published(home: Paths) -> dict[str, list[tuple]]:
+    """Every published mart's rows, sorted; amounts to 1e-6 (sums in another order)."""
+    with connect_serving(home.serving) as con:
+        tables = [
+            r[0]
+            for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+            if not r[0].startswith("_")  # _published: when, not what
+        ]
+        return {
+            table: [
+                tuple(round(v, 6) if isinstance(v, float) else v for v in row)
+                for row in con.execute(f'SELECT * FROM "{table}" ORDER BY ALL').fetchall()
+            ]
+            for table in tables
+        }
+
+
+def nodes_built(home: Paths) -> int:
+    results = json.loads((home.home / "dbt-target" / "run_results.json").read_text())
+    return len(results["results"])
+
+
+def test_a_build_of_what_changed_equals_a_whole_build(
+    built, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After loads or app writes only, a refresh builds the models downstream of the sources
+    that changed (and every mart); on random change sets its marts equal a whole build's."""
+    import random
+
+    from avtale.repository import service
+    from avtale.repository.db import database_url, make_engine, session_scope
+
+    home, exports = built
+    assert refresh(home)
+    home.last_build.unlink()
+    assert refresh(home)  # a whole build, recorded
+    whole = nodes_built(home)
+    with (exports / "generic" / "contracts.csv").open(encoding="utf-8-sig") as f:
+        contracts = [row["contract_id"] for row in csv.DictReader(f, delimiter=";")]
+    engine = make_engine(database_url(home))
+
+    def generic_trio(n: int) -> None:
+        drop(home.inbox / f"c{n}.csv", f"customer_id,name\nSEL-{n},Valgt {n} AS\n")
+        drop(
+            home.inbox / f"k{n}.csv",
+            f"contract_id,customer_id,start_date,term_months\nSEL-K{n},SEL-{n},2025-01-01,12\n",
+        )
+        drop(
+            home.inbox / f"l{n}.csv",
+            "line_id,contract_id,product,quantity,unit_price,billing_period\n"
+            f"SEL-L{n},SEL-K{n},Assist,{n},100,monthly\n",
+        )
+
+    def line_on_a_known_contract(n: int) -> None:
+        contract = random.Random(n).choice(contracts)
+        drop(
+            home.inbox / f"x{n}.csv",
+            "line_id,contract_id,product,quantity,unit_price,billing_period,start_date\n"
+            f"SEL-X{n},{contract},Extra,{n},250,quarterly,2024-03-01\n",
+        )
+
+    def fx_rate(n: int) -> None:
+        drop(home.inbox / f"fx{n}.csv", f"currency,rate\nEUR,{11 + n / 10}\n")
+
+    def app_save(n: int) -> None:
+        with session_scope(engine) as session:
+            customer = service.create_customer(session, "kari", {"name": f"App {n} AS"})
+            terms = {"start_date": date(2025, 2, 1), "term_months": 12, "currency": "NOK"}
+            line = {
+                "product": "Assist",
+                "quantity": n,
+                "unit_price": 90,
+                "billing_period": "monthly",
+            }
+            service.create_contract(session, "kari", customer, terms, [line])
+
+    changes = [generic_trio, line_on_a_known_contract, fx_rate, app_save]
+    pick = random.Random(20261204)
+    try:
+        for n in range(1, 4):
+            for change in pick.sample(changes, pick.randint(1, 2)):
+                change(n)
+            capsys.readouterr()
+            assert refresh(home)
+            assert "--select source:" in capsys.readouterr().err
+            assert nodes_built(home) < whole
+            changed = published(home)
+            home.last_build.unlink()
+            assert refresh(home)
+            assert nodes_built(home) == whole
+            assert published(home) == changed, n
+    finally:
+        engine.dispose()
+    assert serving_rows(home, "SELECT count(*) FROM customers WHERE name LIKE 'App % AS'")

@@ -27,6 +27,7 @@ from dagster_project.dbt_runs import describe_failure, run_dbt, with_failing_row
 from dagster_project.defs.jobs import ALWAYS_PUBLISH
 from dagster_project.defs.resources import AvtaleHome
 from dagster_project.project import dbt_project, manifest, prepared_manifest
+from ingestion.kinds import KINDS
 
 NOTHING_NEW = "nothing new since the last build (same loads, app data, project, settings, day)"
 UNIQUE_ID = "dagster_dbt/unique_id"  # dagster-dbt's metadata key on every spec it makes
@@ -34,6 +35,7 @@ WARN = dg.AssetCheckSeverity.WARN
 ERROR = dg.AssetCheckSeverity.ERROR
 # Unit tests check logic, not data: CI runs them (tests/test_dbt.py), refreshes skip them.
 BUILD = ["build", "--exclude", "resource_type:unit_test"]
+MARTS = "path:models/marts"
 
 
 def selection(context: dg.AssetExecutionContext) -> list[str]:
@@ -72,19 +74,46 @@ def asset_events(
             )
 
 
-def inputs_of_a_build(paths: Paths, variables: str) -> str:
-    """Everything a whole build's result depends on: the sources' loads, the app copy's
-    version, the dbt project (its prepared manifest), the settings (dbt's vars) and the
-    day (the marts count months up to today). The same inputs give the same marts."""
+def inputs_of_a_build(paths: Paths, variables: str) -> dict[str, Any]:
+    """Everything a whole build's result depends on: each source table's loads, the app
+    copy's version, the dbt project (its prepared manifest), the settings (dbt's vars) and
+    the day (the marts count months up to today). The same inputs give the same marts."""
     with connect(paths.warehouse, read_only=True) as con:
         loads = con.execute(
-            "SELECT coalesce(max(load_id), 0), count(*) FROM ingestion.loads"
-        ).fetchone()
+            "SELECT kind, max(load_id), count(*) FROM ingestion.loads GROUP BY kind ORDER BY kind"
+        ).fetchall()
         app = exported_version(con)
-    project = hashlib.sha256(prepared_manifest().read_bytes()).hexdigest()
-    inputs = {"loads": loads, "app": app, "project": project, "vars": variables}
-    day = {"day": today().isoformat(), "zone": business_zone().key}
-    return json.dumps({**inputs, **day}, default=str)
+    tables = {kind.name: kind.table for kind in KINDS}
+    inputs = {
+        "loads": {tables.get(kind, f"?{kind}"): [last, count] for kind, last, count in loads},
+        "app": app,
+        "project": hashlib.sha256(prepared_manifest().read_bytes()).hexdigest(),
+        "vars": variables,
+        "day": today().isoformat(),
+        "zone": business_zone().key,
+    }
+    return dict(json.loads(json.dumps(inputs, default=str)))  # as it reads back from a file
+
+
+def changed_sources(last: dict[str, Any] | None, now: dict[str, Any]) -> list[str] | None:
+    """The dbt sources whose data changed since the build that gave `last`, when only data
+    changed (the same project, vars and day); None when only a whole build will do. Every
+    model that is not downstream of these sources would be built again from the same rows."""
+    if last is None or not isinstance(last.get("loads"), dict):
+        return None
+    if any(last.get(key) != now[key] for key in now if key not in ("loads", "app")):
+        return None
+    tables = sorted(
+        table
+        for table in last["loads"].keys() | now["loads"].keys()
+        if last["loads"].get(table) != now["loads"].get(table)
+    )
+    if any(table.startswith("?") for table in tables):  # a kind this code does not know
+        return None
+    sources = [*tables, "ingestion"] if tables else []  # a load adds to ingestion.loads
+    if last.get("app") != now["app"]:
+        sources.append("app")
+    return sources or None
 
 
 @dbt_assets(manifest=prepared_manifest(), project=dbt_project, pool="warehouse")
@@ -102,22 +131,25 @@ def avtale_dbt_models(
         # A whole build on the inputs of the last published one would give the same marts:
         # skipped, and so are publishing and the events of ~300 nodes (nothing new).
         inputs = None if context.is_subset else inputs_of_a_build(paths, variables)
+        last = read_json(paths.last_build) if paths.serving.exists() else None
         may_skip = not ALWAYS_PUBLISH.items() <= context.run.tags.items()
-        if (
-            may_skip
-            and inputs is not None
-            and paths.serving.exists()
-            and read_text(paths.last_build) == inputs
-        ):
+        if may_skip and inputs is not None and last == inputs:
             context.log.info(NOTHING_NEW)
             return
+        # Only data changed since the published build: the models downstream of the
+        # sources that changed, and every mart (cheap next to what they read; serving_copy
+        # waits for each of them), with their tests. tests/test_pipeline.py holds the
+        # result equal to a whole build's.
+        changed = changed_sources(last, inputs) if inputs is not None else None
+        if changed:
+            args += ["--select", *(f"source:{source}+" for source in changed), MARTS]
         built = paths.pending_build  # becomes last_build when serving_copy publishes
         built.unlink(missing_ok=True)
         context.log.info(f"dbt {' '.join(args)} --vars {variables}")
         run = run_dbt(args, paths.home / "dbt-target", variables)
         failed = with_failing_rows(paths.warehouse, run.failed) if not run.success else []
         if run.success and inputs is not None:
-            built.write_text(inputs, encoding="utf-8")
+            built.write_text(json.dumps(inputs), encoding="utf-8")
     yield from asset_events(context, run.results)
     if not run.success:
         description = describe_failure(failed)
@@ -130,5 +162,10 @@ def avtale_dbt_models(
         )
 
 
-def read_text(path: Path) -> str | None:
-    return path.read_text(encoding="utf-8") if path.exists() else None
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A recorded build's inputs; None when there is none or it cannot be read."""
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
