@@ -143,6 +143,10 @@ def avtale_dbt_models(
         changed = changed_sources(last, inputs) if inputs is not None else None
         if changed:
             args += ["--select", *(f"source:{source}+" for source in changed), MARTS]
+        elif inputs is not None and last != inputs:
+            # Another project, setting or day: incremental models (customer_months) are
+            # built whole again too, as a changed model or macro needs.
+            args += ["--full-refresh"]
         built = paths.pending_build  # becomes last_build when serving_copy publishes
         built.unlink(missing_ok=True)
         context.log.info(f"dbt {' '.join(args)} --vars {variables}")

@@ -1,9 +1,26 @@
 -- One row per customer per month from the customer's first month with MRR to
 -- the horizon, zero-filled, so churn and reactivation are rows too.
+--
+-- Incremental: a refresh after new loads or app writes deletes and computes again only
+-- the customers whose inputs changed (changed_customers); a whole build (another day,
+-- project or setting) passes --full-refresh. tests/test_pipeline.py holds the result
+-- equal to a full build's on random change sets.
+-- depends_on: {{ ref('int_customer_months_inputs') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where customer_id in ({{ changed_customers() }}){% endif %}",
+    post_hook="create or replace table {{ customer_months_built() }} as select * from {{ ref('int_customer_months_inputs') }}",
+) }}
+
 with
 
 line_months as (
     select * from {{ ref('int_line_months') }}
+    {% if is_incremental() -%}
+        where customer_id in ({{ changed_customers() }})
+    {%- endif %}
 ),
 
 months as (

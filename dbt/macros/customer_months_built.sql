@@ -1,0 +1,10 @@
+-- Where customer_months keeps the fingerprints it was last built from (a copy of
+-- int_customer_months_inputs taken in the same transaction as its rows), next to the
+-- intermediate models: not a mart, so it is never published.
+{% macro customer_months_built() -%}
+    {{ return(api.Relation.create(
+        database=this.database,
+        schema=ref('int_customer_months_inputs').schema,
+        identifier='customer_months_built_from'
+    )) }}
+{%- endmacro %}
