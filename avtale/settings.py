@@ -186,6 +186,8 @@ class Seller:
     address: str | None = None  # one line, as documents print it
     email: str | None = None
     phone: str | None = None
+    signatory_email: str | None = None  # where the seller's signing links go
+    signatory_phone: str | None = None
     # The address in parts, as the e-invoice carries it (avtale.billing).
     street: str | None = None
     postcode: str | None = None
@@ -194,6 +196,34 @@ class Seller:
     def context(self) -> dict[str, str]:
         """What templates see as ``seller``: the fields the file gives."""
         return {key: value for key, value in asdict(self).items() if value is not None}
+
+
+@dataclass(frozen=True)
+class IdentityProviderSetting:
+    """An OpenID Connect broker for Nordic eID; its secret stays in the environment."""
+
+    key: str
+    label: str
+    issuer: str
+    client_id: str
+    client_secret_env: str
+    acr_values: str | None = None
+
+
+@dataclass(frozen=True)
+class SigningSettings:
+    link_days: int
+    code_minutes: int
+    code_attempts: int
+    codes_per_window: int
+    code_window_minutes: int
+    remind_days_before: int
+    portal_link_days: int
+    cancellation_reasons: tuple[str, ...]
+    identity_providers: tuple[IdentityProviderSetting, ...] = ()
+
+    def provider(self, key: str) -> IdentityProviderSetting | None:
+        return next((p for p in self.identity_providers if p.key == key), None)
 
 
 @dataclass(frozen=True)
@@ -208,6 +238,7 @@ class Settings:
     seller: Seller
     reminders: ReminderConfig
     billing: BillingSettings
+    signing: SigningSettings
     # File name -> the file it was read from (the data folder's own, or the shipped one).
     files: Mapping[str, Path]
 
@@ -270,7 +301,17 @@ def load_limits(path: Path | str) -> Limits:
 
 
 SELLER_TEXTS = ("name", "signatory_name", "signatory_title")
-SELLER_OPTIONAL = ("org_number", "address", "email", "phone", "street", "postcode", "city")
+SELLER_OPTIONAL = (
+    "org_number",
+    "address",
+    "email",
+    "phone",
+    "signatory_email",
+    "signatory_phone",
+    "street",
+    "postcode",
+    "city",
+)
 
 
 def seller_country(path: Path | str, vat: VatRules) -> str:
@@ -305,6 +346,58 @@ def load_seller(path: Path | str, vat: VatRules) -> Seller:
     return Seller(country=country, **texts)
 
 
+SIGNING_NUMBERS = (
+    "link_days",
+    "code_minutes",
+    "code_attempts",
+    "codes_per_window",
+    "code_window_minutes",
+    "remind_days_before",
+    "portal_link_days",
+)
+PROVIDER_KEY = re.compile(r"[a-z][a-z0-9_]{1,30}")
+
+
+def load_signing(path: Path | str) -> SigningSettings:
+    """Signing links, codes, reminders, portal links and identity providers in ``path``."""
+    source, content = read_yaml(path)
+    _, fields = document(
+        source,
+        content,
+        required=(*SIGNING_NUMBERS, "cancellation_reasons"),
+        optional=("identity_providers",),
+    )
+    providers = []
+    listed = fields.get("identity_providers")
+    if listed is not None and listed.value:
+        for key, value in listed.fields(optional=tuple(listed.value)).items():
+            if not PROVIDER_KEY.fullmatch(key) or key == "email_code":
+                value.fail("must be a lower-case name such as mitid (not email_code)")
+            entry = value.fields(
+                required=("label", "issuer", "client_id", "client_secret_env"),
+                optional=("acr_values",),
+            )
+            issuer = entry["issuer"].text(max_length=300)
+            if not issuer.startswith("https://"):
+                entry["issuer"].fail("must be an https:// address")
+            providers.append(
+                IdentityProviderSetting(
+                    key=key,
+                    label=entry["label"].text(),
+                    issuer=issuer,
+                    client_id=entry["client_id"].text(),
+                    client_secret_env=entry["client_secret_env"].text(),
+                    acr_values=entry["acr_values"].text() if "acr_values" in entry else None,
+                )
+            )
+    numbers = {name: fields[name].integer(minimum=1) for name in SIGNING_NUMBERS}
+    return SigningSettings(
+        **numbers,
+        cancellation_reasons=fields["cancellation_reasons"].texts(),
+        identity_providers=tuple(providers),
+    )
+
+
 def load_settings(home: Paths | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Every setting, read and checked; ``SettingsError`` lists every problem found."""
     env = os.environ if environ is None else environ
@@ -319,6 +412,7 @@ def load_settings(home: Paths | None = None, environ: Mapping[str, str] | None =
             "seller.yaml",
             "reminders.yaml",
             "billing.yaml",
+            "signing.yaml",
         )
     }
 
@@ -343,6 +437,7 @@ def load_settings(home: Paths | None = None, environ: Mapping[str, str] | None =
         "seller": checked(load_seller, files["seller.yaml"], vat) if vat else None,
         "reminders": checked(load_config, files["reminders.yaml"]),
         "billing": checked(load_billing, files["billing.yaml"]),
+        "signing": checked(load_signing, files["signing.yaml"]),
     }
     if problems:
         raise SettingsError(problems)

@@ -34,15 +34,20 @@ from avtale.vocabulary import APP_BILLING_PERIODS, PRICE_ADJUSTMENT_RULES, ROLES
 CUSTOMER_STATUSES = ("active", "terminated", "archived")
 CONTRACT_STATUSES = ("draft", "active", "terminated", "expired")
 CONTRACT_ORIGINS = ("app", "counterparty_paper")
-DOCUMENT_KINDS = ("counterparty_paper", "attachment", "generated")
+DOCUMENT_KINDS = ("counterparty_paper", "attachment", "generated", "signed")
 TEMPLATE_PURPOSES = ("agreement", "renegotiation", "invoice")
 TEMPLATE_FORMATS = ("html", "docx")
 PROPOSAL_KINDS = ("new", "renegotiation")
-PROPOSAL_STATUSES = ("draft", "sent", "signed", "cancelled")
+PROPOSAL_STATUSES = ("draft", "sent", "signed", "declined", "cancelled")
 APPROVAL_STATUSES = ("pending", "approved", "rejected")
 TASK_STATUSES = ("open", "done")
 REMINDER_KINDS = ("reminder", "escalation")
 REMINDER_STATUSES = ("pending", "sent", "acknowledged")
+SIGNING_SIDES = ("customer", "seller")
+SIGNATORY_STATUSES = ("waiting", "signed", "declined", "withdrawn")
+LINK_PURPOSES = ("sign", "portal")
+# What a customer may change in the portal (SPEC P2): nothing, add only, add and remove.
+PORTAL_ACCESS = ("restricted", "upgrade", "upgrade_downgrade")
 
 # Stable constraint names, so later migrations can alter them (SQLite batch mode needs names).
 NAMING_CONVENTION = {
@@ -175,13 +180,18 @@ class Contract(Base):
     """The stable identity of an agreement; its terms live in versions."""
 
     __tablename__ = "contracts"
-    __table_args__ = (one_of("status", CONTRACT_STATUSES), one_of("origin", CONTRACT_ORIGINS))
+    __table_args__ = (
+        one_of("status", CONTRACT_STATUSES),
+        one_of("origin", CONTRACT_ORIGINS),
+        one_of("portal_access", PORTAL_ACCESS),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_number: Mapped[str] = mapped_column(String(40), unique=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="active")
     origin: Mapped[str] = mapped_column(String(30), default="app")
+    portal_access: Mapped[str] = mapped_column(String(20), default="restricted")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     customer: Mapped[Customer] = relationship(back_populates="contracts")
@@ -802,3 +812,79 @@ class UnmatchedPayment(Base):
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class Signatory(Base):
+    """One party asked to sign one revision of a proposal (SPEC S1-S2): who, how they
+    identify, and what they did, with the evidence (time, IP, user agent) of each step."""
+
+    __tablename__ = "signatories"
+    __table_args__ = (one_of("side", SIGNING_SIDES), one_of("status", SIGNATORY_STATUSES))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
+    proposal_revision: Mapped[int]
+    # The PDF they are asked to sign: the one the sealed copy is made from.
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    side: Mapped[str] = mapped_column(String(10))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    # "email_code" (built in) or the key of a configured identity provider.
+    method: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(10), default="waiting")
+    opened_at: Mapped[datetime | None]
+    identified_at: Mapped[datetime | None]
+    signed_at: Mapped[datetime | None]
+    declined_at: Mapped[datetime | None]
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    reminded_at: Mapped[datetime | None]
+    # Who they proved to be: the method and what it returned (name, birth date, id hash).
+    identity: Mapped[dict[str, Any] | None]
+    # Each step with its time, IP and user agent, for the audit page.
+    events: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    # The browser that opened the link (a keyed hash of its cookie), the e-mail code
+    # (hashed, expiring, attempts counted), the identity provider request under way.
+    session_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    code_expires_at: Mapped[datetime | None]
+    code_attempts: Mapped[int] = mapped_column(default=0)
+    codes_sent: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    pending_login: Mapped[dict[str, Any] | None]
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    proposal: Mapped[Proposal] = relationship()
+    document: Mapped[Document] = relationship()
+    contact: Mapped[Contact | None] = relationship()
+
+
+class AccessLink(Base):
+    """A link that lets someone without an account do one thing (sign, or use the portal)
+    as one party. Only a keyed hash of its token is kept; it expires and can be revoked."""
+
+    __tablename__ = "access_links"
+    __table_args__ = (
+        one_of("purpose", LINK_PURPOSES),
+        CheckConstraint(
+            "(purpose = 'sign' AND signatory_id IS NOT NULL AND contact_id IS NULL)"
+            " OR (purpose = 'portal' AND contact_id IS NOT NULL AND signatory_id IS NULL)",
+            name="one_party",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(10))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    signatory_id: Mapped[int | None] = mapped_column(ForeignKey("signatories.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(String(200))
+    last_used_at: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    signatory: Mapped[Signatory | None] = relationship()
+    contact: Mapped[Contact | None] = relationship()
