@@ -76,7 +76,14 @@ def add_customer(url: str) -> str:
             "sally",
             {"name": "Fjord Analytics AS", "org_number": "912345688", "country": "NO"},
         )
-        session.add(Contact(customer=customer, name="Kari Nordmann", may_sign=True))
+        session.add(
+            Contact(
+                customer=customer,
+                name="Kari Nordmann",
+                email="kari@fjordanalytics.example",
+                may_sign=True,
+            )
+        )
         return customer.customer_number
 
 
@@ -174,7 +181,17 @@ def test_a_new_agreement_from_customer_to_signed_contract(url):
 
     go_to_step(at, 6)
     click(at, "flow_send")
-    assert "OF-000001 is sent for signature." in texts(at.success)
+    assert "OF-000001 is sent for signature to 2 parties." in texts(at.success)
+    parties = table(at, "party", "link expires")
+    assert sorted(zip(parties.party, parties.status, strict=True)) == [
+        ("Kari Nordmann", "⏳ waiting"),  # the customer's CEO and the seller's signatory
+        ("Kari Nordmann", "⏳ waiting"),
+    ]
+    click(at, "flow_resend")
+    assert "A new link went to Kari Nordmann; the old one no longer works." in texts(at.success)
+    click(at, "flow_revoke")
+    assert "Kari Nordmann's link no longer works." in texts(at.success)
+    # Signed on paper after all: registered by hand, as before signing links.
     sign(at)
     assert "OF-000001 signed: CT-000001 version 1." in texts(at.success)
     assert "Open contract CT-000001" in [link.label for link in at.get("page_link")]
@@ -236,7 +253,7 @@ def test_a_high_discount_waits_for_another_users_approval(url):
     sally.run()
     assert "Discounts approved by leo." in texts(sally.success)
     click(sally, "flow_send")
-    assert f"{number} is sent for signature." in texts(sally.success)
+    assert f"{number} is sent for signature to 2 parties." in texts(sally.success)
 
 
 def test_only_approvers_decide_on_discounts(url):

@@ -8,7 +8,7 @@ from functools import partial
 
 import streamlit as st
 
-from agreements import agreement_reads
+from agreements import agreement_reads, signing_actions
 from avtale.services import agreements
 from avtale.services.agreements import ProposalView
 from avtale.services.database import Database
@@ -127,18 +127,19 @@ def send_and_sign(db: Database, actor: str, view: ProposalView) -> None:
             )
             st.button("Send for signature", key="flow_send_submit", disabled=True)
         else:
-            ui.action_button(
-                "flow_send",
-                "Send for signature",
-                lambda: agreements.send(db, actor, number),
-                then=ui.flashed,
-            )
+            signing_actions.send(db, actor, number)
     elif status == "sent":
-        st.info("Sent for signature. Register the signature once the customer has signed.")
+        st.info("Sent for signature: each party has a personal signing link.")
+        signing_actions.parties(db, actor, number, status)
         form = "flow_sign"
         signer = head["signer_name"] or head["signer_default"]
         ui.prefill(form, (number, head["revision"]), {"signed_date": None, "signer_name": signer})
-        with st.form(form):
+        expander = st.expander(
+            "Signed on paper instead? Register the signature",
+            icon=":material/ink_pen:",
+            expanded=ui.pending(form),
+        )
+        with expander, st.form(form):
             signed_on = st.date_input(
                 "Signed on *", value=None, key=ui.key(form, "signed_date"), format="YYYY-MM-DD"
             )
@@ -157,6 +158,7 @@ def send_and_sign(db: Database, actor: str, view: ProposalView) -> None:
             ui.md(f"Signed on {head['signed_date']} by {head['signer_name']}."),
             icon=":material/task_alt:",
         )
+        signing_actions.parties(db, actor, number, status)
         st.page_link(
             links.CONTRACT,
             label=f"Open contract {head['signed_contract']}",
@@ -178,6 +180,7 @@ def send_and_sign(db: Database, actor: str, view: ProposalView) -> None:
             )
     else:
         st.warning(f"{number} is {status}: nothing more happens to it.", icon=":material/cancel:")
+        signing_actions.parties(db, actor, number, status)
     if is_open:
         with st.expander(
             "Cancel proposal", icon=":material/cancel:", expanded=ui.pending("flow_cancel")
