@@ -15,7 +15,15 @@ from pathlib import Path
 import duckdb
 
 from avtale.repository import ROLES
-from avtale.settings import PRIVATE_UMASK, STREAMLIT_APP, Paths, SettingsError, load_settings, paths
+from avtale.settings import (
+    PRIVATE_UMASK,
+    PROJECT_ROOT,
+    STREAMLIT_APP,
+    Paths,
+    SettingsError,
+    load_settings,
+    paths,
+)
 
 
 def _say(message: str) -> None:
@@ -130,6 +138,37 @@ def serve_app(port: int) -> int:
     _say(f"serving the app on http://127.0.0.1:{port} (Ctrl+C stops it)")
     # The app gets the data folder in its own environment; ours stays as it was.
     return run_child(command, env={**os.environ, "AVTALE_HOME": str(paths().home)})
+
+
+PORTAL_APP = "apps.portal.app:app_from_environment"
+
+
+def portal_command(port: int) -> list[str]:
+    """uvicorn serving the public pages (signing links, the customer portal) of the data
+    folder, apart from the staff app: only these pages are reachable on this port."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        PORTAL_APP,
+        "--factory",
+        "--app-dir",
+        str(PROJECT_ROOT),
+        "--host",
+        os.environ.get("AVTALE_PORTAL_HOST", "127.0.0.1"),
+        "--port",
+        str(port),
+        "--no-server-header",
+        "--log-level",
+        "warning",
+    ]
+
+
+def cmd_portal(args: argparse.Namespace) -> int:
+    _say(f"serving the signing and portal pages on http://127.0.0.1:{args.port} (Ctrl+C stops it)")
+    return run_child(
+        portal_command(args.port), env={**os.environ, "AVTALE_HOME": str(paths().home)}
+    )
 
 
 def run_child(command: list[str], grace_s: float = 10.0, env: dict[str, str] | None = None) -> int:
@@ -263,7 +302,12 @@ def cmd_remind(args: argparse.Namespace) -> int:
         return 2
     for line in report.lines():
         print(line)
-    return 1 if report.sent.failed else 0
+    from avtale.services.signing import remind_signatories
+
+    signing = remind_signatories(open_database(p), load_settings(p))
+    for line in signing.lines():
+        print(line)
+    return 1 if report.sent.failed or signing.problems else 0
 
 
 def cmd_renew(args: argparse.Namespace) -> int:
@@ -430,7 +474,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"  {username:<10} {role:<11} {password}")
     else:
         print("Demo users exist already (leader, analyst, salesops, admin).")
-    return 0 if args.no_serve else serve_app(args.port)
+    if args.no_serve:
+        return 0
+    # The public pages beside the app, so a demo's signing links open (stopped with it).
+    portal = subprocess.Popen(
+        portal_command(args.portal_port), env={**os.environ, "AVTALE_HOME": str(p.home)}
+    )
+    _say(f"signing links and the portal on http://127.0.0.1:{args.portal_port}")
+    try:
+        return serve_app(args.port)
+    finally:
+        portal.terminate()
+        try:
+            portal.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            portal.kill()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -443,6 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--companies", type=int, default=2000)
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--port", type=int, default=8501)
+    demo.add_argument("--portal-port", type=int, default=8502)
     demo.add_argument("--no-serve", action="store_true", help="build everything, do not serve")
     demo.set_defaults(func=cmd_demo)
 
@@ -556,6 +615,12 @@ def build_parser() -> argparse.ArgumentParser:
     app = sub.add_parser("app", help="serve the Streamlit app")
     app.add_argument("--port", type=int, default=8501)
     app.set_defaults(func=cmd_app)
+
+    portal = sub.add_parser(
+        "portal", help="serve the public signing and customer-portal pages (own port)"
+    )
+    portal.add_argument("--port", type=int, default=8502)
+    portal.set_defaults(func=cmd_portal)
     return parser
 
 

@@ -266,3 +266,25 @@ def test_a_link_expires_no_later_than_the_signing_deadline(
     end = datetime.combine(deadline + timedelta(days=1), datetime.min.time(), settings.timezone)
     assert expiries == {end}  # 14 days would be later than the deadline a week ahead
     assert statuses == {"waiting"}
+
+
+def test_a_party_who_has_not_signed_is_reminded_once_with_a_new_link(
+    database: Database, settings: Settings, sent: str
+) -> None:
+    before = link_for(settings.paths, CUSTOMER_SIGNER)
+    assert signing.remind_signatories(database, settings).reminded == []  # a week left
+    with session_scope(database.engine) as session:
+        expiry = min(session.scalars(select(AccessLink.expires_at)))
+    assert (
+        signing.remind_signatories(database, settings, at=expiry - timedelta(days=4)).reminded == []
+    )
+    near = expiry - timedelta(days=2)  # within remind_days_before (3)
+    reminded = signing.remind_signatories(database, settings, at=near)
+    assert sorted(reminded.reminded) == ["Kari Nordmann", "Åse Berg"] and not reminded.problems
+    reminders = [m for m in outbox(settings.paths) if m.subject.startswith("Reminder: Please sign")]
+    assert sorted(m.to for m in reminders) == [CUSTOMER_SIGNER, SELLER_SIGNER]
+    after = link_for(settings.paths, CUSTOMER_SIGNER)
+    assert after != before
+    with pytest.raises(Refused, match="withdrawn"):
+        signing.open_link(database, settings, before, secrets.token_urlsafe(32), IP, AGENT)
+    assert signing.remind_signatories(database, settings, at=near).reminded == []  # once

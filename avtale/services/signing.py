@@ -15,7 +15,7 @@ import os
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -137,6 +137,62 @@ def revoke(db: Database, actor: str, signatory_id: int) -> Outcome:
     return write(db, actor, EDIT, work)
 
 
+@dataclass(frozen=True)
+class SigningReminders:
+    reminded: list[str]
+    problems: list[str]
+
+    def lines(self) -> list[str]:
+        lines = [f"signing reminders: {len(self.reminded)} parties asked again to sign"]
+        return lines + [f"not delivered: {problem}" for problem in self.problems]
+
+
+def remind_signatories(
+    db: Database, settings: Settings, at: datetime | None = None
+) -> SigningReminders:
+    """Once per party, a new link to each who has not signed when their link runs out
+    within ``remind_days_before`` days (the old link stops working). Parties whose link
+    sales ops withdrew, or whose link has expired, are left to sales ops."""
+    at = at or now()
+    horizon = at + timedelta(days=settings.signing.remind_days_before)
+    key = secret_key(settings.paths)
+    actor = System("signing-reminders")
+
+    def work(session: Session) -> Outcome:
+        due = []
+        for signatory in session.scalars(
+            select(Signatory)
+            .join(Proposal, Signatory.proposal_id == Proposal.id)
+            .where(
+                Signatory.status == "waiting",
+                Signatory.reminded_at.is_(None),
+                Proposal.status == "sent",
+                Signatory.proposal_revision == Proposal.revision,
+            )
+        ):
+            expiries = [link.expires_at for link in signing.active_links(session, signatory)]
+            if not expiries or not at < min(expiries) <= horizon:
+                continue
+            token = signing.resend(
+                session,
+                actor,
+                signatory,
+                key=key,
+                settings=settings.signing,
+                zone=settings.timezone,
+                now=at,
+                reason="a reminder with a new link was sent",
+            )
+            signatory.reminded_at = at
+            due.append((signatory.id, token))
+            names.append(signatory.name)
+        return Outcome(detail={"links": due})
+
+    names: list[str] = []
+    links = write(db, actor, READ, work).detail["links"]
+    return SigningReminders(names, deliver_links(db, settings, links, reminder=True))
+
+
 SIGNATORY_COLUMNS = [
     "id",
     "revision",
@@ -211,7 +267,9 @@ class _Addressed:
     expires_at: datetime
 
 
-def deliver_links(db: Database, settings: Settings, links: list[tuple[int, str]]) -> list[str]:
+def deliver_links(
+    db: Database, settings: Settings, links: list[tuple[int, str]], *, reminder: bool = False
+) -> list[str]:
     """Mail each party its link, and text it where a mobile number is given; record what
     went. Returns what did not go."""
     addressed = _addresses(db, settings, [signatory_id for signatory_id, _ in links])
@@ -226,7 +284,7 @@ def deliver_links(db: Database, settings: Settings, links: list[tuple[int, str]]
             url = f"{base}/sign/{token}"
             went[signatory_id] = []
             try:
-                mailer.send(_link_mail(party, url, mailer.settings.sender))
+                mailer.send(_link_mail(party, url, mailer.settings.sender, reminder))
                 went[signatory_id].append(f"e-mail to {party.email}")
             except Exception as problem:  # one refused address must not stop the others
                 problems.append(f"mail to {party.name}: {problem.__class__.__name__}: {problem}")
@@ -265,11 +323,12 @@ def _message_key(kind: str, signatory_id: int) -> str:
     return f"{kind}.{signatory_id}.{uuid.uuid4().hex[:12]}"
 
 
-def _link_mail(party: _Addressed, url: str, sender: str) -> Any:
+def _link_mail(party: _Addressed, url: str, sender: str, reminder: bool = False) -> Any:
     until = party.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+    subject = f"Please sign: agreement {party.proposal} between {party.customer} and {party.seller}"
     return build_message(
         message_id=f"<{_message_key('sign', party.signatory_id)}@{MESSAGE_DOMAIN}>",
-        subject=f"Please sign: agreement {party.proposal} between {party.customer} and {party.seller}",
+        subject=("Reminder: " if reminder else "") + subject,
         body=(
             f"Hello {party.name},\n\n"
             f"{party.seller} asks you to read and sign agreement {party.proposal} "

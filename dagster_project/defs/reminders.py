@@ -12,7 +12,7 @@ import dagster as dg
 
 from avtale.dates import today
 from avtale.notify.mail import mail_settings, make_mailer
-from avtale.services import notifications
+from avtale.services import notifications, signing
 from avtale.settings import load_settings
 from dagster_project.defs.resources import AvtaleHome, OperationalDatabase
 
@@ -103,7 +103,24 @@ def send_reminders(
     return dg.Output(report.sent, metadata=metadata)
 
 
-# In one process, like refresh: three small steps need no process each.
+@dg.op
+def remind_signatories(
+    context: dg.OpExecutionContext, day: str, avtale: AvtaleHome, database: OperationalDatabase
+) -> dg.Output[int]:
+    """A new signing link, once, to each party who has not signed when theirs runs out soon."""
+    report = signing.remind_signatories(database.open(), load_settings(avtale.paths()))
+    context.log.info("; ".join(report.lines()))
+    if report.problems:
+        context.log.warning(f"not delivered: {report.problems}")
+    return dg.Output(
+        len(report.reminded),
+        metadata={"reminded": len(report.reminded), "not_delivered": len(report.problems)},
+    )
+
+
+# In one process, like refresh: four small steps need no process each.
 @dg.job(name="reminders", executor_def=dg.in_process_executor)
 def reminders_job() -> None:
-    send_reminders(escalate_reminders(queue_reminders()))
+    day = queue_reminders()
+    send_reminders(escalate_reminders(day))
+    remind_signatories(day)
