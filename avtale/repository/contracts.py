@@ -240,8 +240,11 @@ def terminate_contract(
 
     last_day: date = given["terminated_date"]
     values = {key: getattr(previous, key) for key in TERM_FIELDS}
+    # An auto-renewing contract ended after its current term runs through the renewal
+    # terms its notice binds it to; any other ends no later than its end date.
+    runs_on = previous.auto_renew and previous.end_date and last_day > previous.end_date
     values |= {
-        "end_date": min(previous.end_date or last_day, last_day),
+        "end_date": last_day if runs_on else min(previous.end_date or last_day, last_day),
         "auto_renew": False,
         "terminated_date": last_day,
         "termination_reason": given["reason"],

@@ -15,19 +15,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from urllib.parse import urlencode
 
 from sqlalchemy import select
 
 from avtale.notify.mail import Mailer, MailServerUnavailable, build_message
 from avtale.repository.models import CustomerBilling, Invoice
-from avtale.services import documents, invoices
+from avtale.services import documents, invoices, portal
 from avtale.services.database import Database
 from avtale.services.unit_of_work import reading
-from avtale.settings import Paths
+from avtale.settings import Paths, load_settings
 
-# Where a customer will see its invoices in the customer portal, under AVTALE_APP_URL.
-PORTAL_PAGE = "portal"
 MESSAGE_DOMAIN = "avtale.invoices"
 
 
@@ -125,7 +122,8 @@ def _mail(db: Database, paths: Paths, mailer: Mailer, actor: str, document: Unse
     if not made.ok:
         raise NoPdf("; ".join(made.errors.values()))
     pdf = documents.document_bytes(paths, made.detail["stored_path"])
-    message = _message(mailer, document)
+    link = portal.link_for_invoice(db, load_settings(paths), document.number)
+    message = _message(mailer, document, link)
     message.add_attachment(
         pdf, maintype="application", subtype="pdf", filename=made.detail["filename"]
     )
@@ -133,9 +131,9 @@ def _mail(db: Database, paths: Paths, mailer: Mailer, actor: str, document: Unse
     return mailer.send(message)
 
 
-def _message(mailer: Mailer, document: Unsent) -> EmailMessage:
+def _message(mailer: Mailer, document: Unsent, link: str | None) -> EmailMessage:
+    """The mail of one document, with the recipient's portal link when they are a contact."""
     what = "Credit note" if document.kind == "credit_note" else "Invoice"
-    link = f"{mailer.settings.app_url}/{PORTAL_PAGE}?" + urlencode({"invoice": document.number})
     assert document.email is not None
     return build_message(
         message_id=message_id(document.number),
