@@ -18,6 +18,7 @@ from avtale.repository.db import make_engine, session_scope
 from avtale.repository.models import AuditLog, Contract, Customer, Document, User
 from avtale.services import customers
 from avtale.services.database import database_at
+from avtale.settings import paths
 from avtale.valuation import line_mrr
 from tests.app_ops_fixtures import (
     PASSWORD,
@@ -256,6 +257,13 @@ def test_add_a_contact_who_may_sign(url):
     contacts = table(at, "may_sign")
     assert contacts[["name", "may_sign"]].values.tolist() == [["Kari Nordmann", True]]
 
+    # She gets a personal link to the customer portal, by mail (the outbox here).
+    at.button(key="portal_link_submit").click().run()
+    assert not at.exception, at.exception
+    assert "A portal link went to Kari Nordmann (kari@fjord.no)." in texts(at.success)
+    mails = list((paths().home / "outbox").glob("*.eml"))
+    assert len(mails) == 1 and b"/portal/" in mails[0].read_bytes()
+
 
 # --- contracts ----------------------------------------------------------------------
 
@@ -337,6 +345,10 @@ def test_add_an_asset_and_an_attachment_then_terminate_the_contract(url):
     assert [button.label for button in at.get("download_button")] == [
         f"amendment.pdf (attachment, {len(pdf):,} bytes)"
     ]
+
+    at.radio(key="portal_access_level").set_value("upgrade")
+    submit(at, "portal_access")
+    assert f"Portal access of {contract}: Upgrade only." in texts(at.success)
 
     at.date_input(key="terminate_contract_terminated_date").set_value(date(2025, 6, 30))
     at.text_input(key="terminate_contract_reason").input("Budget cut")

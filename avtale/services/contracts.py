@@ -128,6 +128,7 @@ def contract_view(db: Database, number: str) -> ContractView | None:
             "customer": contract.customer.name,
             "status": contract.status,
             "origin": contract.origin,
+            "portal_access": contract.portal_access,
             "version_no": latest.version_no,
             "effective_date": latest.effective_date,
             "mrr": float(mrr_on(contract, today)),

@@ -79,6 +79,7 @@ def customer_card(db: Database, number: str) -> CustomerCard | None:
         contacts = pd.DataFrame(
             [
                 {
+                    "id": c.id,
                     "name": c.name,
                     "title": c.title,
                     "email": c.email,
@@ -87,7 +88,7 @@ def customer_card(db: Database, number: str) -> CustomerCard | None:
                 }
                 for c in customer.contacts
             ],
-            columns=["name", "title", "email", "phone", "may_sign"],
+            columns=["id", "name", "title", "email", "phone", "may_sign"],
         )
         contracts = pd.DataFrame(
             [contract_row(contract, today) for contract in customer.contracts],

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from agreements import agreement_reads
-from avtale.services import agreements, contracts, documents, invoices
+from avtale.services import agreements, contracts, documents, invoices, portal
 from avtale.services.database import Database
 from avtale.settings import paths
 from common import contract_inputs, database, document_reads, links, ui
@@ -142,6 +142,24 @@ def revise(
                 ),
             )
         ui.result(form)
+
+
+def portal_access(db: Database, actor: str, number: str, current: str) -> None:
+    """What the customer may change on this contract in the portal (SPEC P2)."""
+    form = "portal_access"
+    with st.expander("Portal access", icon=":material/shield_person:", expanded=ui.pending(form)):
+        levels = list(portal.ACCESS_LABELS)
+        level = st.radio(
+            "In the customer portal, the customer may",
+            levels,
+            index=levels.index(current),
+            format_func=portal.ACCESS_LABELS.__getitem__,
+            key=ui.key(form, "level"),
+            horizontal=True,
+        )
+        ui.action_button(
+            form, "Save portal access", lambda: portal.set_access(db, actor, number, level)
+        )
 
 
 def terminate(db: Database, actor: str, number: str) -> None:

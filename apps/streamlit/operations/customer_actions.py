@@ -1,15 +1,17 @@
 """The customer card's actions, each a form or a button that writes through
-``avtale.services.customers``: edit the company data, add a contact, terminate, archive
-and restore (SPEC R1, R6)."""
+``avtale.services.customers``: edit the company data, add a contact, send a contact a
+portal link (``avtale.services.portal``), terminate, archive and restore (SPEC R1, R6, P1)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
-from avtale.services import customers
+from avtale.services import customers, portal
 from avtale.services.database import Database
+from avtale.settings import load_settings
 from common import ui
 
 COMPANY_FIELDS = ("name", "org_number", "country", "owner", "industry")
@@ -51,6 +53,31 @@ def add_contact(db: Database, actor: str, number: str) -> None:
                 form, "Add contact", lambda: customers.add_contact(db, actor, number, contact)
             )
         ui.result(form)
+
+
+def portal_link(db: Database, actor: str, contacts: pd.DataFrame) -> None:
+    """Mail a contact their personal link to the customer portal (the old one stops)."""
+    with_email = contacts[contacts.email.fillna("").str.strip() != ""]
+    with st.expander(
+        "Send a portal link", icon=":material/link:", expanded=ui.pending("portal_link")
+    ):
+        if with_email.empty:
+            st.caption("Add a contact with an e-mail address first.")
+            return
+        names = {int(row.id): f"{row.name} ({row.email})" for row in with_email.itertuples()}
+        chosen = st.selectbox(
+            "Contact", list(names), format_func=names.__getitem__, key="portal_link_contact"
+        )
+        st.caption(
+            "The contact sees this customer's agreements, signed documents and invoices "
+            "without a login, and can act on them as each contract's portal access allows."
+        )
+        ui.action_button(
+            "portal_link",
+            "Send portal link",
+            lambda: portal.send_link(db, actor, load_settings(), int(chosen)),
+            then=ui.flashed,
+        )
 
 
 def terminate(db: Database, actor: str, number: str) -> None:

@@ -96,6 +96,7 @@ else:
         card.contacts,
         key="card_contacts",
         hide_index=True,
+        column_order=["name", "title", "email", "phone", "may_sign"],
         column_config={
             "name": "Name",
             "title": "Title",
@@ -148,6 +149,7 @@ st.subheader("Actions")
 db = database.database()
 customer_actions.edit_company(db, user.username, number, company)
 customer_actions.add_contact(db, user.username, number)
+customer_actions.portal_link(db, user.username, card.contacts)
 if company["status"] != "terminated":
     customer_actions.terminate(db, user.username, number)
 customer_actions.archive_or_restore(db, user.username, number, company["status"])
