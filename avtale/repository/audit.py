@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 from avtale.repository.models import AuditLog, Base, utcnow
 
 # Never copied into the audit log, whatever the entity.
-SECRET_COLUMNS = frozenset({"password_hash", "token_hash", "session_hash", "code_hash", "pending_login"})
+SECRET_COLUMNS = frozenset(
+    {"password_hash", "token_hash", "session_hash", "code_hash", "pending_login"}
+)
 
 
 def jsonable(value: Any) -> Any:

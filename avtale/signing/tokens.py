@@ -69,4 +69,3 @@ def digest(key: bytes, purpose: str, value: str) -> str:
 
 def matches(key: bytes, purpose: str, value: str, stored: str | None) -> bool:
     return stored is not None and hmac.compare_digest(digest(key, purpose, value), stored)
-

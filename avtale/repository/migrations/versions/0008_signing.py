@@ -73,9 +73,7 @@ def upgrade() -> None:
         sa.Column("created_by", sa.String(length=64), nullable=False),
         sa.Column("created_at", UTC_TIMESTAMP, nullable=False),
         check("signatories", "side", "side IN ('customer', 'seller')"),
-        check(
-            "signatories", "status", "status IN ('waiting', 'signed', 'declined', 'withdrawn')"
-        ),
+        check("signatories", "status", "status IN ('waiting', 'signed', 'declined', 'withdrawn')"),
         fk("signatories", "proposal_id", "proposals"),
         fk("signatories", "document_id", "documents"),
         fk("signatories", "contact_id", "contacts"),
