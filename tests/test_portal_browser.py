@@ -21,12 +21,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from apps.portal.app import BROWSER_COOKIE
 from avtale.repository.db import session_scope
 from avtale.repository.models import AccessLink, Document, Proposal
 from avtale.services import signing
 from avtale.services.database import Database, close_database, database_at
 from avtale.services.documents import document_bytes
 from avtale.settings import Settings
+from avtale.signing.tokens import digest, secret_key
 from docgen import seal
 from tests.signing_fixtures import (
     CUSTOMER_SIGNER,
@@ -130,6 +132,14 @@ def sign_in_browser(browser, portal: Portal, to: str, name: str) -> None:  # typ
     page.get_by_role("checkbox").check()
     submit(page, "Sign the agreement")
     page.wait_for_selector("h2:has-text('You have signed')")
+    # A second use of a step that is done: the form posted again, as a replay would.
+    # The page offers no form any more: post with the field a form of this browser has.
+    browser_cookie = next(c["value"] for c in page.context.cookies() if c["name"] == BROWSER_COOKIE)
+    csrf = digest(secret_key(portal.settings.paths), "csrf", browser_cookie)[:32]
+    again = page.context.request.post(
+        page.url.split("?")[0] + "/sign", form={"csrf": csrf, "typed_name": name, "consent": "yes"}
+    )
+    assert again.status == 409 and "already signed" in again.text()
     page.context.close()
 
 

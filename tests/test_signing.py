@@ -129,6 +129,8 @@ def test_both_parties_sign_and_the_sealed_pdf_becomes_the_contract(
     copies = [m for m in outbox(settings.paths) if m.subject == f"Signed: agreement {sent}"]
     assert sorted(m.to for m in copies) == [CUSTOMER_SIGNER, SELLER_SIGNER]
     assert all(m.attachments == {f"{sent}-signed.pdf": pdf} for m in copies)
+    # The customer's signer also gets their portal link, where the copy stays.
+    assert ["/portal/" in m.body for m in sorted(copies, key=lambda m: m.to)] == [True, False]
     # The party's link now shows the sealed copy, and signing again is refused.
     token = link_for(settings.paths, CUSTOMER_SIGNER)
     assert signing.signing_document(database, settings, token)[1] == pdf

@@ -29,7 +29,7 @@ from avtale.notify.mail import build_message, mail_settings, make_mailer
 from avtale.repository import signing
 from avtale.repository.audit import record
 from avtale.repository.documents import store_document
-from avtale.services import lookups
+from avtale.services import lookups, portal
 from avtale.services.database import Database
 from avtale.services.documents import document_bytes
 from avtale.services.signing import MESSAGE_DOMAIN, now
@@ -60,7 +60,8 @@ def finish_signing(db: Database, settings: Settings, number: str) -> Outcome:
         original = round_[0].document
         stored, filename, expected = original.stored_path, original.filename, original.sha256
         trail = _trail(settings, proposal.number, filename, expected, round_)
-        recipients = [(s.id, s.name, s.email) for s in round_]
+        recipients = [(s.id, s.name, s.email, s.side) for s in round_]
+        customer_id = proposal.customer_id
     data = document_bytes(settings.paths, stored)
     if hashlib.sha256(data).hexdigest() != expected:
         return Outcome(errors={"document": f"the stored {filename} is not the file that was sent"})
@@ -103,7 +104,12 @@ def finish_signing(db: Database, settings: Settings, number: str) -> Outcome:
     finished = write(db, SEALER, EDIT, work)
     if not finished.ok:
         return finished
-    problems = _mail_copies(settings, number, f"{number}-signed.pdf", sealed, recipients)
+    links = {
+        email: portal.link_for_address(db, settings, customer_id, email)
+        for _id, _name, email, side in recipients
+        if side == "customer"
+    }
+    problems = _mail_copies(settings, number, f"{number}-signed.pdf", sealed, recipients, links)
     if problems:
         message = finished.message + " The signed copy did not reach: " + "; ".join(problems)
         return Outcome(message=message, target=finished.target, detail=finished.detail)
@@ -141,14 +147,20 @@ def _trail(settings: Settings, number: str, filename: str, sha256: str, round_: 
 
 
 def _mail_copies(
-    settings: Settings, number: str, filename: str, pdf: bytes, recipients: list[Any]
+    settings: Settings,
+    number: str,
+    filename: str,
+    pdf: bytes,
+    recipients: list[Any],
+    links: dict[str, str | None],
 ) -> list[str]:
-    """Every party gets the sealed copy; the same Message-ID each time, so a retry after a
-    crash does not send a second one through the outbox."""
+    """Every party gets the sealed copy, a customer's contact with their portal link; the
+    same Message-ID each time, so a retry after a crash does not send a second one through
+    the outbox."""
     mailer = make_mailer(mail_settings(settings.paths))
     problems = []
     try:
-        for signatory_id, name, email in recipients:
+        for signatory_id, name, email, _side in recipients:
             message = build_message(
                 message_id=f"<signed.{signatory_id}@{MESSAGE_DOMAIN}>",
                 subject=f"Signed: agreement {number}",
@@ -159,6 +171,7 @@ def _mail_copies(
                 ),
                 to=email,
                 sender=mailer.settings.sender,
+                link=links.get(email),  # the customer's portal, where the copy stays
             )
             message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
             try:
