@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -78,37 +79,41 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key != "AVTALE_DATABASE_URL"}
     env["AVTALE_HOME"] = str(home.home)
-    log = (tmp_path_factory.mktemp("streamlit") / "server.log").open("w")
-    # Its own process group, so the end of the test stops it and anything it started.
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(STREAMLIT_APP)]
-        + ["--server.headless", "true", "--server.address", "127.0.0.1"]
-        + ["--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    command = [sys.executable, "-m", "streamlit", "run", str(STREAMLIT_APP)]
+    command += ["--server.headless", "true", "--server.address", "127.0.0.1"]
+    command += ["--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"streamlit did not start; see {log.name}")
-                time.sleep(0.2)
+    with serving(command, env, f"{url}/_stcore/health", log):
         yield url
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
+
+
+@contextmanager
+def serving(command: list[str], env: dict[str, str], health: str, log: Path) -> Iterator[None]:
+    """``command`` running as a server until the block ends, once ``health`` answers. In
+    its own process group, so the end of the test stops it and anything it started."""
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    with urllib.request.urlopen(health, timeout=2):
+                        break
+                except OSError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        pytest.fail(f"{command[2:4]} did not start; see {log}")
+                    time.sleep(0.2)
+            yield
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
 
 
 def test_dashboards_draw_their_charts_in_chromium(app_url: str, tmp_path: Path) -> None:

@@ -8,10 +8,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import signal
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -40,7 +37,7 @@ from tests.signing_fixtures import (
     ready_proposal,
     settings_for,
 )
-from tests.test_browser import CHROMIUM, FLAGS, WAIT_MS, free_port, require_chromium
+from tests.test_browser import CHROMIUM, FLAGS, WAIT_MS, free_port, require_chromium, serving
 
 pytestmark = pytest.mark.slow
 
@@ -61,45 +58,18 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     keep = ("AVTALE_DATABASE_URL", "AVTALE_SMTP_HOST", "AVTALE_SMS_URL", "AVTALE_SECRET_KEY")
     env = {k: v for k, v in os.environ.items() if k not in keep}
     env |= {"AVTALE_HOME": str(home), "AVTALE_PORTAL_URL": url}
-    saved = {name: os.environ.get(name) for name in ("AVTALE_PORTAL_URL", *keep)}
-    for name in keep:
-        os.environ.pop(name, None)
-    os.environ["AVTALE_PORTAL_URL"] = url  # the links the services mail point at this server
-    settings = settings_for(home)
-    db = database_at(f"sqlite:///{home / 'avtale.db'}")
-    log = (home.parent / "portal.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "avtale.cli", "portal", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=2):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"avtale portal did not start; see {log.name}")
-                time.sleep(0.2)
-        yield Portal(url, settings, db)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
+    command = [sys.executable, "-m", "avtale.cli", "portal", "--port", str(port)]
+    with pytest.MonkeyPatch.context() as patch:
+        for name in keep:
+            patch.delenv(name, raising=False)
+        patch.setenv("AVTALE_PORTAL_URL", url)  # the links the services mail point here
+        settings = settings_for(home)  # makes the data folder
+        db = database_at(f"sqlite:///{home / 'avtale.db'}")
         try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
-        close_database(db)
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+            with serving(command, env, f"{url}/healthz", home.parent / "portal.log"):
+                yield Portal(url, settings, db)
+        finally:
+            close_database(db)
 
 
 def send(portal: Portal) -> str:

@@ -516,7 +516,7 @@ def sign(
     signed = write(db, LINK_HOLDER, READ, work)
     if not signed.ok or not signed.detail["last"]:
         return signed
-    from avtale.services.sealing import finish_signing
+    from avtale.services.sealing import finish_signing  # sealing imports this module
 
     finished = finish_signing(db, settings, signed.detail["proposal"])
     return Outcome(errors=finished.errors, message=finished.message, detail=signed.detail)
