@@ -34,9 +34,10 @@ app: setup
 refresh: setup
 	$(RUN) avtale refresh
 
-bench: setup  ## ingest + refresh timings at 1k, 10k, 100k companies against a plain DuckDB floor; documents per second
+bench: setup  ## ingest + refresh timings at 1k, 10k, 100k companies against a plain DuckDB floor; documents per second; signing steps
 	$(RUN) python benchmarks/bench.py
 	$(RUN) python benchmarks/documents.py
+	$(RUN) python -W ignore::DeprecationWarning benchmarks/signing.py
 
 clean:
 	rm -rf .avtale dbt/target dbt/logs
