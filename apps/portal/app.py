@@ -159,6 +159,13 @@ def create_app(settings: Settings, db: Database, *, secure_cookies: bool = False
         except Refused as problem:
             return refused(problem)
 
+    def pdf(filename: str, data: bytes) -> Response:
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
+        disposition = f"inline; filename=\"{safe}\"; filename*=UTF-8''{quote(filename)}"
+        return Response(
+            data, media_type="application/pdf", headers={"Content-Disposition": disposition}
+        )
+
     def document(request: Request) -> Response:
         try:
             return pdf(*signing.signing_document(db, settings, request.path_params["token"]))
@@ -299,13 +306,6 @@ def create_app(settings: Settings, db: Database, *, secure_cookies: bool = False
         except Refused as problem:
             return refused(problem)
 
-    def pdf(filename: str, data: bytes) -> Response:
-        safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
-        disposition = f"inline; filename=\"{safe}\"; filename*=UTF-8''{quote(filename)}"
-        return Response(
-            data, media_type="application/pdf", headers={"Content-Disposition": disposition}
-        )
-
     def portal_document(request: Request) -> Response:
         try:
             return pdf(
@@ -389,4 +389,5 @@ def app_from_environment() -> Starlette:
     from avtale.settings import load_settings
 
     settings = load_settings()
-    return create_app(settings, open_database(settings.paths))
+    secure = signing.portal_url().startswith("https://")  # cookies only over https then
+    return create_app(settings, open_database(settings.paths), secure_cookies=secure)

@@ -15,7 +15,6 @@ into the contract (or its next version) exactly as a registered signature does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -498,12 +497,3 @@ def finish(
 def _actor(signatory: Signatory) -> str:
     """The audit log's actor for what the person holding a signing link did."""
     return f"signatory:{signatory.id}"
-
-
-def waiting(session: Session, proposals: Sequence[Proposal]) -> list[Signatory]:
-    ids = [p.id for p in proposals]
-    return list(
-        session.scalars(
-            select(Signatory).where(Signatory.proposal_id.in_(ids), Signatory.status == "waiting")
-        )
-    )

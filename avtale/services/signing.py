@@ -26,7 +26,9 @@ from avtale.notify.mail import build_message, mail_settings, make_mailer
 from avtale.notify.sms import Sms, normalise_phone, sms_sender, sms_settings
 from avtale.repository import signing
 from avtale.repository.models import AccessLink, Document, Proposal, Signatory
-from avtale.repository.signing import EMAIL_CODE, EMAIL_CODE_LABEL, Refused
+from avtale.repository.signing import EMAIL_CODE as EMAIL_CODE
+from avtale.repository.signing import EMAIL_CODE_LABEL
+from avtale.repository.signing import Refused as Refused
 from avtale.repository.validation import ValidationError
 from avtale.services import lookups
 from avtale.services.database import Database
@@ -39,8 +41,6 @@ PORTAL_URL_ENV = "AVTALE_PORTAL_URL"
 DEFAULT_PORTAL_URL = "http://127.0.0.1:8502"
 LINK_HOLDER = System("signing-link")
 MESSAGE_DOMAIN = "avtale.signing"
-
-__all__ = ["EMAIL_CODE", "Refused"]
 
 
 def portal_url(environ: Mapping[str, str] | None = None) -> str:
@@ -404,7 +404,7 @@ def _view(
     session: Session, settings: Settings, s: Signatory, token: str, key: bytes, at: datetime
 ) -> SigningView:
     link = session.scalar(
-        select(AccessLink).where(AccessLink.token_hash == digest(key, "link", token))
+        select(AccessLink).where(AccessLink.token_hash == digest(key, signing.LINK, token))
     )
     assert link is not None
     proposal = s.proposal
