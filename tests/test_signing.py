@@ -290,3 +290,19 @@ def test_a_party_who_has_not_signed_is_reminded_once_with_a_new_link(
     with pytest.raises(Refused, match="withdrawn"):
         signing.open_link(database, settings, before, secrets.token_urlsafe(32), IP, AGENT)
     assert signing.remind_signatories(database, settings, at=near).reminded == []  # once
+
+
+def test_a_proposal_edited_after_sending_shows_the_old_requests_as_replaced(
+    database: Database, settings: Settings, sent: str
+) -> None:
+    from avtale.repository import agreements
+
+    token = link_for(settings.paths, CUSTOMER_SIGNER)
+    with session_scope(database.engine) as session:
+        proposal = session.scalar(select(Proposal).where(Proposal.number == sent))
+        assert proposal is not None
+        agreements.update_proposal(session, SALES, proposal, lines=list(proposal.lines))
+        assert proposal.status == "draft" and proposal.revision == 3
+    assert set(signing.signatories(database, sent).status) == {"replaced"}
+    with pytest.raises(Refused, match="withdrawn by the sender"):
+        signing.open_link(database, settings, token, secrets.token_urlsafe(32), IP, AGENT)

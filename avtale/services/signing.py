@@ -227,13 +227,18 @@ def signatories(db: Database, number: str) -> pd.DataFrame:
                     "side": s.side,
                     "email": s.email,
                     "method": s.method,
-                    "status": s.status,
+                    # Asked to sign a revision since replaced: their link no longer works.
+                    "status": "replaced"
+                    if s.status == "waiting" and s.proposal_revision != proposal.revision
+                    else s.status,
                     "opened": s.opened_at,
                     "signed": s.signed_at,
                     "declined": s.declined_at,
                     "reason": s.decline_reason,
                     "link expires": expires,
-                    "link": state if s.status == "waiting" else "-",
+                    "link": state
+                    if s.status == "waiting" and s.proposal_revision == proposal.revision
+                    else "-",
                 }
             )
     return pd.DataFrame(rows, columns=SIGNATORY_COLUMNS)

@@ -12,7 +12,13 @@ from avtale.services.database import Database
 from avtale.settings import Settings, load_settings
 from common import ui
 
-STATUS_ICONS = {"waiting": "⏳ waiting", "signed": "✅ signed", "declined": "⛔ declined"}
+STATUS_ICONS = {
+    "waiting": "⏳ waiting",
+    "signed": "✅ signed",
+    "declined": "⛔ declined",
+    "withdrawn": "✖ withdrawn",
+    "replaced": "↻ replaced by a later version",
+}
 
 
 @st.cache_resource(ttl=60, show_spinner=False)
