@@ -44,14 +44,18 @@ def billing_details(customer: Customer) -> CustomerBilling:
     """Where a demo customer is invoiced: an address and an e-mail under example.com (a
     domain that receives no mail), so the daily job's e-mails have somewhere to go."""
     street, postcode, city = ADDRESSES[customer.country or "NO"]
-    mailbox = customer.name.split()[0].lower().translate(str.maketrans("åäæöø", "aaaoo"))
     return CustomerBilling(
         customer_id=customer.id,
         street=street,
         postcode=postcode,
         city=city,
-        email=f"invoices@{mailbox}.example.com",
+        email=f"invoices@{mailbox(customer.name)}.example.com",
     )
+
+
+def mailbox(name: str) -> str:
+    """A demo company's or person's first name as an e-mail part, in plain ASCII."""
+    return name.split()[0].lower().translate(str.maketrans("åäæöøéü", "aaaooeu"))
 
 
 def seed_agreements(session: Session, owner: str, today: date | None = None) -> int:
@@ -64,7 +68,10 @@ def seed_agreements(session: Session, owner: str, today: date | None = None) -> 
         customer = create_customer(
             session, ACTOR, {"name": name, "org_number": org, "country": country, "owner": owner}
         )
-        add_contact(session, ACTOR, customer, {"name": signer, "title": title, "may_sign": True})
+        # With an e-mail address, so a demo proposal can be sent for signature.
+        email = f"{mailbox(signer)}@{mailbox(name)}.example.com"
+        contact = {"name": signer, "title": title, "email": email, "may_sign": True}
+        add_contact(session, ACTOR, customer, contact)
         session.add(billing_details(customer))
         start = add_months(today.replace(day=1), -months)
         create_contract(
