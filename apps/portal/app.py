@@ -248,16 +248,15 @@ def create_app(settings: Settings, db: Database, *, secure_cookies: bool = False
             )
         return back(token, "declined")
 
-    def callback_url(request: Request) -> str:
-        return f"{signing.portal_url()}/sign/callback"
-
     def identify(request: Request) -> Response:
         token = request.path_params["token"]
         browser = browser_of(request)
         if not TOKEN.fullmatch(token) or browser is None:
             return refused(Refused("Open the link from your e-mail again (cookies are needed)."))
         try:
-            url = identity.begin_identity(db, settings, token, browser, callback_url(request))
+            url = identity.begin_identity(
+                db, settings, token, browser, f"{signing.portal_url()}/sign/callback"
+            )
         except Refused as problem:
             return refused(problem)
         response = RedirectResponse(url, status_code=303)

@@ -40,7 +40,9 @@ from docgen import seal
 SEALER = System("signing")
 
 
-def seal_identity(paths: Paths, company: str, environ: Mapping[str, str] | None = None) -> Any:
+def seal_identity(
+    paths: Paths, company: str, environ: Mapping[str, str] | None = None
+) -> seal.SealIdentity:
     """The configured seal, or the data folder's demo seal (made on first use)."""
     env = os.environ if environ is None else environ
     key, cert = env.get("AVTALE_SEAL_KEY"), env.get("AVTALE_SEAL_CERT")
