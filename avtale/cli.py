@@ -18,7 +18,7 @@ from avtale.repository import ROLES
 from avtale.settings import (
     PRIVATE_UMASK,
     PROJECT_ROOT,
-    STREAMLIT_APP,
+    STREAMLIT_SERVER,
     Paths,
     SettingsError,
     load_settings,
@@ -125,7 +125,7 @@ def serve_app(port: int) -> int:
         "-m",
         "streamlit",
         "run",
-        str(STREAMLIT_APP),
+        str(STREAMLIT_SERVER),
         "--server.headless",
         "true",
         "--server.address",

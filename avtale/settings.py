@@ -41,6 +41,8 @@ from avtale.rules.vat import VatRules, country_code, load_vat_rules
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
 STREAMLIT_APP = PROJECT_ROOT / "apps" / "streamlit" / "streamlit_app.py"
+# What `avtale app` serves: the app, and the routes that keep a login across reloads.
+STREAMLIT_SERVER = STREAMLIT_APP.parent / "server.py"
 
 HOME_ENV = "AVTALE_HOME"
 CURRENCY_ENV = "AVTALE_REPORTING_CURRENCY"

@@ -13,17 +13,19 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from avtale.repository import auth
 from avtale.repository.db import make_engine, migrate, session_scope
 from avtale.repository.models import User
-from avtale.settings import STREAMLIT_APP
+from avtale.settings import STREAMLIT_SERVER
 from tests.demo_home import demo_home
 
 pytestmark = pytest.mark.slow
@@ -79,7 +81,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key != "AVTALE_DATABASE_URL"}
     env["AVTALE_HOME"] = str(home.home)
-    command = [sys.executable, "-m", "streamlit", "run", str(STREAMLIT_APP)]
+    command = [sys.executable, "-m", "streamlit", "run", str(STREAMLIT_SERVER)]
     command += ["--server.headless", "true", "--server.address", "127.0.0.1"]
     command += ["--server.port", str(port), "--browser.gatherUsageStats", "false"]
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
@@ -168,3 +170,69 @@ def test_dashboards_draw_their_charts_in_chromium(app_url: str, tmp_path: Path) 
         finally:
             browser.close()
     assert (tmp_path / "cohorts.png").stat().st_size > 10_000
+
+
+def test_a_login_outlives_a_reload_and_a_log_out_ends_it(app_url: str) -> None:
+    """The session cookie is HttpOnly; a reload, a new tab with a pasted link and its
+    filters keep the login; a log-out in one tab ends it in the other."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 1200})
+            context.set_default_timeout(WAIT_MS)
+            page = context.new_page()
+            page.goto(app_url)
+            page.get_by_role("textbox", name="Username").fill(USERNAME)
+            page.get_by_role("textbox", name="Password").fill(PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            page.wait_for_selector("h1:has-text('MRR overview')")
+            cookie = wait_for_cookie(context)
+            assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+            assert page.evaluate("document.cookie").find(cookie["name"]) == -1
+
+            page.reload()
+            page.wait_for_selector("h1:has-text('MRR overview')")
+            assert page.get_by_role("button", name="Log in").count() == 0
+
+            # A pasted link in a new tab: logged in, with the address's filter picked.
+            other = context.new_page()
+            other.goto(f"{app_url}/?country=NO")
+            other.wait_for_selector("h1:has-text('MRR overview')")
+            picked = other.locator("[data-testid=stSidebar] [data-tag]")
+            picked.and_(other.locator("[aria-label=NO]")).wait_for()
+            assert picked.count() == 1
+            page.get_by_role("button", name="Log out").click()
+            page.wait_for_selector("h1:has-text('Log in to Avtale')")
+            other.reload()
+            other.wait_for_selector("h1:has-text('Log in to Avtale')")
+        finally:
+            browser.close()
+
+
+def wait_for_cookie(context: Any) -> dict[str, Any]:
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while time.monotonic() < deadline:
+        found = [c for c in context.cookies() if c["name"] == "avtale_staff_session"]
+        if found:
+            return dict(found[0])
+        time.sleep(0.1)
+    pytest.fail("the session cookie was never set")
+
+
+def test_the_session_routes_refuse_posts_from_other_sites(app_url: str) -> None:
+    for path in ("/_avtale/session", "/_avtale/logout"):
+        for origin in (None, "http://evil.example"):
+            request = urllib.request.Request(f"{app_url}{path}", data=b"x", method="POST")
+            if origin:
+                request.add_header("Origin", origin)
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, timeout=5)
+            assert refused.value.code == 403
+    # From the app's own origin, a made-up ticket sets no cookie.
+    request = urllib.request.Request(f"{app_url}/_avtale/session", data=b"x", method="POST")
+    request.add_header("Origin", app_url)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert refused.value.code == 403 and "set-cookie" not in refused.value.headers

@@ -21,6 +21,7 @@ from avtale.services.database import DatabaseUnavailableError
 from avtale.services.unit_of_work import FORM
 from avtale.serving import NotPublishedError
 from avtale.settings import SettingsError, load_settings, paths
+from avtale.signing.tokens import secret_key
 from common import access, account_reads, database, links, marts_reads, ui
 from common.scope import FILTER_KEYS, current_scope
 from operations import notification_bell
@@ -114,6 +115,7 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
 
 
 def render_login() -> None:
+    access.forget_cookie()
     st.title("Log in to Avtale")
     url, version = database.current()
     if not account_reads.has_users(url, version):
@@ -129,11 +131,14 @@ def render_login() -> None:
             "Password", type="password", key="login_password", autocomplete="current-password"
         )
         if st.form_submit_button("Log in", type="primary", key="login_submit"):
-            outcome = users.log_in(database.database(), username, password, access.client())
+            outcome = users.log_in(
+                database.database(), username, password, access.client(), secret_key(paths())
+            )
             if outcome.ok:
                 # The password must not linger in the session once it has done its job.
                 st.session_state.pop("login_password", None)
-                access.log_in(outcome.detail["username"])
+                detail = outcome.detail
+                access.log_in(detail["username"], detail["session"], detail["ticket"])
                 st.rerun()
             st.error(outcome.errors[FORM].capitalize() + ".", icon=":material/error:")
 
@@ -141,6 +146,7 @@ def render_login() -> None:
 def render_user(user: access.SignedIn) -> None:
     with st.sidebar:
         st.markdown(f"**{user.username}** · {user.role_name}")
+        access.keep_session()
         notification_bell.bell(user)
         st.button("Log out", key="logout", on_click=access.log_out, icon=":material/logout:")
 
@@ -151,11 +157,18 @@ def render_filters(options: pd.DataFrame, published: datetime | None) -> None:
         for column, label in FILTER_LABELS.items():
             key = FILTER_KEYS[column]
             choices = sorted(options[column].dropna().unique().tolist())
+            if key not in st.session_state:  # a reload or a pasted link: the address's filters
+                st.session_state[key] = st.query_params.get_all(column)
             # A new publish can drop a value someone had picked; keep only known ones.
             picked = st.session_state.get(key) or []
             if any(value not in choices for value in picked):
                 st.session_state[key] = [value for value in picked if value in choices]
             st.multiselect(label, choices, key=key, placeholder="All")
+            # The filters live in the address too, so a reload or a shared link keeps them.
+            if st.session_state[key]:
+                st.query_params[column] = st.session_state[key]
+            else:
+                st.query_params.pop(column, None)
         if published is not None:
             st.caption(f"Data published {published.astimezone(business_zone()):%d %b %Y %H:%M %Z}")
 

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
 from avtale.repository.audit import record, snapshot
-from avtale.repository.models import ROLES, LoginThrottle, User, utcnow
+from avtale.repository.models import ROLES, AppSession, LoginThrottle, User, utcnow
 from avtale.repository.validation import raise_if, require_actor
+from avtale.signing.tokens import digest, new_token
 
 Permission = Literal[
     "read", "edit_agreements", "approve_discounts", "manage_users", "manage_settings"
@@ -157,6 +158,11 @@ def set_password(session: Session, actor: str, user: User, password: str) -> Use
     user.password_hash = hash_password(password)
     session.flush()
     record(session, actor, "user.set_password", "user", user.id, None, {"password": "changed"})
+    # Whoever had the old password may have had a session too: every one of them ends.
+    for live in session.scalars(
+        select(AppSession).where(AppSession.user_id == user.id, AppSession.revoked_at.is_(None))
+    ):
+        end_session(session, live.id, utcnow())
     return user
 
 
@@ -344,3 +350,82 @@ def _count_failure(
     row.last_failure_at = now
     session.flush()
     return row
+
+
+# --- sessions that outlive a reload ---------------------------------------------------
+
+# A working day and then some: a session started in the morning lasts the day, and one
+# left open overnight asks for the password again.
+SESSION_HOURS = 12
+# The page that logged in has this long to exchange its ticket for the cookie.
+TICKET_SECONDS = 60
+TICKET, TOKEN = "app-session-ticket", "app-session"
+
+
+def start_session(session: Session, user: User, key: bytes, now: datetime) -> tuple[int, str]:
+    """A new session of ``user`` and its one-time ticket (to ``claim_ticket`` once)."""
+    ticket = new_token()
+    started = AppSession(
+        user_id=user.id,
+        ticket_digest=digest(key, TICKET, ticket),
+        created_at=now,
+        expires_at=now + timedelta(hours=SESSION_HOURS),
+    )
+    session.add(started)
+    session.flush()
+    return started.id, ticket
+
+
+def claim_ticket(session: Session, ticket: str, key: bytes, now: datetime) -> str | None:
+    """The session token for a ticket not yet used and less than a minute old, or None.
+
+    The ticket passed through the page; the token goes only into the HttpOnly cookie, so
+    what a script on the page could have read never works as a session."""
+    started = session.scalar(
+        select(AppSession).where(AppSession.ticket_digest == digest(key, TICKET, ticket or ""))
+    )
+    if started is None:
+        return None
+    started.ticket_digest = None  # used, whatever follows
+    if started.revoked_at is not None or now > started.created_at + timedelta(
+        seconds=TICKET_SECONDS
+    ):
+        return None
+    token = new_token()
+    started.token_digest = digest(key, TOKEN, token)
+    return token
+
+
+def session_of_token(session: Session, token: str, key: bytes, now: datetime) -> AppSession | None:
+    """The live session the cookie's token belongs to: not expired, not revoked, its user
+    still active. None for anything else."""
+    found = session.scalar(
+        select(AppSession).where(AppSession.token_digest == digest(key, TOKEN, token or ""))
+    )
+    return found if found is not None and _live(found, now) else None
+
+
+def live_session(session: Session, session_id: int, now: datetime) -> AppSession | None:
+    found = session.get(AppSession, session_id)
+    return found if found is not None and _live(found, now) else None
+
+
+def _live(found: AppSession, now: datetime) -> bool:
+    return found.revoked_at is None and now < found.expires_at and found.user.active
+
+
+def end_session(session: Session, session_id: int, now: datetime) -> None:
+    """Log the session out: its cookie stops working in every tab at once."""
+    found = session.get(AppSession, session_id)
+    if found is not None and found.revoked_at is None:
+        found.revoked_at = now
+        found.ticket_digest = None
+        record(
+            session,
+            found.user.username,
+            "login.logout",
+            "login",
+            found.user.username,
+            None,
+            {"session": found.id},
+        )

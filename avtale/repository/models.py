@@ -139,6 +139,24 @@ class LoginThrottle(Base):
     locked_at: Mapped[datetime | None]
 
 
+class AppSession(Base):
+    """A login that outlives a reload: a browser holds its token in an HttpOnly cookie
+    (``auth.start_session``). Only keyed hashes are kept. The ticket lets the page that
+    logged in set the cookie once, within a minute; the token it is exchanged for then
+    lives until ``expires_at`` or a log-out (``revoked_at``)."""
+
+    __tablename__ = "app_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    ticket_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    user: Mapped[User] = relationship()
+
+
 class Customer(Base):
     __tablename__ = "customers"
     __table_args__ = (one_of("status", CUSTOMER_STATUSES),)

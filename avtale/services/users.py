@@ -15,8 +15,9 @@ from avtale.notify import reminders
 from avtale.repository import auth
 from avtale.repository.auth import LOCK_AFTER as LOCK_AFTER
 from avtale.repository.auth import MIN_PASSWORD_LENGTH as MIN_PASSWORD_LENGTH
+from avtale.repository.auth import SESSION_HOURS as SESSION_HOURS
 from avtale.repository.db import session_scope
-from avtale.repository.models import User
+from avtale.repository.models import User, utcnow
 from avtale.repository.validation import ValidationError
 from avtale.services import lookups
 from avtale.services.database import Database
@@ -39,9 +40,11 @@ class Account:
 # --- logging in ---------------------------------------------------------------------
 
 
-def log_in(db: Database, username: str, password: str, client: str) -> Outcome:
-    """The user's name and role in ``detail`` when the password is right; refused, with
-    ``auth.log_in``'s reason, when it is wrong or the name or ``client`` must wait."""
+def log_in(db: Database, username: str, password: str, client: str, key: bytes) -> Outcome:
+    """The user's name and role in ``detail`` when the password is right, with a new
+    session (``session``) and its one-time ``ticket`` for the cookie (``claim_session``);
+    refused, with ``auth.log_in``'s reason, when it is wrong or the name or ``client``
+    must wait. ``key`` is the data folder's secret key (``avtale.signing.tokens``)."""
     if not (username or "").strip() or not password:
         return refused("enter your username and password")
     # Not read-only: a login counts failures and may upgrade an outdated password hash.
@@ -49,10 +52,51 @@ def log_in(db: Database, username: str, password: str, client: str) -> Outcome:
         login = auth.log_in(session, username, password, client)
         if login.user is None:
             return refused(login.refusal or auth.WRONG)
+        session_id, ticket = auth.start_session(session, login.user, key, utcnow())
         return Outcome(
             message=f"Logged in as {login.user.username}.",
-            detail={"username": login.user.username, "role": login.user.role},
+            detail={
+                "username": login.user.username,
+                "role": login.user.role,
+                "session": session_id,
+                "ticket": ticket,
+            },
         )
+
+
+@dataclass(frozen=True)
+class SignedSession:
+    """A live session: whose, and which (to check it again or end it)."""
+
+    id: int
+    username: str
+
+
+def claim_session(db: Database, ticket: str, key: bytes) -> str | None:
+    """The cookie's token for a login's one-time ticket, or None when the ticket is unknown,
+    used or older than a minute."""
+    with session_scope(db.engine) as session:
+        return auth.claim_ticket(session, ticket, key, utcnow())
+
+
+def resume_session(db: Database, token: str, key: bytes) -> SignedSession | None:
+    """The session a browser's cookie carries, when it is still live."""
+    with reading(db) as session:
+        found = auth.session_of_token(session, token, key, utcnow())
+        return None if found is None else SignedSession(found.id, found.user.username)
+
+
+def session_is_live(db: Database, session_id: int) -> bool:
+    """Whether the session is still live: not logged out (in any tab), not expired, and its
+    user still active."""
+    with reading(db) as session:
+        return auth.live_session(session, session_id, utcnow()) is not None
+
+
+def log_out(db: Database, session_id: int) -> None:
+    """End the session everywhere: the cookie it set no longer logs anyone in."""
+    with session_scope(db.engine) as session:
+        auth.end_session(session, session_id, utcnow())
 
 
 # --- reads --------------------------------------------------------------------------
