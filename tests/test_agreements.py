@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 from datetime import date, timedelta
 from decimal import Decimal
+from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from avtale.demo_agreements import seed_agreements
-from avtale.repository import agreements, generation, library
+from avtale.repository import agreements, auth, generation, library
 from avtale.repository.db import session_scope
 from avtale.repository.documents import document_path
 from avtale.repository.models import (
@@ -34,6 +35,8 @@ from avtale.repository.service import (
     create_customer,
     current_version,
 )
+from avtale.services import agreements as agreement_services
+from avtale.services.database import database_at
 from avtale.settings import Paths
 from tests.conftest import Database
 
@@ -347,7 +350,7 @@ def test_signing_a_new_agreement_makes_the_contract_with_the_priced_lines(
             agreements.update_proposal(session, SALES, proposal, lines=assist_lines(1))
 
 
-def signed_contract(session: Session, licences: int, signed: date) -> Contract:
+def signed_contract(session: Session, licences: int, signed: date, discount: int = 0) -> Contract:
     version = create_contract(
         session,
         SALES,
@@ -364,6 +367,7 @@ def signed_contract(session: Session, licences: int, signed: date) -> Contract:
                 "product": "Assist licence",
                 "quantity": licences,
                 "unit_price": 149,
+                "discount_percent": discount,
                 "billing_period": "monthly",
             }
         ],
@@ -410,7 +414,53 @@ def test_a_renegotiation_reprices_only_the_lines_it_changes(ready: Database) -> 
         lines = [dict(line) for line in proposal.lines]
         lines[0]["quantity"] = 50  # 50+ licences: 15 % tier + 5 % term bonus = 20 %
         agreements.update_proposal(session, SALES, proposal, lines=lines)
+        # Never silently: the agreed 0 % stays, the rules' 20 % is proposed ...
+        assert agreements.priced_lines(proposal)[0]["discount_percent"] == "0"
+        assert agreements.proposed_discounts(proposal) == {0: Decimal(20)}
+        # ... until the user accepts it.
+        agreements.accept_proposed_discounts(session, SALES, proposal)
         assert agreements.priced_lines(proposal)[0]["discount_percent"] == "20"
+        assert agreements.proposed_discounts(proposal) == {}
+
+
+def test_a_volume_discount_that_no_longer_applies_is_proposed_not_dropped(
+    ready: Database,
+) -> None:
+    with session_scope(ready.engine) as session:
+        contract = signed_contract(session, 60, TODAY - timedelta(days=400), discount=15)
+        proposal = agreements.start_renegotiation(session, SALES, contract, today=TODAY)
+        lines = [dict(line) for line in proposal.lines]
+        lines[0]["quantity"] = 20  # under the 25 tier: the rules give 5 % + 5 % bonus
+        agreements.update_proposal(session, SALES, proposal, lines=lines)
+        assert agreements.priced_lines(proposal)[0]["discount_percent"] == "15"
+        assert agreements.proposed_discounts(proposal) == {0: Decimal(10)}
+        reasons = proposal.pricing["lines"][0]["reasons"]
+        assert reasons[0] == "agreed 15 % kept"
+        assert reasons[1].startswith("the rules now give 10 % (5 % volume discount for 10 or")
+
+
+def test_a_renegotiation_adds_free_onboarding_and_may_take_licences_to_zero(
+    ready: Database,
+) -> None:
+    with session_scope(ready.engine) as session:
+        contract = signed_contract(session, 40, TODAY - timedelta(days=400))
+        proposal = agreements.start_renegotiation(session, SALES, contract, today=TODAY)
+        assert agreements.deal_name(proposal) == f"{contract.customer.name} - REFORHANDLING"
+        onboarding = proposal.lines[-1]
+        assert (onboarding["product_code"], onboarding["discount_percent"]) == (
+            "DIGITAL-ONBOARDING",
+            "100",
+        )
+        assert proposal.lines[0]["product_code"] == "ASSIST"  # found by the line's name
+        assert proposal.pricing["needs_approval"] is False  # seed 004: exempt
+        lines = [dict(line) for line in proposal.lines]
+        lines[0]["quantity"] = 0
+        agreements.update_proposal(session, SALES, proposal, lines=lines)
+        assert agreements.priced_lines(proposal)[0]["quantity"] == "0"
+        lines[-1]["quantity"] = 0  # a new line still needs a quantity
+        with pytest.raises(ValidationError) as refused:
+            agreements.update_proposal(session, SALES, proposal, lines=lines)
+        assert refused.value.errors == {"lines[1].quantity": "must be more than 0"}
 
 
 @pytest.mark.parametrize(
@@ -507,3 +557,35 @@ def test_the_demo_agreements_are_added_to_an_empty_database_only(ready: Database
         assert all(current_version(c).lines[0].product == "Assist licence" for c in contracts)
         (proposal,) = session.scalars(select(Proposal)).all()
         assert proposal.status == "draft" and proposal.customer is contracts[0].customer
+
+
+def test_a_signed_increase_mails_the_sales_registration_notice(
+    ready: Database, home: Paths
+) -> None:
+    """Seed 004: "må det sendes e-post ... slik at selgerne får registrert salget". The
+    notice also goes by mail, to the address routing.yaml gives, after the commit; and the
+    invoicing task says from when the new terms apply."""
+    with session_scope(ready.engine) as session:
+        auth.create_user(session, "admin", SALES, "fjord-analytics-2025", "sales_ops")
+        contract = signed_contract(session, 40, TODAY - timedelta(days=400))
+        proposal = agreements.start_renegotiation(session, SALES, contract, today=TODAY)
+        lines = [dict(line) for line in proposal.lines]
+        lines[0]["quantity"] = 45
+        agreements.update_proposal(session, SALES, proposal, lines=lines)
+        generation.generate_for_proposal(session, SALES, home, proposal, "pdf")
+        agreements.send_proposal(session, SALES, proposal)
+        number, named = proposal.number, f"{contract.contract_number} {contract.customer.name}"
+    signed = agreement_services.sign(database_at(ready.url), SALES, home, number, TODAY, "Åse Berg")
+    assert signed.ok, signed.errors
+    (mail,) = [
+        message_from_bytes(path.read_bytes(), policy=policy.default)
+        for path in (home.home / "outbox").glob("*.eml")
+    ]
+    assert mail["To"] == "salgsregistrering@avtale.example"
+    assert mail["Subject"].startswith("Register the sale: 5 more licences")
+    assert "Licences: 40 → 45" in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    with session_scope(ready.engine) as session:
+        titles = session.scalars(select(Task.title).where(Task.team == "invoicing")).all()
+    assert titles == [
+        f"Licence increase of 5 (40 to 45) from {TODAY.isoformat()}: update invoicing: {named}"
+    ]

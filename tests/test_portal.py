@@ -159,7 +159,13 @@ def test_each_access_level_allows_what_it_says(
     none = portal.change_licences(
         database, settings, token, contracts["upgrade_downgrade"], {1: "0"}
     )
-    assert none.errors == {"line_1": "must be a whole number from 1 to 100000"}
+    assert none.errors == {
+        "quantities": "no licences at all is a cancellation: cancel the contract instead"
+    }
+    minus = portal.change_licences(
+        database, settings, token, contracts["upgrade_downgrade"], {1: "-1"}
+    )
+    assert minus.errors == {"line_1": "must be a whole number from 0 to 100000"}
     fewer = portal.change_licences(
         database, settings, token, contracts["upgrade_downgrade"], {1: "2"}
     )
@@ -168,7 +174,9 @@ def test_each_access_level_allows_what_it_says(
         proposals = {p.contract.contract_number: p for p in session.scalars(select(Proposal))}
         upgrade = proposals[contracts["upgrade"]]
         assert upgrade.kind == "renegotiation" and upgrade.status == "draft"
-        assert [Decimal(str(line["quantity"])) for line in upgrade.lines] == [12, 1]
+        # The licences asked for, the rest as it was, and seed 004's free onboarding.
+        assert [Decimal(str(line["quantity"])) for line in upgrade.lines] == [12, 1, 1]
+        assert upgrade.lines[-1]["product_code"] == "DIGITAL-ONBOARDING"
         assert Decimal(str(proposals[contracts["upgrade_downgrade"]].lines[0]["quantity"])) == 2
         actors = set(
             session.scalars(

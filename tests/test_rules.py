@@ -25,7 +25,13 @@ from avtale.rules import (
     route,
     routing_facts,
 )
-from avtale.rules.routing import whole_months
+from avtale.rules.routing import (
+    CATALOGUE,
+    ROUTING_FILE,
+    parse_routing_rules,
+    whole_months,
+    with_catalogue,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CLAUSES = ROOT / "docgen" / "builtin" / "clauses.yaml"
@@ -429,7 +435,7 @@ def test_routing_follows_seed_004(
 ) -> None:
     result = route(old, new, original_signed_date=original, signed_on=SIGNED)
     assert [(r.rule, r.team, r.action) for r in result] == routes
-    assert all(r.rules_version == 1 for r in result)
+    assert all(r.rules_version == 2 for r in result)
 
 
 @pytest.mark.parametrize(
@@ -478,7 +484,67 @@ def test_titles_name_the_facts() -> None:
             signed_on=SIGNED,
         )
     ]
-    assert titles == ["Licence reduction of 29 (19.3 %): update invoicing"]
+    assert titles == ["Licence reduction of 29 (19.3 %) from 2025-01-10: update invoicing"]
+
+
+def test_invoicing_is_told_from_when_the_new_terms_apply() -> None:
+    routes = route(
+        terms(assist(40)),
+        terms(assist(45)),
+        original_signed_date=A_YEAR_AGO,
+        signed_on=SIGNED,
+        effective_date=date(2025, 2, 1),
+    )
+    invoicing = [r.title for r in routes if r.team == "invoicing"]
+    assert invoicing == ["Licence increase of 5 (40 to 45) from 2025-02-01: update invoicing"]
+
+
+def test_licences_are_the_catalogues_licence_products_by_code_or_name() -> None:
+    """Seed 004 counts licences: adding "API access" (recurring, but no licence) to a
+    contract is a price change, not "1 more licences"; a line that names the product
+    instead of its code ("Assist licence", as contract lines do) still counts."""
+    api = assist(1, price="990", product="API")
+    routes = route(
+        terms(assist(40)), terms(assist(40), api), original_signed_date=A_YEAR_AGO, signed_on=SIGNED
+    )
+    # No more licences, but invoicing must bill the new line.
+    assert [(r.rule, r.changes) for r in routes] == [
+        (
+            "price_or_start_date_change",
+            {"lines": [[], [{"product": "API", "unit_price": "990", "discount_percent": "0"}]]},
+        )
+    ]
+    facts = route(
+        terms(assist(40, product="Assist licence")),
+        terms(assist(30, product="assist licence"), assist(5, product="Assist Plus licence")),
+        original_signed_date=A_YEAR_AGO,
+        signed_on=SIGNED,
+    )
+    assert [(r.rule, r.title.split(" from ")[0]) for r in facts] == [
+        ("reduction_under_10_licences", "Licence reduction of 5 (40 to 35)")
+    ]
+    # Resolved against another catalogue (the database's), only what it flags counts.
+    rules = with_catalogue(load_routing_rules(), [("API", "API access")])
+    flagged = route(
+        terms(assist(40)),
+        terms(assist(40), api),
+        original_signed_date=A_YEAR_AGO,
+        signed_on=SIGNED,
+        rules=rules,
+    )
+    assert [r.rule for r in flagged] == ["increase_within_36_months", "licence_increase"]
+    assert flagged[1].changes["licences"] == ["0", "1"]
+
+
+def test_a_teams_notices_may_also_go_by_mail() -> None:
+    assert load_routing_rules().emails == {"sales_registration": "salgsregistrering@avtale.example"}
+    base = yaml.safe_load(ROUTING_FILE.read_text(encoding="utf-8"))
+    for emails, problem in [
+        ({"sales_registration": "not an address"}, "is not an e-mail address"),
+        ({"marketing": "a@b.example"}, "unknown key 'marketing'"),
+    ]:
+        with pytest.raises(RuleError, match=problem):
+            parse_routing_rules(base | {"emails": emails})
 
 
 def test_facts_are_exact() -> None:
@@ -932,7 +998,7 @@ def test_rule_files_name_only_catalogue_products() -> None:
     rules = load_discount_rules()
     named = {tiers.product for tiers in rules.volume_tiers} - {"*"}
     named |= set(rules.approval.any_discount_on_one_off) | set(rules.approval.exempt_products)
-    named |= set(load_routing_rules().licence_products) - {"*"}
+    named |= set(load_routing_rules().licence_products) - {"*", CATALOGUE}
     for clause in yaml.safe_load(CLAUSES.read_text(encoding="utf-8")):
         named |= set(clause["conditions"].get("products", []))
     assert named <= codes, named - codes

@@ -13,6 +13,7 @@ import calendar
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -21,12 +22,14 @@ from sqlalchemy.orm import Session
 from avtale.dates import today as business_today
 from avtale.repository.audit import jsonable, record, snapshot
 from avtale.repository.contracts import create_contract, current_version, revise_contract
+from avtale.repository.library import list_price
 from avtale.repository.limits import check_contract
 from avtale.repository.models import (
     Approval,
     Contract,
     ContractVersion,
     Customer,
+    Product,
     Proposal,
     Task,
     utcnow,
@@ -40,7 +43,7 @@ from avtale.repository.terms import (
 )
 from avtale.repository.validation import Field, ValidationError, clean, raise_if, require_actor
 from avtale.rules.pricing import load_discount_rules, price_lines
-from avtale.rules.routing import load_routing_rules, route
+from avtale.rules.routing import load_routing_rules, route, with_catalogue
 
 PROPOSAL_NUMBER_FORMAT = "OF-{:06d}"
 RENEGOTIATION_DEAL_TYPE = "Additional licences / renegotiation"
@@ -153,6 +156,9 @@ def start_renegotiation(
     raise_if(errors)
     version = current_version(contract)
     customer = contract.customer
+    # A contract line names its product; the catalogue's code, where the name is one of its
+    # products', lets the licence flag and the discount rules find it.
+    codes = {p.name.casefold(): p.code for p in session.scalars(select(Product))}
     proposal = Proposal(
         number=f"new-{uuid.uuid4().hex}",
         kind="renegotiation",
@@ -165,9 +171,11 @@ def start_renegotiation(
         answers={"situation": "existing_customer", "proposal": "renegotiation"},
         terms=jsonable({key: getattr(version, key) for key in TERM_FIELDS}),
         lines=[
-            jsonable({"line_no": line.line_no, "product_code": None, **values_of(line)})
+            jsonable({"line_no": line.line_no, "product_code": codes.get(line.product.casefold())})
+            | jsonable(values_of(line))
             for line in version.lines
-        ],
+        ]
+        + _onboarding(session, version, today),
         clauses=None,
         pricing={},
         effective_date=today,
@@ -178,6 +186,41 @@ def start_renegotiation(
     _add(session, actor, proposal)
     update_proposal(session, actor, proposal)  # priced as it stands
     return proposal
+
+
+# Seed 004: every renegotiation enters digital onboarding "i 100 % rabatt".
+ONBOARDING_CODE = "DIGITAL-ONBOARDING"
+
+
+def _onboarding(session: Session, version: ContractVersion, today: date) -> list[dict[str, Any]]:
+    """The free digital onboarding line a renegotiation gets by default (seed 004), at the
+    catalogue's list price in the contract's currency with 100 % discount; none when the
+    catalogue has no such product or price."""
+    product = session.scalar(
+        select(Product).where(Product.code == ONBOARDING_CODE, Product.active.is_(True))
+    )
+    price = product and list_price(product, "standard", version.currency)
+    if product is None or price is None:
+        return []
+    line = {
+        "line_no": None,
+        "product_code": product.code,
+        "product": product.name,
+        "quantity": 1,
+        "unit_price": price,
+        "discount_percent": 100,
+        "billing_period": product.billing_period,
+        "billing_interval_months": product.billing_interval_months,
+        "start_date": today,
+    }
+    return [jsonable(line)]
+
+
+def deal_name(proposal: Proposal) -> str:
+    """The deal's name as seed 004 writes it: "BEDRIFT AS - REFORHANDLING" for a
+    renegotiation, the customer's name for a new agreement."""
+    name = proposal.customer.name
+    return f"{name} - REFORHANDLING" if proposal.kind == "renegotiation" else name
 
 
 def _add(session: Session, actor: str, proposal: Proposal) -> Proposal:
@@ -226,12 +269,14 @@ def update_proposal(
     raise_if(errors)
 
     kept = _kept_lines(proposal, line_values)
+    agreed = _agreed_line_numbers(proposal)
     pricing = price_lines(
         [
             {
                 **line,
                 "product": line.get("product_code") or line["product"],
                 "name": line["product"],
+                "agreed": line.get("line_no") in agreed,
             }
             for index, line in enumerate(line_values)
             if index not in kept
@@ -310,15 +355,26 @@ def _clean_proposal_lines(
     errors: dict[str, str],
 ) -> list[dict[str, Any]]:
     cleaned = []
+    agreed = _agreed_line_numbers(proposal)
     for index, line in enumerate(lines):
         extra = {key: line.get(key) for key in LINE_EXTRA}
         fields = {key: value for key, value in line.items() if key not in LINE_EXTRA}
-        ((_, values),) = clean_lines([fields], terms.get("start_date"), errors)
-        for key in list(errors):  # clean_lines numbers from 0 for the one line it saw
-            if key.startswith("lines[0]."):
-                errors[f"lines[{index}]." + key.removeprefix("lines[0].")] = errors.pop(key)
+        mine: dict[str, str] = {}
+        # A renegotiation may take a line of the contract down to nothing (seed 004).
+        ((_, values),) = clean_lines(
+            [fields], terms.get("start_date"), mine, allow_zero=extra["line_no"] in agreed
+        )
+        # clean_lines numbers from 0 for the one line it saw
+        errors |= {f"lines[{index}]." + key.removeprefix("lines[0]."): v for key, v in mine.items()}
         cleaned.append(extra | values)
     return cleaned
+
+
+def _agreed_line_numbers(proposal: Proposal) -> set[int]:
+    """The line numbers of the contract a renegotiation continues (none for a new one)."""
+    if proposal.base_version is None:
+        return set()
+    return {line.line_no for line in proposal.base_version.lines}
 
 
 def _kept_lines(proposal: Proposal, lines: Sequence[Mapping[str, Any]]) -> set[int]:
@@ -363,6 +419,7 @@ def _pricing_summary(
                 "automatic_percent": result.automatic_percent,
                 "manual_percent": result.manual_percent,
                 "discount_percent": result.discount_percent,
+                "proposed_percent": result.proposed_percent,
                 "reasons": list(result.reasons),
             }
         )
@@ -385,6 +442,30 @@ def priced_lines(proposal: Proposal) -> list[dict[str, Any]]:
             values["discount_percent"] = applied[index]["discount_percent"]
         lines.append(values)
     return lines
+
+
+def proposed_discounts(proposal: Proposal) -> dict[int, Decimal]:
+    """Per line (index), the discount the rules now give a line that keeps the discount its
+    contract agreed, where the two differ: a change for the user to accept, never applied
+    by itself (seed 004: a quantity changed must not re-price a line silently)."""
+    decisions = proposal.pricing.get("lines") or []
+    return {
+        index: Decimal(str(decision["proposed_percent"]))
+        for index, decision in enumerate(decisions)
+        if decision.get("proposed_percent") is not None
+    }
+
+
+def accept_proposed_discounts(session: Session, actor: str, proposal: Proposal) -> Proposal:
+    """Give the lines the discounts ``proposed_discounts`` shows."""
+    proposed = proposed_discounts(proposal)
+    if not proposed:
+        raise ValidationError({"lines": "no discount change is proposed"})
+    lines = [
+        dict(line) | ({"discount_percent": str(proposed[index])} if index in proposed else {})
+        for index, line in enumerate(proposal.lines)
+    ]
+    return update_proposal(session, actor, proposal, lines=lines)
 
 
 # --- approval -------------------------------------------------------------------------
@@ -601,12 +682,14 @@ def _open_tasks(
         key=lambda v: v.version_no,
         default=None,
     )
+    licences = [(p.code, p.name) for p in session.scalars(select(Product)) if p.licence]
     routes = route(
         _routing_view(old),
         _routing_view(new),
         original_signed_date=original.signed_date if original else None,
         signed_on=signed_on,
-        rules=load_routing_rules(),
+        rules=with_catalogue(load_routing_rules(), licences),
+        effective_date=proposal.effective_date or signed_on,
     )
     tasks = []
     for found in routes:

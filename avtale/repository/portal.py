@@ -143,15 +143,22 @@ def change_licences(
         except InvalidOperation:
             errors[f"line_{line_no}"] = "must be a whole number"
             continue
-        if quantity != quantity.to_integral_value() or quantity < 1 or quantity > 100_000:
-            # No licences at all is a cancellation, which has its own dates and reason.
-            errors[f"line_{line_no}"] = "must be a whole number from 1 to 100000"
+        if quantity != quantity.to_integral_value() or quantity < 0 or quantity > 100_000:
+            errors[f"line_{line_no}"] = "must be a whole number from 0 to 100000"
         elif quantity < line.quantity and access != "upgrade_downgrade":
             errors[f"line_{line_no}"] = "can only go up on this contract"
         elif quantity != line.quantity:
             wanted[line_no] = quantity
     if not errors and not wanted:
         errors["quantities"] = "nothing changed"
+    remaining = [
+        wanted.get(line.line_no, line.quantity)
+        for line in version.lines
+        if line.product in licence_products
+    ]
+    if not errors and not any(remaining):
+        # No licences at all is a cancellation, which has its own dates and reason.
+        errors["quantities"] = "no licences at all is a cancellation: cancel the contract instead"
     raise_if(errors)
     actor = actor_of(link)
     proposal = start_renegotiation(session, actor, contract, today=today)

@@ -93,8 +93,10 @@ def clean_lines(
     errors: dict[str, str],
     *,
     allow_line_no: bool = False,
+    allow_zero: bool = False,
 ) -> list[tuple[int | None, dict[str, Any]]]:
-    """Each line's values, with the line number it claims (revisions only)."""
+    """Each line's values, with the line number it claims (revisions only). A revision's
+    line that continues an earlier one (or ``allow_zero``) may go down to quantity 0."""
     cleaned = []
     for index, line in enumerate(lines):
         prefix = f"lines[{index}]."
@@ -106,14 +108,16 @@ def clean_lines(
             values["start_date"] = default_start
         if values.get("discount_percent") is None:
             values["discount_percent"] = Decimal(0)
-        check_line(values, prefix, errors)
+        check_line(values, prefix, errors, allow_zero=allow_zero or number is not None)
         cleaned.append((number, values))
     return cleaned
 
 
-def check_line(values: Mapping[str, Any], prefix: str, errors: dict[str, str]) -> None:
+def check_line(
+    values: Mapping[str, Any], prefix: str, errors: dict[str, str], *, allow_zero: bool = False
+) -> None:
     quantity = values.get("quantity")
-    if quantity is not None and quantity <= 0:
+    if quantity is not None and quantity <= 0 and not (allow_zero and quantity == 0):
         errors.setdefault(prefix + "quantity", "must be more than 0")
     start, end = values.get("start_date"), values.get("end_date")
     if start and end and end < start:

@@ -72,7 +72,11 @@ class DiscountRules:
 @dataclass(frozen=True)
 class PricedLine:
     """One line as priced: the automatic discount the rules give, the manual one the user
-    typed, and the one applied (the higher), with the reasons in words."""
+    typed, and the one applied (the higher), with the reasons in words.
+
+    A line that continues a signed contract line (``agreed``) keeps the discount it has: the
+    rules' answer for its new quantity is only ``proposed_percent``, for the user to accept,
+    so a changed quantity never re-prices it behind anyone's back (seed 004)."""
 
     number: int  # 1-based, as the user sees the lines
     product: str
@@ -87,6 +91,7 @@ class PricedLine:
     amount: Decimal  # after the applied discount, unrounded (SPEC IX: round when presenting)
     reasons: list[str] = field(default_factory=list)
     needs_approval: bool = False
+    proposed_percent: Decimal | None = None  # agreed lines only, when the rules differ
 
 
 @dataclass(frozen=True)
@@ -188,7 +193,8 @@ def price_lines(
 
     A line has ``product`` (code), ``quantity``, ``unit_price``, ``discount_percent`` (typed
     by the user; may be None) and ``billing_period``; ``description`` or ``name``, when given,
-    names it in messages. Malformed lines raise ValueError naming ``lines[i].<field>``.
+    names it in messages; ``agreed`` true for a line continuing a signed contract line.
+    Malformed lines raise ValueError naming ``lines[i].<field>``.
     """
     rules = rules or load_discount_rules()
     priced: list[PricedLine] = []
@@ -240,9 +246,18 @@ def _price_line(
     if automatic > rules.max_automatic_percent:
         reasons.append(f"automatic {_pct(automatic)} capped at {_pct(rules.max_automatic_percent)}")
         automatic = rules.max_automatic_percent
-    applied = max(automatic, manual)
-    if manual > automatic:
-        reasons.append(f"manual {_pct(manual)} is higher than the automatic {_pct(automatic)}")
+    proposed = None
+    if line.get("agreed"):
+        applied = manual
+        why = "; ".join(reasons) or "no volume discount at this quantity"
+        reasons = [f"agreed {_pct(manual)} kept"]
+        if automatic != manual:
+            proposed = automatic
+            reasons.append(f"the rules now give {_pct(automatic)} ({why}): accept to change")
+    else:
+        applied = max(automatic, manual)
+        if manual > automatic:
+            reasons.append(f"manual {_pct(manual)} is higher than the automatic {_pct(automatic)}")
 
     list_amount = quantity * unit_price
     label = str(line.get("description") or line.get("name") or product).strip()
@@ -259,6 +274,7 @@ def _price_line(
         list_amount=list_amount,
         amount=list_amount * (1 - applied / HUNDRED),
         reasons=reasons,
+        proposed_percent=proposed,
     )
 
 

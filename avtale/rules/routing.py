@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import operator
 import string
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from avtale.dates import add_months
+from avtale.rules.catalogue import load_catalogue
 from avtale.rules.loading import (
     ANY_PRODUCT,
     RULES_DIR,
@@ -30,6 +31,8 @@ from avtale.rules.loading import (
 )
 
 ROUTING_FILE = RULES_DIR / "routing.yaml"
+# In ``licence_products``: the products the catalogue marks ``licence: true``.
+CATALOGUE = "catalogue"
 TEAMS = ("invoicing", "customer_success", "sales_registration")
 ACTIONS = ("task", "notify")
 LICENCE_CHANGES = ("increase", "reduction", "none")
@@ -52,6 +55,8 @@ FACTS = {
     "price_changed": "bool",
     "start_date_changed": "bool",
 }
+# What a title may name: the facts, and the day the new terms apply.
+TITLE_NAMES = (*FACTS, "effective_date")
 HUNDRED = Decimal(100)
 
 
@@ -93,6 +98,8 @@ class RoutingRules:
     rules: tuple[RoutingRule, ...]
     licence_products: tuple[str, ...] = (ANY_PRODUCT,)
     source: str = ROUTING_FILE.name
+    # team -> the address its notices are also mailed to (seed 004: "sendes e-post til ...")
+    emails: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -118,8 +125,9 @@ class Route:
     """One matching rule: the team, whether it gets a task or a notice, and what changed.
 
     ``changes`` holds only what changed, each as ``[old, new]`` in JSON-friendly values:
-    ``licences`` (numbers as text), ``start_date`` (ISO dates) and ``price`` (the lines whose
-    unit price or discount changed, as ``{product, unit_price, discount_percent}``).
+    ``licences`` (numbers as text), ``start_date`` (ISO dates), ``price`` (the lines whose
+    unit price or discount changed, as ``{product, unit_price, discount_percent}``) and
+    ``lines`` (the recurring lines taken away, and those added, in the same form).
     """
 
     rule: str
@@ -133,6 +141,25 @@ class Route:
         return asdict(self)
 
 
+def with_catalogue(rules: RoutingRules, licences: Iterable[tuple[str, str]]) -> RoutingRules:
+    """``rules`` with ``catalogue`` in ``licence_products`` replaced by the code and the name
+    of each product the catalogue marks ``licence: true`` (``licences``: code, name), so a
+    contract line counts as licences whether it carries the code or only the name."""
+    if CATALOGUE not in rules.licence_products:
+        return rules
+    named = tuple(text for code, name in licences for text in (code, name))
+    others = tuple(pattern for pattern in rules.licence_products if pattern != CATALOGUE)
+    return replace(rules, licence_products=others + named)
+
+
+def _licences_named(rules: RoutingRules) -> RoutingRules:
+    """``rules`` with ``catalogue`` resolved by ``catalogue.yaml`` where the caller did not
+    resolve it by the database's catalogue (``with_catalogue``)."""
+    if CATALOGUE not in rules.licence_products:
+        return rules
+    return with_catalogue(rules, ((p.code, p.name) for p in load_catalogue() if p.licence))
+
+
 def load_routing_rules(path: Path | str | None = None) -> RoutingRules:
     """The routing rules in ``path`` (default: the ``routing.yaml`` beside this module)."""
     source, data = read_yaml(path or ROUTING_FILE)
@@ -140,10 +167,13 @@ def load_routing_rules(path: Path | str | None = None) -> RoutingRules:
 
 
 def parse_routing_rules(data: Any, *, source: str = ROUTING_FILE.name) -> RoutingRules:
-    version, fields = document(source, data, required=("rules",), optional=("licence_products",))
+    version, fields = document(
+        source, data, required=("rules",), optional=("licence_products", "emails")
+    )
     licence_products = (
         fields["licence_products"].texts() if "licence_products" in fields else (ANY_PRODUCT,)
     )
+    emails = _emails(fields["emails"]) if "emails" in fields else {}
     names: dict[str, str] = {}
     rules = []
     for entry in fields["rules"].items():
@@ -152,7 +182,18 @@ def parse_routing_rules(data: Any, *, source: str = ROUTING_FILE.name) -> Routin
             entry.at("name", rule.name).fail(f"'{rule.name}' is already used by {names[rule.name]}")
         names[rule.name] = entry.path
         rules.append(rule)
-    return RoutingRules(version, tuple(rules), licence_products, source)
+    return RoutingRules(version, tuple(rules), licence_products, source, emails)
+
+
+def _emails(entry: Entry) -> dict[str, str]:
+    """Which team's notices also go by e-mail, and to which address."""
+    addresses = {}
+    for team, address in entry.fields(optional=TEAMS).items():
+        text = address.text(max_length=254)
+        if "@" not in text or any(c.isspace() for c in text):
+            address.fail(f"'{text}' is not an e-mail address")
+        addresses[team] = text
+    return addresses
 
 
 def _rule(entry: Entry) -> RoutingRule:
@@ -163,8 +204,8 @@ def _rule(entry: Entry) -> RoutingRule:
     for _, name, spec, conversion in string.Formatter().parse(title):
         if name is None:
             continue
-        if name not in FACTS:
-            fields["title"].fail(f"unknown fact '{{{name}}}' (known: {', '.join(FACTS)})")
+        if name not in TITLE_NAMES:
+            fields["title"].fail(f"unknown fact '{{{name}}}' (known: {', '.join(TITLE_NAMES)})")
         if spec or conversion:
             fields["title"].fail(f"write '{{{name}}}' without a format")
     return RoutingRule(
@@ -236,18 +277,21 @@ def route(
     original_signed_date: date | None,
     signed_on: date,
     rules: RoutingRules | None = None,
+    effective_date: date | None = None,
 ) -> list[Route]:
     """The routes for a renegotiation signed on ``signed_on``, under ``rules`` (default:
-    ``routing.yaml``); empty when no rule matches, as when nothing changed.
+    ``routing.yaml``); empty when no rule matches, as when nothing changed. Titles may
+    name ``{effective_date}``, the day the new terms apply (default: ``signed_on``).
 
     ``old`` and ``new`` each have ``start_date`` and ``lines`` (``product``, ``quantity``,
     ``unit_price``, ``discount_percent``, ``billing_period``, ``start_date``, optionally
     ``line_no``).
     """
-    rules = rules or load_routing_rules()
+    rules = _licences_named(rules or load_routing_rules())
     facts, changes = _compare(old, new, original_signed_date, signed_on, rules.licence_products)
     values = facts.as_dict()
     shown = {name: _shown(value) for name, value in values.items()}
+    shown["effective_date"] = (effective_date or signed_on).isoformat()
     routes = []
     for rule in rules.rules:
         if not rule.matches(values):
@@ -294,6 +338,7 @@ def whole_months(start: date, end: date) -> int:
 @dataclass(frozen=True)
 class _Line:
     product: str
+    product_code: str | None
     quantity: Decimal
     unit_price: Decimal
     discount_percent: Decimal
@@ -322,6 +367,11 @@ def _compare(
         for a, b in pairs
         if a.unit_price != b.unit_price or a.discount_percent != b.discount_percent
     ]
+    paired_old, paired_new = {id(a) for a, _ in pairs}, {id(b) for _, b in pairs}
+    # Recurring lines only: a one-off fee was billed once, and the free onboarding every
+    # renegotiation adds (seed 004) bills nothing.
+    removed = [line for line in old_lines if line.recurring and id(line) not in paired_old]
+    added = [line for line in new_lines if line.recurring and id(line) not in paired_new]
     moved = [(a.start_date, b.start_date) for a, b in pairs if a.start_date != b.start_date]
     if old_start != new_start:
         moved.insert(0, (old_start, new_start))
@@ -337,12 +387,15 @@ def _compare(
         months_since_original_signature=(
             whole_months(original_signed_date, signed_on) if original_signed_date else None
         ),
-        price_changed=bool(repriced),
+        # A recurring line added or taken away changes what is invoiced as a new price does.
+        price_changed=bool(repriced or added or removed),
         start_date_changed=bool(moved),
     )
     changes: dict[str, tuple[Any, Any]] = {}
     if repriced:
         changes["price"] = ([_price(a) for a, _ in repriced], [_price(b) for _, b in repriced])
+    if added or removed:
+        changes["lines"] = ([_price(a) for a in removed], [_price(b) for b in added])
     if facts.licence_change != "none":
         changes["licences"] = (plain(licences_old), plain(licences_new))
     if moved:
@@ -357,7 +410,11 @@ def _licences(lines: Sequence[_Line], licence_products: Sequence[str]) -> Decima
         (
             line.quantity
             for line in lines
-            if line.recurring and product_matches(licence_products, line.product)
+            if line.recurring
+            and (
+                product_matches(licence_products, line.product)
+                or (line.product_code and product_matches(licence_products, line.product_code))
+            )
         ),
         Decimal(0),
     )
@@ -396,6 +453,7 @@ def _lines(terms: Mapping[str, Any], which: str, default_start: date | None) -> 
         result.append(
             _Line(
                 product=product.strip(),
+                product_code=str(line.get("product_code") or "").strip() or None,
                 quantity=_decimal(line.get("quantity"), f"{where}.quantity"),
                 unit_price=_decimal(line.get("unit_price") or 0, f"{where}.unit_price"),
                 discount_percent=_decimal(

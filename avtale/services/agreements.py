@@ -15,15 +15,20 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from avtale.notify.mail import build_message, mail_settings, make_mailer
 from avtale.repository import agreements, generation, library
 from avtale.repository.models import Approval, Contract, Proposal, Task
 from avtale.repository.terms import LINE_FIELDS, TERM_FIELDS
 from avtale.repository.validation import ValidationError, clean
+from avtale.rules.routing import load_routing_rules
 from avtale.services import inputs, lookups
 from avtale.services.database import Database
 from avtale.services.unit_of_work import APPROVE, EDIT, FORM, Outcome, reading, write
 from avtale.settings import Paths
 from avtale.valuation import line_mrr
+
+# The Message-IDs of the notices mailed after a signature.
+MESSAGE_DOMAIN = "avtale.routing"
 
 # The answers the clauses follow, for the flow's first step.
 PROPOSAL_TYPES = agreements.PROPOSAL_TYPES
@@ -79,6 +84,7 @@ def _proposal_view(session: Session, proposal: Proposal) -> ProposalView:
         "approval_state": agreements.approval_state(proposal),
         "currency": terms.get("currency") or "NOK",
         "mrr": float(priced["mrr"].sum()) if not priced.empty else 0.0,
+        "deal_name": agreements.deal_name(proposal),
     }
     for name in (
         "language",
@@ -137,11 +143,16 @@ def _priced(proposal: Proposal) -> pd.DataFrame:
                 "why": "; ".join(decision.get("reasons") or []),
                 "manual_percent": float(decision.get("manual_percent") or 0),
                 "discount_percent": float(line.get("discount_percent") or 0),
+                "proposed_percent": (
+                    None
+                    if decision.get("proposed_percent") is None
+                    else float(decision["proposed_percent"])
+                ),
                 "mrr": float(line_mrr(_decimals(line))),
             }
         )
     columns = ["line", "product", "quantity", "unit_price", "automatic_percent", "why"]
-    columns += ["manual_percent", "discount_percent", "mrr"]
+    columns += ["manual_percent", "discount_percent", "proposed_percent", "mrr"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -357,6 +368,10 @@ def describe_changes(changes: dict[str, Any]) -> list[tuple[str, str]]:
         for before, after in zip(old_prices, new_prices, strict=False):
             text = f"{_price(before)} → {_price(after)}"
             shown.append((f"Price · {after.get('product') or before.get('product')}", text))
+    if "lines" in changes:
+        removed, added = changes["lines"]
+        shown += [(f"Line removed · {line['product']}", _price(line)) for line in removed]
+        shown += [(f"Line added · {line['product']}", _price(line)) for line in added]
     if "start_date" in changes:
         old, new = changes["start_date"]
         shown.append(("Start date", f"{old or '–'} → {new or '–'}"))
@@ -466,6 +481,19 @@ def save_lines(
     return write(db, actor, EDIT, work)
 
 
+def accept_proposed_discounts(db: Database, actor: str, number: str) -> Outcome:
+    """Give the renegotiated lines the discounts the rules propose for their new quantities
+    (shown, never applied by themselves)."""
+
+    def work(session: Session) -> Outcome:
+        proposal = lookups.proposal(session, number)
+        changed = len(agreements.proposed_discounts(proposal))
+        agreements.accept_proposed_discounts(session, actor, proposal)
+        return Outcome(message=f"Proposed discounts accepted on {changed} lines.", target=number)
+
+    return write(db, actor, EDIT, work)
+
+
 def _priced_from_catalogue(
     session: Session, proposal: Proposal, given: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -571,9 +599,15 @@ def cancel(db: Database, actor: str, number: str, reason: str) -> Outcome:
 
 
 def sign(
-    db: Database, actor: str, number: str, signed_date: date | None, signer_name: str
+    db: Database,
+    actor: str,
+    paths: Paths,
+    number: str,
+    signed_date: date | None,
+    signer_name: str,
 ) -> Outcome:
-    """The customer signed: the contract (or its next version) is made, tasks are routed."""
+    """The customer signed: the contract (or its next version) is made, tasks are routed,
+    and notices go by mail where ``routing.yaml`` says (``mail_notices``)."""
 
     def work(session: Session) -> Outcome:
         if signed_date is None:
@@ -589,10 +623,60 @@ def sign(
         return Outcome(
             message=f"{number} signed: {contract} version {version.version_no}.",
             target=number,
-            detail={"contract": contract},
+            detail={"contract": contract, "version_id": version.id},
         )
 
-    return write(db, actor, EDIT, work)
+    signed = write(db, actor, EDIT, work)
+    if not signed.ok:
+        return signed
+    problems = mail_notices(db, paths, signed.detail["version_id"])
+    if problems:
+        message = signed.message + " " + " ".join(problems)
+        return Outcome(message=message, target=signed.target, detail=signed.detail)
+    return signed
+
+
+def mail_notices(db: Database, paths: Paths, version_id: int) -> list[str]:
+    """Mail each notice a signed version opened to the address ``routing.yaml``'s ``emails``
+    gives its team (seed 004: the sale is registered by mail). After the commit, so a mail
+    server that is down never undoes a signature; the notice stays in the inbox either way,
+    and a mail that failed says so. The Message-ID is the task's: a resend is one mail."""
+    addresses = load_routing_rules().emails
+    with reading(db) as session:
+        notices = [
+            (task.id, addresses[task.team], task.title, describe_changes(task.changes))
+            for task in session.scalars(
+                select(Task).where(
+                    Task.version_id == version_id,
+                    Task.action == "notify",
+                    Task.team.in_(list(addresses)),
+                )
+            )
+        ]
+    if not notices:
+        return []
+    mailer = make_mailer(mail_settings(paths))
+    problems = []
+    try:
+        for task_id, address, title, changes in notices:
+            body = title + ".\n\n" + "\n".join(f"{what}: {change}" for what, change in changes)
+            message = build_message(
+                message_id=f"<notice.{task_id}@{MESSAGE_DOMAIN}>",
+                subject=title,
+                body=body,
+                to=address,
+                sender=mailer.settings.sender,
+            )
+            try:
+                mailer.send(message)
+            except Exception as problem:  # the signature stands; tell, and go on
+                problems.append(
+                    f"The notice to {address} was not mailed ({problem.__class__.__name__}); "
+                    "it is in the inbox."
+                )
+    finally:
+        mailer.close()
+    return problems
 
 
 def complete_task(db: Database, actor: str, task_id: int, note: str) -> Outcome:

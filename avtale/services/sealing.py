@@ -30,6 +30,7 @@ from avtale.repository import signing
 from avtale.repository.audit import record
 from avtale.repository.documents import store_document
 from avtale.services import lookups, portal
+from avtale.services.agreements import mail_notices
 from avtale.services.database import Database
 from avtale.services.documents import document_bytes
 from avtale.services.signing import MESSAGE_DOMAIN, now
@@ -100,7 +101,7 @@ def finish_signing(db: Database, settings: Settings, number: str) -> Outcome:
         return Outcome(
             message=f"{number} is signed by every party: {contract} version {version.version_no}.",
             target=contract,
-            detail={"stored_path": document.stored_path},
+            detail={"stored_path": document.stored_path, "version_id": version.id},
         )
 
     finished = write(db, SEALER, EDIT, work)
@@ -112,8 +113,12 @@ def finish_signing(db: Database, settings: Settings, number: str) -> Outcome:
         if side == "customer"
     }
     problems = _mail_copies(settings, number, f"{number}-signed.pdf", sealed, recipients, links)
-    if problems:
-        message = finished.message + " The signed copy did not reach: " + "; ".join(problems)
+    notices = mail_notices(db, settings.paths, finished.detail["version_id"])
+    if problems or notices:
+        message = finished.message
+        if problems:
+            message += " The signed copy did not reach: " + "; ".join(problems)
+        message = " ".join([message, *notices])
         return Outcome(message=message, target=finished.target, detail=finished.detail)
     return finished
 

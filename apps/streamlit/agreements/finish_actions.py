@@ -149,7 +149,7 @@ def send_and_sign(db: Database, actor: str, view: ProposalView) -> None:
             ui.submit(
                 form,
                 "Register signature",
-                lambda: agreements.sign(db, actor, number, signed_on, signer_name),
+                lambda: agreements.sign(db, actor, paths(), number, signed_on, signer_name),
                 then=ui.flashed,
             )
         ui.result(form)

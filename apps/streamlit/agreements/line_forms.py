@@ -29,6 +29,9 @@ PRICED_COLUMNS: ui.ColumnConfigs = {
     "why": "Why",
     "manual_percent": st.column_config.NumberColumn("Manual %", format="%g"),
     "discount_percent": st.column_config.NumberColumn("Applied %", format="%g"),
+    "proposed_percent": st.column_config.NumberColumn(
+        "Proposed %", format="%g", help="What the rules give a renegotiated line now"
+    ),
     "mrr": st.column_config.NumberColumn("MRR", format="%,.2f"),
 }
 
@@ -104,6 +107,7 @@ def step(
             column_config=PRICED_COLUMNS,
         )
         st.caption(f"MRR {ui.money(head['mrr'], currency)}")
+        proposed_changes(db, actor, view)
     with st.expander("Catalogue", icon=":material/inventory_2:"):
         st.dataframe(
             pd.DataFrame(
@@ -122,3 +126,26 @@ def step(
             hide_index=True,
             column_config={"list_price": st.column_config.NumberColumn(f"Price {currency}")},
         )
+
+
+def proposed_changes(db: Database, actor: str, view: ProposalView) -> None:
+    """A renegotiated line keeps the discount its contract agreed; where the rules give its
+    new quantity another one, say so and let the user take it (seed 004: never silently)."""
+    proposed = view.priced[view.priced.proposed_percent.notna()]
+    if proposed.empty:
+        return
+    st.info(
+        "The discount rules give some renegotiated lines another discount at their new "
+        "quantity. The agreed discount stays until you accept:\n\n"
+        + "\n".join(
+            f"- Line {row.line} ({ui.md(row.product)}): {row.discount_percent:g} % agreed, "
+            f"{row.proposed_percent:g} % proposed"
+            for row in proposed.itertuples()
+        ),
+        icon=":material/percent:",
+    )
+    ui.action_button(
+        "flow_accept_discounts",
+        "Accept proposed discounts",
+        lambda: agreements.accept_proposed_discounts(db, actor, view.header["number"]),
+    )

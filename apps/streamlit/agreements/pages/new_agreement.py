@@ -103,6 +103,7 @@ with st.container(horizontal=True):
 ui.facts(
     [
         ("Status", STATUS.get(head["status"], head["status"].capitalize())),
+        ("Deal", head["deal_name"]),
         ("Deal type", head["deal_type"]),
         (
             "Effective from" if renegotiation else "Start",
