@@ -315,6 +315,13 @@ ODOO_SUBSCRIPTIONS = Kind(
             "'a confirmed subscription needs a start date'",
         ),
         RowRule("end_date", "end_date < start_date", "'ends before it starts (start_date)'"),
+        # Else nothing would say when its MRR stopped.
+        RowRule(
+            "end_date",
+            "subscription_state IN ('renewed', 'churned') AND end_date IS NULL "
+            "AND next_invoice_date IS NULL",
+            "'a closed subscription needs an end date or a date of next invoice'",
+        ),
     ),
     fields=(
         Field("order_ref", ("order reference", "name"), T.ID, required=True),
