@@ -202,7 +202,8 @@ def test_bad_rows_are_quarantined_naming_file_row_and_field(con, tmp_path: Path)
         "S2,Fjord Kro AS,Fortnightly,In Progress,2025-01-01,NOK\n"
         "S3,Fjord Kro AS,Monthly,Sleeping,2025-01-01,NOK\n"
         "S4,Fjord Kro AS,Monthly,In Progress,,NOK\n"
-        "S5,Fjord Kro AS,Monthly,Quotation,,XYZ\n",
+        "S5,Fjord Kro AS,Monthly,Quotation,,XYZ\n"
+        "S6,Fjord Kro AS,Monthly,Churned,2025-01-01,NOK\n",
         encoding="utf-8",
     )
     lines = tmp_path / "lines.csv"
@@ -246,10 +247,16 @@ def test_bad_rows_are_quarantined_naming_file_row_and_field(con, tmp_path: Path)
         ("subscriptions.csv", 4, "Subscription Status", "unknown subscription status: 'Sleeping'"),
         ("subscriptions.csv", 5, "Start Date", "a confirmed subscription needs a start date"),
         ("subscriptions.csv", 6, "Currency", "unknown currency: 'XYZ'"),
+        (
+            "subscriptions.csv",
+            7,
+            "end date",
+            "a closed subscription needs an end date or a date of next invoice",
+        ),
     ]
     by_file = {f.path.name: (f.rows_read, f.rows_loaded, f.rows_quarantined) for f in report.files}
     assert by_file == {
-        "subscriptions.csv": (5, 1, 4),
+        "subscriptions.csv": (6, 1, 5),
         "lines.csv": (4, 1, 3),
         "log.csv": (3, 1, 2),
     }
