@@ -26,6 +26,9 @@ class FieldType(StrEnum):
     HUBSPOT_FREQUENCY = "hubspot_frequency"  # -> billing_period, billing_interval_months
     BILLING_PERIOD = "billing_period"  # generic CSV spelling of the same
     ISO_DURATION = "iso_duration"  # -> <name>_months, <name>_days
+    ODOO_PLAN = "odoo_plan"  # Odoo's recurring plan -> billing_period, billing_interval_months
+    ODOO_SUBSCRIPTION_STATE = "odoo_subscription_state"  # -> subscription_state
+    ODOO_LOG_EVENT = "odoo_log_event"  # sale.order.log event type -> event_type
 
 
 @dataclass(frozen=True)
@@ -295,6 +298,139 @@ GENERIC_CONTRACT_LINES = Kind(
     ),
 )
 
+# Odoo 17 subscriptions (sale.order), their lines (sale.order.line) and their MRR history
+# (sale.order.log), exported with field labels or, for an import-compatible export, with
+# technical names. A many2one is exported as its display name: the customer's name, the
+# plan's name ("Monthly", "3 Months"), the currency's code.
+ODOO_SUBSCRIPTIONS = Kind(
+    name="odoo_subscriptions",
+    table="odoo.subscriptions",
+    order=0,
+    markers=("recurring plan", "plan_id", "subscription status", "subscription_state"),
+    excluded_by=("product", "product_id", "mrr change", "amount_signed", "event_type"),
+    rules=(
+        RowRule(
+            "start_date",
+            "start_date IS NULL AND subscription_state IN ('in_progress', 'paused', 'renewed', 'churned')",
+            "'a confirmed subscription needs a start date'",
+        ),
+        RowRule("end_date", "end_date < start_date", "'ends before it starts (start_date)'"),
+        # Else nothing would say when its MRR stopped.
+        RowRule(
+            "end_date",
+            "subscription_state IN ('renewed', 'churned') AND end_date IS NULL "
+            "AND next_invoice_date IS NULL",
+            "'a closed subscription needs an end date or a date of next invoice'",
+        ),
+    ),
+    fields=(
+        Field("order_ref", ("order reference", "name"), T.ID, required=True),
+        Field("customer", ("customer", "partner_id"), T.TEXT, required=True),
+        Field("plan", ("recurring plan", "plan_id"), T.ODOO_PLAN, required=True),
+        Field(
+            "status",
+            ("subscription status", "subscription_state"),
+            T.ODOO_SUBSCRIPTION_STATE,
+            required=True,
+        ),
+        Field("start_date", ("start date", "start_date"), T.DATE),
+        Field("end_date", ("end date", "end_date"), T.DATE),
+        Field("next_invoice_date", ("date of next invoice", "next_invoice_date"), T.DATE),
+        Field("close_reason", ("close reason", "close_reason_id"), T.TEXT),
+        Field(
+            "recurring_monthly",
+            ("monthly recurring", "recurring_monthly", "mrr"),
+            T.NUMBER,
+            minimum=-MAX_AMOUNT,
+            maximum=MAX_AMOUNT,
+        ),
+        Field("salesperson", ("salesperson", "user_id"), T.TEXT),
+        Field("currency", ("currency", "currency_id"), T.CURRENCY),
+    ),
+)
+
+ODOO_SUBSCRIPTION_LINES = Kind(
+    name="odoo_subscription_lines",
+    table="odoo.subscription_lines",
+    order=1,
+    markers=("product", "product_id", "price_unit", "product_uom_qty"),
+    excluded_by=(
+        "recurring plan",
+        "plan_id",
+        "subscription status",
+        "subscription_state",
+        "associated deal ids",
+        "line_id",
+        "contract_id",
+    ),
+    references=(Reference("order_ref", "odoo.subscriptions", "order_ref", "subscription"),),
+    fields=(
+        # The line's external ID, when the export has one ("ID", `id`); else the line is
+        # known by its order and its place in the file.
+        Field("line_ref", ("id", "external id"), T.ID),
+        Field("order_ref", ("order reference", "order_id"), T.ID, required=True),
+        Field("product", ("product", "product_id"), T.TEXT),
+        Field(
+            "quantity",
+            ("quantity", "product_uom_qty"),
+            T.NUMBER,
+            required=True,
+            minimum=0,
+            maximum=MAX_QUANTITY,
+        ),
+        Field(
+            "unit_price",
+            ("unit price", "price_unit"),
+            T.NUMBER,
+            required=True,
+            minimum=0,
+            maximum=MAX_UNIT_PRICE,
+        ),
+        Field("discount_percent", ("discount", "discount (%)"), T.NUMBER, minimum=0, maximum=100),
+    ),
+)
+
+ODOO_MRR_LOG = Kind(
+    name="odoo_mrr_log",
+    table="odoo.mrr_log",
+    order=1,
+    markers=("mrr change", "amount_signed", "event_type", "type of event"),
+    excluded_by=("recurring plan", "plan_id", "product", "product_id"),
+    references=(Reference("order_ref", "odoo.subscriptions", "order_ref", "subscription"),),
+    rules=(
+        RowRule(
+            "amount_signed",
+            "amount_signed IS NULL AND recurring_monthly IS NULL",
+            "'needs the MRR change or the recurring monthly after it'",
+        ),
+    ),
+    fields=(
+        Field(
+            "order_ref",
+            ("subscription", "order_id", "sale order", "order reference"),
+            T.ID,
+            required=True,
+        ),
+        Field("event_date", ("date", "event_date", "event date"), T.DATE, required=True),
+        Field("event_type", ("type", "event_type", "type of event"), T.ODOO_LOG_EVENT),
+        Field(
+            "amount_signed",
+            ("mrr change", "amount_signed"),
+            T.NUMBER,
+            minimum=-MAX_AMOUNT,
+            maximum=MAX_AMOUNT,
+        ),
+        Field("currency", ("currency", "currency_id"), T.CURRENCY),
+        Field(
+            "recurring_monthly",
+            ("recurring monthly", "recurring_monthly", "mrr after change"),
+            T.NUMBER,
+            minimum=-MAX_AMOUNT,
+            maximum=MAX_AMOUNT,
+        ),
+    ),
+)
+
 FX_RATES = Kind(
     name="fx_rates",
     table="planning.fx_rates",
@@ -312,6 +448,9 @@ KINDS: tuple[Kind, ...] = (
     GENERIC_CONTRACT_LINES,
     GENERIC_CONTRACTS,
     GENERIC_CUSTOMERS,
+    ODOO_SUBSCRIPTIONS,
+    ODOO_SUBSCRIPTION_LINES,
+    ODOO_MRR_LOG,
     FX_RATES,
     HUBSPOT_COMPANIES,
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from avtale.vocabulary import BILLING_PERIODS
+from avtale.vocabulary import BILLING_PERIODS, PERIOD_MONTHS
 from ingestion.kinds import Field, FieldType
 
 # The macros, but for the spellings of billing periods (``billing_cases``).
@@ -128,6 +128,48 @@ CREATE OR REPLACE TEMP MACRO avt_billing(s, blank_means) AS (
     END
 );
 
+-- Odoo: a value as its spellings below are written (lower case, runs of spaces, '_'
+-- and '-' as one space), so `3_progress`, `In Progress` and `in-progress` are one.
+CREATE OR REPLACE TEMP MACRO avt_spelling(s) AS (
+    regexp_replace(lower(avt_trim(coalesce(s, ''))), '[\s_-]+', ' ', 'g')
+);
+-- A recurring plan named by its length, `3 Months`, `1 Year`: the months it covers
+-- (at most 120, as billing_interval_months), else NULL.
+CREATE OR REPLACE TEMP MACRO avt_plan_length(s) AS (
+    TRY_CAST(regexp_extract(avt_spelling(s), '^(\d{1,3}) (month|year)s?$', 1) AS INTEGER)
+        * CASE WHEN regexp_matches(avt_spelling(s), ' years?$') THEN 12 ELSE 1 END
+);
+CREATE OR REPLACE TEMP MACRO avt_plan_months(s) AS (
+    CASE WHEN avt_plan_length(s) BETWEEN 1 AND 120 THEN avt_plan_length(s) END
+);
+-- The plan's billing period: by its name (`Monthly`, `Yearly`, `2 Weeks`) or its
+-- length in months (a length the vocabulary has no period for is every_n_months).
+CREATE OR REPLACE TEMP MACRO avt_odoo_plan(s) AS (
+    CASE
+        WHEN avt_plan_months(s) IS NOT NULL THEN CASE avt_plan_months(s)
+{plan_months}
+            ELSE 'every_n_months' END
+        WHEN avt_spelling(s) IN ('week', '1 week') THEN 'weekly'
+        WHEN avt_spelling(s) = '2 weeks' THEN 'biweekly'
+        WHEN avt_spelling(s) = 'month' THEN 'monthly'
+        WHEN avt_spelling(s) = 'year' THEN 'yearly'
+        WHEN avt_spelling(s) IN ('biennial', 'biennially') THEN 'two_yearly'
+        -- A plan is recurring: neither one-off nor an every-n-months without its n.
+        WHEN avt_billing(s, NULL) IN ('one_off', 'every_n_months') THEN NULL
+        ELSE avt_billing(s, NULL)
+    END
+);
+CREATE OR REPLACE TEMP MACRO avt_odoo_state(s) AS (
+    CASE avt_spelling(s)
+{odoo_states}
+    END
+);
+CREATE OR REPLACE TEMP MACRO avt_odoo_event(s) AS (
+    CASE avt_spelling(s)
+{odoo_events}
+    END
+);
+
 CREATE OR REPLACE TEMP MACRO avt_duration_part(s, unit) AS (
     coalesce(TRY_CAST(regexp_extract(upper(avt_trim(s)), '(\d+)' || unit, 1) AS INTEGER), 0)
 );
@@ -173,8 +215,53 @@ def billing_cases() -> str:
     )
 
 
+# Odoo 17's subscription states (sale.order.subscription_state): the codes and the
+# labels, plus "Closed" as older versions and hand-made exports say for churned.
+ODOO_STATE_SPELLINGS: dict[str, tuple[str, ...]] = {
+    "quotation": ("1 draft", "draft", "quotation"),
+    "renewal_quotation": ("2 renewal", "renewal", "renewal quotation", "ongoing renewal"),
+    "in_progress": ("3 progress", "progress", "in progress"),
+    "paused": ("4 paused", "paused"),
+    "renewed": ("5 renewed", "renewed"),
+    "churned": ("6 churn", "churn", "churned", "closed"),
+    "upsell": ("7 upsell", "upsell"),
+}
+# Odoo 17's MRR log events (sale.order.log.event_type): the codes and the labels.
+ODOO_EVENT_SPELLINGS: dict[str, tuple[str, ...]] = {
+    "new": ("0 creation", "creation", "new"),
+    "expansion": ("1 expansion", "expansion"),
+    "contraction": ("15 contraction", "contraction"),
+    "churn": ("2 churn", "churn"),
+    "transfer": ("3 transfer", "transfer"),
+}
+
+
+def spelling_cases(spellings: dict[str, tuple[str, ...]]) -> str:
+    """WHEN arms mapping each spelling to its canonical value."""
+    return "\n".join(
+        f"        WHEN {quote(spelling)} THEN {quote(value)}"
+        for value, spelled in spellings.items()
+        for spelling in spelled
+    )
+
+
+def plan_month_cases() -> str:
+    """WHEN arms of ``avt_odoo_plan``: a plan of n months is the vocabulary's period of n
+    months where there is one (3 Months is quarterly), so it values as that period."""
+    return "\n".join(
+        f"            WHEN {int(months)} THEN {quote(period)}"
+        for period, months in PERIOD_MONTHS.items()
+        if months.denominator == 1
+    )
+
+
 # Macros are created once per connection (``install_macros``).
-MACROS = MACROS_TEMPLATE.replace("{billing_spellings}", billing_cases())
+MACROS = (
+    MACROS_TEMPLATE.replace("{billing_spellings}", billing_cases())
+    .replace("{plan_months}", plan_month_cases())
+    .replace("{odoo_states}", spelling_cases(ODOO_STATE_SPELLINGS))
+    .replace("{odoo_events}", spelling_cases(ODOO_EVENT_SPELLINGS))
+)
 
 
 @dataclass(frozen=True)
@@ -242,6 +329,23 @@ def typed_columns(f: Field, raw: str | None, locale: str | None) -> list[tuple[s
         return [("billing_period", "VARCHAR", f"avt_billing({src}, 'one_off')")]
     if t is FieldType.BILLING_PERIOD:
         return [("billing_period", "VARCHAR", f"avt_billing({src}, 'monthly')")]
+    if t is FieldType.ODOO_PLAN:
+        return [
+            (f.name, "VARCHAR", f"nullif(avt_trim({src}), '')"),
+            ("billing_period", "VARCHAR", f"avt_odoo_plan({src})"),
+            (
+                "billing_interval_months",
+                "INTEGER",
+                f"CASE WHEN avt_odoo_plan({src}) = 'every_n_months' THEN avt_plan_months({src}) END",
+            ),
+        ]
+    if t is FieldType.ODOO_SUBSCRIPTION_STATE:
+        return [
+            (f.name, "VARCHAR", f"nullif(avt_trim({src}), '')"),
+            ("subscription_state", "VARCHAR", f"avt_odoo_state({src})"),
+        ]
+    if t is FieldType.ODOO_LOG_EVENT:
+        return [(f.name, "VARCHAR", f"avt_odoo_event({src})")]
     if t is FieldType.ISO_DURATION:
         valid = f"(NOT avt_blank({src}) AND avt_is_duration({src}))"
         months = f"avt_duration_part({src}, 'Y') * 12 + avt_duration_part({src}, 'M')"
@@ -317,6 +421,24 @@ def checks(f: Field, raw: str | None) -> list[Check]:
         out.append(
             Check(f.name, "billing_period IS NULL", f"'unknown billing frequency: ' || {shown}")
         )
+    elif t is FieldType.ODOO_PLAN:
+        out.append(
+            Check(
+                f.name,
+                f"{nonblank} AND billing_period IS NULL",
+                f"'unknown recurring plan (Monthly, Yearly, 3 Months, ...): ' || {shown}",
+            )
+        )
+    elif t is FieldType.ODOO_SUBSCRIPTION_STATE:
+        out.append(
+            Check(
+                f.name,
+                f"{nonblank} AND subscription_state IS NULL",
+                f"'unknown subscription status: ' || {shown}",
+            )
+        )
+    elif t is FieldType.ODOO_LOG_EVENT:
+        out.append(Check(f.name, unparsed, f"'unknown MRR log event type: ' || {shown}"))
     elif t is FieldType.ISO_DURATION:
         out.append(
             Check(

@@ -36,6 +36,9 @@ EXPECTED_SOURCE_KEYS = {
     "hubspot/line_items",
     "ingestion/loads",
     "ingestion/quarantine",
+    "odoo/mrr_log",
+    "odoo/subscription_lines",
+    "odoo/subscriptions",
     "planning/fx_rates",
 }
 EXPECTED_MART_KEYS = {
@@ -54,6 +57,7 @@ EXPECTED_MART_KEYS = {
     "marts/loads",
     "marts/monthly_metrics",
     "marts/mrr_movements",
+    "marts/odoo_mrr_reconciliation",
     "marts/quarantine",
 }
 

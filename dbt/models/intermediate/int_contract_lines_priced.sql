@@ -1,4 +1,4 @@
--- Lines of every source in one shape, with their active period and MRR (SPEC IX M1).
+-- Lines of every source (HubSpot, generic, Odoo, the app) in one shape, with their active period and MRR (SPEC IX M1).
 -- Every line, also one that cannot be valued (a currency without a planning rate, a
 -- price that is not a finite number): int_contract_lines_unvalued finds those, and
 -- int_contract_lines_normalised, which every MRR model reads, leaves them out.
@@ -34,6 +34,14 @@ app_contracts as (
 
 app_customers as (
     select * from {{ ref('stg_app__customers') }}
+),
+
+odoo_lines as (
+    select * from {{ ref('stg_odoo__subscription_lines') }}
+),
+
+odoo_subscriptions as (
+    select * from {{ ref('int_odoo_subscriptions_dated') }}
 ),
 
 fx_rates as (
@@ -109,6 +117,33 @@ generic_lines_dated as (
         on generic_lines.contract_id = generic_contracts.contract_id
 ),
 
+-- Every line of a subscription recurs by its plan, over the subscription's life.
+odoo_lines_dated as (
+    select
+        'odoo:' || odoo_lines.line_id as line_id,
+        'odoo:' || odoo_subscriptions.subscription_id as contract_id,
+        'odoo:' || odoo_subscriptions.customer_name as customer_id,
+        'odoo' as source_system,
+        odoo_lines.line_id as source_id,
+        odoo_lines.product,
+        odoo_lines.quantity,
+        odoo_lines.unit_price,
+        odoo_lines.discount_percent,
+        null::date as discount_end_date,
+        odoo_subscriptions.billing_period,
+        {{ billing_months('odoo_subscriptions.billing_period', 'odoo_subscriptions.billing_interval_months') }}
+            as billing_months,
+        coalesce(odoo_subscriptions.currency, '{{ var("reporting_currency") }}') as currency,
+        odoo_subscriptions.start_date,
+        odoo_subscriptions.last_active_date as end_date,
+        odoo_lines.load_id,
+        odoo_lines.source_file,
+        odoo_lines.row_number,
+    from odoo_lines
+    inner join odoo_subscriptions
+        on odoo_lines.subscription_id = odoo_subscriptions.subscription_id
+),
+
 app_lines_ended as (
     select
         'app:' || app_contracts.contract_number || '#' || app_versions.version_no
@@ -168,6 +203,8 @@ unioned as (
     select * from hubspot_lines
     union all
     select * from generic_lines_dated
+    union all
+    select * from odoo_lines_dated
     union all
     select * from app_lines_dated
 ),

@@ -1,4 +1,4 @@
--- HubSpot closed-won deals, generic contracts and the app's contracts (their current
+-- HubSpot closed-won deals, generic contracts, Odoo's signed subscriptions and the app's contracts (their current
 -- version) in one shape (SPEC II R2), with their status and MRR today. The contracts
 -- mart publishes it; the deadline, pricing and health models read it here, so the
 -- DAG runs from intermediate models to marts only.
@@ -31,6 +31,10 @@ app_versions as (
 
 app_customers as (
     select * from {{ ref('stg_app__customers') }}
+),
+
+odoo_subscriptions as (
+    select * from {{ ref('int_odoo_subscriptions_dated') }}
 ),
 
 lines as (
@@ -113,6 +117,36 @@ generic as (
         on generic_contracts.customer_id = generic_customers.customer_id
 ),
 
+-- A churned subscription is terminated on its last active day, for its close reason;
+-- a renewed one goes on as its renewal, so it merely ends.
+odoo as (
+    select
+        'odoo:' || odoo_subscriptions.subscription_id as contract_id,
+        'odoo:' || odoo_subscriptions.customer_name as customer_id,
+        'odoo' as source_system,
+        odoo_subscriptions.subscription_id as source_id,
+        odoo_subscriptions.subscription_id as name,
+        odoo_subscriptions.salesperson as owner,
+        null::varchar as deal_type,
+        coalesce(odoo_subscriptions.currency, '{{ var("reporting_currency") }}') as currency,
+        null::date as signed_date,
+        odoo_subscriptions.start_date,
+        odoo_subscriptions.last_active_date as end_date,
+        null::integer as term_months,
+        false as auto_renew,
+        null::integer as renewal_term_months,
+        null::integer as notice_months,
+        case
+            when odoo_subscriptions.subscription_state = 'churned'
+                then odoo_subscriptions.last_active_date
+        end as terminated_date,
+        case
+            when odoo_subscriptions.subscription_state = 'churned'
+                then odoo_subscriptions.close_reason
+        end as termination_reason,
+    from odoo_subscriptions
+),
+
 app as (
     select
         'app:' || app_contracts.contract_number as contract_id,
@@ -143,6 +177,8 @@ unioned as (
     select * from hubspot_contracts
     union all
     select * from generic
+    union all
+    select * from odoo
     union all
     select * from app
 ),

@@ -12,6 +12,25 @@ app_customers as (
     select * from {{ ref('stg_app__customers') }}
 ),
 
+odoo_subscriptions as (
+    select * from {{ ref('stg_odoo__subscriptions') }}
+),
+
+-- Odoo exports name the customer (partner) of each subscription, not its record:
+-- a customer is its name, owned by the salesperson of its latest subscription.
+odoo_customers as (
+    select
+        odoo_subscriptions.customer_name,
+        arg_max(
+            odoo_subscriptions.salesperson,
+            odoo_subscriptions.start_date
+        ) filter (where odoo_subscriptions.salesperson is not null) as owner,
+        min(odoo_subscriptions.start_date) as created_date,
+    from odoo_subscriptions
+    where odoo_subscriptions.customer_name is not null
+    group by odoo_subscriptions.customer_name
+),
+
 country_codes as (
     select * from {{ ref('country_codes') }}
 ),
@@ -52,6 +71,18 @@ unioned as (
         app_customers.industry,
         app_customers.created_date,
     from app_customers
+    union all
+    select
+        'odoo:' || odoo_customers.customer_name as customer_id,
+        'odoo' as source_system,
+        odoo_customers.customer_name as source_id,
+        odoo_customers.customer_name as name,
+        null::varchar as org_number,
+        null::varchar as country_as_written,
+        odoo_customers.owner,
+        null::varchar as industry,
+        odoo_customers.created_date,
+    from odoo_customers
 ),
 
 country_coded as (

@@ -17,6 +17,7 @@ from operations import crm_reads
 ORIGINS = {
     "hubspot": ("HubSpot export", "HubSpot"),
     "generic": ("accounting export (generic CSV)", "the accounting system"),
+    "odoo": ("Odoo subscription export", "Odoo"),
 }
 STATUS_BADGES = {
     "active": ("Active", "green"),

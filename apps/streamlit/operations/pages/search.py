@@ -9,7 +9,7 @@ from common import database, links, ui
 from common.scope import current_scope
 from operations import crm_reads, search_reads
 
-SOURCES = {"hubspot": "HubSpot", "generic": "Accounting (generic CSV)"}
+SOURCES = {"hubspot": "HubSpot", "generic": "Accounting (generic CSV)", "odoo": "Odoo"}
 AUTO_RENEW = {"any": "Any", "yes": "Renews automatically", "no": "Does not renew"}
 STATUSES = {"any": "Any", "active": "Active", "draft": "Draft", "terminated": "Terminated"}
 
