@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import dagster as dg
 
+from avtale.pipeline import refresh_turn
 from avtale.settings import Paths
 from dagster_project.instance import prepare
 
@@ -47,9 +48,10 @@ def refresh_here(
     job = defs.resolve_job_def("refresh")
     started = time.perf_counter()
     quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-    result = job.execute_in_process(
-        run_config=quiet, instance=instance, resources=resources, raise_on_error=False
-    )
+    with refresh_turn(p):  # the app sees a refresh running and does not start another
+        result = job.execute_in_process(
+            run_config=quiet, instance=instance, resources=resources, raise_on_error=False
+        )
     elapsed = time.perf_counter() - started
     published = any(
         e.asset_key == serving_copy.key for e in result.get_asset_materialization_events()
