@@ -43,7 +43,7 @@ def test_leadership_may_not_upload_and_nothing_is_written(db: Database, home: Pa
     made = uploads.load_uploads(db, "leo", home, [("customers.csv", CUSTOMERS)])
     assert made.errors == {FORM: "your role (leadership) may not do this"}
     assert not home.warehouse.exists()
-    assert not (home.home / "uploading").exists()
+    assert not home.uploading.exists()
 
 
 def test_while_a_refresh_holds_the_warehouse_the_files_wait_in_the_inbox(

@@ -16,8 +16,8 @@ this process; it never starts a second one while a refresh is running.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
-import shutil
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,7 +60,7 @@ def load_uploads(
     if not uploads:
         return Outcome(errors={"files": "choose one or more export files"})
     batch = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
-    staged = _stage(paths.home / "uploading" / batch, uploads)
+    staged = _stage(paths.uploading / batch, uploads)
     try:
         with warehouse_turn(paths, wait=False):
             report = ingest(paths, staged, follow_symlinks=False)
@@ -70,7 +70,7 @@ def load_uploads(
             inbox.move_into(paths.inbox, path)
     else:
         inbox.file_away(report, paths.archive / business_today().isoformat(), paths.rejected)
-    shutil.rmtree(paths.home / "uploading" / batch, ignore_errors=True)  # empty by now
+    _remove_empty([*(path.parent for path in staged), paths.uploading / batch])
 
     def work(session: Session) -> Outcome:
         record(session, actor, "files.upload", "upload", batch, None, {"files": _audited(report)})
@@ -98,6 +98,14 @@ def _stage(folder: Path, uploads: Sequence[tuple[str, bytes]]) -> list[Path]:
         tighten(path)
         staged.append(path)
     return staged
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """The staging folders, once their files have moved; one that could not be moved stays
+    where it is (never deleted), and the report says why."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def _file_name(name: str) -> str:
