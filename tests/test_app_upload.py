@@ -125,6 +125,9 @@ def test_a_refresh_from_the_page_publishes_the_new_customer(home: Paths) -> None
     at.button(key="upload_refresh_submit").click().run(timeout=600)
     assert not at.exception, at.exception
     assert "Published: the dashboards show the new data now." in texts(at.success)
+    told = [m.value for m in at.markdown]  # the steps as they started, in the status box
+    for step in ("loading the inbox…", "building the marts (dbt)…", "publishing…"):
+        assert step in told, told
     with connect_serving(home.serving) as con:
         found = con.execute(
             "SELECT name, current_mrr FROM customers WHERE source_id = 'UP-1'"

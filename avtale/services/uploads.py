@@ -214,7 +214,7 @@ def refresh(db: Database, actor: str, paths: Paths, say: Callable[[str], None]) 
         # No worker: this process runs the job (Dagster and dbt load on first use).
         from dagster_project.refresh import refresh_here
 
-        done = refresh_here(paths, say=say)
+        done = refresh_here(paths, say=say, steps=True)
     if not done:
         return refused("the refresh failed: the dashboards still show the data published before")
     if _published(paths) == before:
