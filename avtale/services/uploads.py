@@ -45,8 +45,11 @@ STATUS = {
     "error": "not loaded",
     "waiting": "waiting for the next refresh",
 }
-# Shown for a file the inbox took because a refresh held the warehouse.
-WAITING = "a refresh is using the warehouse: put in the inbox, the next refresh loads it"
+# Shown for a file the inbox took because a refresh (or another upload) held the warehouse.
+WAITING = (
+    "the warehouse is busy (a refresh, or another upload): put in the inbox, the next "
+    "refresh loads it"
+)
 
 
 def load_uploads(
