@@ -119,16 +119,22 @@ def file_away(report: LoadReport, archive: Path, rejected: Path) -> None:
             continue
         target = rejected if result.status == "error" else archive
         try:
-            private_dir(target)
-            destination = _free_name(target, result.path)
-            shutil.move(result.path, destination)
-            tighten(destination)  # it keeps the mode it was dropped in with
+            destination = move_into(target, result.path)
             if result.status == "error":
                 note = destination.with_name(destination.name + NOTE_SUFFIX)
                 note.write_text(f"{result.message}\n", encoding="utf-8")
                 tighten(note)
         except OSError as exc:
             result.message += f" (could not be moved out of the inbox: {exc.strerror})"
+
+
+def move_into(folder: Path, source: Path) -> Path:
+    """Move ``source`` into ``folder`` (made private) under a free name; where it went."""
+    private_dir(folder)
+    destination = _free_name(folder, source)
+    shutil.move(source, destination)
+    tighten(destination)  # it keeps the mode it was dropped in with
+    return destination
 
 
 def _changed_since_read(result: FileResult) -> bool:

@@ -21,17 +21,54 @@ class WarehouseBusyError(RuntimeError):
     """Another process (a refresh) holds the warehouse."""
 
 
+class RefreshRunningError(RuntimeError):
+    """Another refresh of the data folder is running."""
+
+
 @contextmanager
-def warehouse_turn(paths: Paths) -> Iterator[None]:
+def warehouse_turn(paths: Paths, wait: bool = True) -> Iterator[None]:
     """Wait for the warehouse, then hold it: one writing step at a time across processes.
 
     The steps of a refresh (ingestion, the app copy, dbt, publish) take it. Dagster's run
     queue already lets one of its runs write at a time (the pool `warehouse`), but the warm
     worker and `avtale refresh` run their job outside that queue; DuckDB itself refuses a
     second writer at once rather than waiting. Not re-entrant: take it once per step.
+    With ``wait=False`` a warehouse held by another raises ``WarehouseBusyError`` instead
+    (an upload in the app does not wait out a dbt build).
     """
-    with (paths.ensure().home / "warehouse.lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    busy = WarehouseBusyError(f"The warehouse {paths.warehouse} is in use (a refresh?).")
+    with _turn(paths.ensure().home / "warehouse.lock", wait, busy):
+        yield
+
+
+@contextmanager
+def refresh_turn(paths: Paths, wait: bool = True) -> Iterator[None]:
+    """Held for a whole refresh run by `avtale refresh` or the warm worker, so the app can
+    tell one is running (``refresh_running``) and say so rather than start another. With
+    ``wait=False`` a refresh already running raises ``RefreshRunningError``."""
+    busy = RefreshRunningError(f"A refresh of {paths.home} is running.")
+    with _turn(paths.ensure().home / "refresh.lock", wait, busy):
+        yield
+
+
+def refresh_running(paths: Paths) -> bool:
+    """Whether a refresh holds the data folder's ``refresh_turn`` now."""
+    try:
+        with refresh_turn(paths, wait=False):
+            return False
+    except RefreshRunningError:
+        return True
+
+
+@contextmanager
+def _turn(path: Path, wait: bool, busy: Exception) -> Iterator[None]:
+    """An exclusive flock on ``path``; ``busy`` raised when another holds it and we may
+    not wait."""
+    with path.open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise busy from None
         try:
             yield
         finally:

@@ -118,6 +118,11 @@ class Paths:
         return self.home / "rejected"
 
     @property
+    def uploading(self) -> Path:
+        """Files uploaded in the app while they load (then in the archive or rejected)."""
+        return self.home / "uploading"
+
+    @property
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 

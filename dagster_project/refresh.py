@@ -6,11 +6,15 @@
 
 from __future__ import annotations
 
+import threading
 import time
+import uuid
 from collections.abc import Callable
+from functools import partial
 
 import dagster as dg
 
+from avtale.pipeline import refresh_turn
 from avtale.settings import Paths
 from dagster_project.instance import prepare
 
@@ -25,10 +29,16 @@ def dagster_instance(p: Paths) -> dg.DagsterInstance:
 
 
 def refresh_here(
-    p: Paths, say: Callable[[str], None], instance: dg.DagsterInstance | None = None
+    p: Paths,
+    say: Callable[[str], None],
+    instance: dg.DagsterInstance | None = None,
+    steps: bool = False,
 ) -> bool:
     """Materialise every asset (inbox, app copy, dbt build, publish); what happened goes
-    to `say`: the outcome, what failed and why, warnings of checks that did not pass."""
+    to `say`: the outcome, what failed and why, warnings of checks that did not pass. With
+    ``steps``, also each step as it starts (the run then goes on in a thread of its own,
+    its event log read as it grows: for the warm worker and the app, whose askers watch;
+    the command line keeps the run in its main thread, so Ctrl-C stops it)."""
     from dagster_project.project import ManifestNotPreparedError
 
     try:
@@ -47,9 +57,17 @@ def refresh_here(
     job = defs.resolve_job_def("refresh")
     started = time.perf_counter()
     quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-    result = job.execute_in_process(
-        run_config=quiet, instance=instance, resources=resources, raise_on_error=False
+    run_id = str(uuid.uuid4())  # as Dagster makes one; known here, to follow the run
+    run = partial(
+        job.execute_in_process,
+        run_config=quiet,
+        instance=instance,
+        resources=resources,
+        raise_on_error=False,
+        run_id=run_id,
     )
+    with refresh_turn(p):  # the app sees a refresh running and does not start another
+        result = _told_in_steps(run, instance, run_id, say) if steps else run()
     elapsed = time.perf_counter() - started
     published = any(
         e.asset_key == serving_copy.key for e in result.get_asset_materialization_events()
@@ -83,3 +101,54 @@ def refresh_here(
                     f"did not pass{rows}"
                 )
     return result.success
+
+
+# What a step of the refresh job does (by the start of its key), as its start is told;
+# other steps by their key.
+STEPS = {
+    "inbox_files": "loading the inbox",
+    "app_database": "copying the app's data",
+    "avtale_dbt_models": "building the marts (dbt)",
+    "freshness_check": "checking the sources' freshness",
+    "serving_copy": "publishing",
+}
+POLL_S = 0.5  # how often the event log of a told run is read
+
+
+def _told_in_steps(
+    run: Callable[[], dg.ExecuteInProcessResult],
+    instance: dg.DagsterInstance,
+    run_id: str,
+    say: Callable[[str], None],
+) -> dg.ExecuteInProcessResult:
+    """``run`` in a thread, each step's start said as the run's event log shows it. The
+    run always ends before this returns, even when ``say`` raises (an app page rerun)."""
+    done: list[dg.ExecuteInProcessResult] = []
+    failed: list[BaseException] = []
+
+    def execute() -> None:
+        try:
+            done.append(run())
+        except BaseException as exc:  # handed to the caller's thread below
+            failed.append(exc)
+
+    runner = threading.Thread(target=execute, name="refresh-run", daemon=True)
+    runner.start()
+    try:
+        cursor = None
+        while True:
+            runner.join(POLL_S)
+            found = instance.get_records_for_run(
+                run_id, cursor=cursor, of_type=dg.DagsterEventType.STEP_START
+            )
+            cursor = found.cursor
+            for record in found.records:
+                step = record.event_log_entry.step_key or "?"
+                say(next((v for k, v in STEPS.items() if step.startswith(k)), step) + "…")
+            if not runner.is_alive():
+                break
+    finally:
+        runner.join()
+    if failed:
+        raise failed[0]
+    return done[0]

@@ -194,7 +194,7 @@ def serve(paths: Paths, refresh_first: bool = False) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     worker = Worker(
         paths,
-        lambda say: refresh_here(paths, say=say, instance=instance),
+        lambda say: refresh_here(paths, say=say, instance=instance, steps=True),
         refresh_first=refresh_first,
         watch_inbox=True,
     )

@@ -44,13 +44,14 @@ PAGES = {
     "operations/pages/new_customer.py": "edit",
     "agreements/pages/new_contract.py": "edit",
     "agreements/pages/counterparty_paper.py": "edit",
+    "operations/pages/upload.py": "upload",
     "admin/pages/users.py": "admin",
 }
 SEES = {
-    "anna": {"read"},
+    "anna": {"read", "upload"},
     "leo": {"read"},
-    "sally": {"read", "edit"},
-    "ada": {"read", "edit", "admin"},
+    "sally": {"read", "edit", "upload"},
+    "ada": {"read", "edit", "admin", "upload"},
 }
 
 

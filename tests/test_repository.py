@@ -868,6 +868,7 @@ def test_roles_map_to_permissions() -> None:
                 "approve_discounts",
                 "manage_users",
                 "manage_settings",
+                "upload_files",
             )
             if auth.can(role, action)
         ]
@@ -875,14 +876,15 @@ def test_roles_map_to_permissions() -> None:
     }
     assert table == {
         "leadership": ["read", "approve_discounts"],
-        "analyst": ["read"],
-        "sales_ops": ["read", "edit_agreements"],
+        "analyst": ["read", "upload_files"],
+        "sales_ops": ["read", "edit_agreements", "upload_files"],
         "admin": [
             "read",
             "edit_agreements",
             "approve_discounts",
             "manage_users",
             "manage_settings",
+            "upload_files",
         ],
         "stranger": [],
     }

@@ -84,6 +84,7 @@ PAGES: dict[str, list[tuple[str | tuple[str, ...], st.Page]]] = {
             "edit_agreements",
             st.Page(links.BULK, title="Bulk operations", icon=":material/dynamic_feed:"),
         ),
+        ("upload_files", st.Page(links.UPLOAD, title="Upload", icon=":material/upload:")),
         (
             "read",
             st.Page(links.NOTIFICATIONS, title="Notifications", icon=":material/notifications:"),

@@ -24,17 +24,29 @@ from avtale.repository.validation import raise_if, require_actor
 from avtale.signing.tokens import digest, new_token
 
 Permission = Literal[
-    "read", "edit_agreements", "approve_discounts", "manage_users", "manage_settings"
+    "read",
+    "edit_agreements",
+    "approve_discounts",
+    "manage_users",
+    "manage_settings",
+    "upload_files",
 ]
 
 # Discounts above the threshold are approved by sales leadership (seed 001, SPEC C3),
 # never by sales ops who made the proposal.
 PERMISSIONS: dict[str, frozenset[Permission]] = {
     "leadership": frozenset({"read", "approve_discounts"}),
-    "analyst": frozenset({"read"}),
-    "sales_ops": frozenset({"read", "edit_agreements"}),
+    "analyst": frozenset({"read", "upload_files"}),
+    "sales_ops": frozenset({"read", "edit_agreements", "upload_files"}),
     "admin": frozenset(
-        {"read", "edit_agreements", "approve_discounts", "manage_users", "manage_settings"}
+        {
+            "read",
+            "edit_agreements",
+            "approve_discounts",
+            "manage_users",
+            "manage_settings",
+            "upload_files",
+        }
     ),
 }
 ALL_PERMISSIONS: frozenset[str] = frozenset().union(*PERMISSIONS.values())

@@ -5,8 +5,8 @@ across processes); ``unit_of_work`` runs every write in one transaction after ch
 that the actor may (an active user with a role allowed to do it, or a ``System`` caller
 such as the command line) and turns validation problems into ``Outcome.errors``. The task
 modules (``customers``, ``contracts``, ``documents``, ``agreements``, ``invoices`` and
-``invoice_delivery``, ``templates``, ``renewals``, ``bulk``, ``users``, ``notifications``,
-``search``, ``timeline``, ``demo``; ``lookups`` and ``inputs`` are their shared helpers)
+``invoice_delivery``, ``templates``, ``renewals``, ``bulk``, ``uploads``, ``users``,
+``notifications``, ``search``, ``timeline``, ``demo``; ``lookups`` and ``inputs`` are their shared helpers)
 are used alike by the app, the command line and the Dagster jobs.
 
 What leaves a service is plain: an ``Outcome`` from a write; from a read a frozen

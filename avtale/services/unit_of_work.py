@@ -34,6 +34,7 @@ EDIT = "edit_agreements"
 APPROVE = "approve_discounts"
 MANAGE_USERS = "manage_users"
 MANAGE_SETTINGS = "manage_settings"
+UPLOAD = "upload_files"
 
 
 class System(str):

@@ -24,6 +24,7 @@ RENEWALS = "operations/pages/renewals.py"
 BULK = "operations/pages/bulk.py"
 NOTIFICATIONS = "operations/pages/notifications.py"
 INVOICES = "operations/pages/invoices.py"
+UPLOAD = "operations/pages/upload.py"
 
 NEW_CONTRACT = "agreements/pages/new_contract.py"
 COUNTERPARTY_PAPER = "agreements/pages/counterparty_paper.py"
