@@ -14,7 +14,7 @@ import pytest
 from avtale.services import users
 from avtale.services.database import close_database, database_at
 from avtale.services.unit_of_work import System
-from avtale.settings import STREAMLIT_APP, Paths
+from avtale.settings import STREAMLIT_SERVER, Paths
 from tests.test_browser import CHROMIUM, FLAGS, WAIT_MS, free_port, require_chromium, serving
 
 pytestmark = pytest.mark.slow
@@ -33,7 +33,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Paths]]
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key != "AVTALE_DATABASE_URL"}
     env["AVTALE_HOME"] = str(home.home)
-    command = [sys.executable, "-m", "streamlit", "run", str(STREAMLIT_APP)]
+    command = [sys.executable, "-m", "streamlit", "run", str(STREAMLIT_SERVER)]
     command += ["--server.headless", "true", "--server.address", "127.0.0.1"]
     command += ["--server.port", str(port), "--browser.gatherUsageStats", "false"]
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
