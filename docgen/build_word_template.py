@@ -59,6 +59,7 @@ FACTS = [
     ("document_date", "document.date | date", None),
     ("contract_number", "contract.number", "contract.number"),
     ("previous_number", "contract.previous_number", 'document.purpose == "renegotiation"'),
+    ("effective_date", "contract.effective_date | date", "contract.effective_date"),
     ("owner", "contract.owner", "contract.owner"),
 ]
 # (label, value, width in mm) of the lines table.

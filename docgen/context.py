@@ -46,6 +46,7 @@ FIELDS: dict[str, Schema] = {
         "number title owner start_date end_date term_months lock_in_months notice_months"
         " auto_renew renewal_term_months payment_terms_days currency sla"
         " price_adjustment_rule price_adjustment_pct signing_deadline previous_number"
+        " effective_date"
     ),
     "lines": [
         _record(

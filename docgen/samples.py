@@ -60,6 +60,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
         "price_adjustment_pct": Decimal("3.5"),
         "signing_deadline": date(2026, 1, 31),
         "previous_number": "AVT-2023-0007",
+        "effective_date": date(2025, 4, 1),
     },
     "lines": [
         {

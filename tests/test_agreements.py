@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+import docgen
 from avtale.demo_agreements import seed_agreements
 from avtale.repository import agreements, auth, generation, library
 from avtale.repository.db import session_scope
@@ -589,3 +590,34 @@ def test_a_signed_increase_mails_the_sales_registration_notice(
     assert titles == [
         f"Licence increase of 5 (40 to 45) from {TODAY.isoformat()}: update invoicing: {named}"
     ]
+
+
+def test_the_renegotiation_document_says_what_changes_and_from_when(
+    ready: Database, home: Paths
+) -> None:
+    """Issue 14, item 3: the effective date printed, the clause pointing at it rather than
+    the start date, and a changes table in the document's language and number format,
+    discounts included."""
+    with session_scope(ready.engine) as session:
+        contract = signed_contract(session, 1200, TODAY - timedelta(days=400), discount=15)
+        proposal = agreements.start_renegotiation(session, SALES, contract, today=TODAY)
+        lines = [dict(line) for line in proposal.lines]
+        lines[0] |= {"quantity": 1250, "unit_price": "1250.50", "discount_percent": "12.5"}
+        agreements.update_proposal(session, SALES, proposal, lines=lines)
+        context = generation.proposal_context(
+            session, home, proposal, purpose="renegotiation", version=1
+        )
+        pdf = generation.generate_for_proposal(session, SALES, home, proposal, "pdf")
+    assert context["contract"]["effective_date"] == TODAY
+    assert context["changes"] == [
+        {"label": "Assist licence: Antall", "old": "1\xa0200", "new": "1\xa0250"},
+        {"label": "Assist licence: Enhetspris", "old": "149,00\xa0kr", "new": "1\xa0250,50\xa0kr"},
+        {"label": "Assist licence: Rabatt", "old": "15\xa0%", "new": "12,5\xa0%"},
+        {"label": "Digital onboarding: ny linje", "old": "", "new": "1"},
+    ]
+    text = " ".join(pdf_text(document_path(home, pdf)).split())
+    effective = docgen.Formatter("nb").date(TODAY)
+    assert f"Nye vilkår gjelder fra {effective}" in text
+    assert "med virkning fra datoen som er angitt under «Nye vilkår gjelder fra»" in text
+    assert "oppført i den, fra startdatoen" not in text
+    assert "Assist licence: Rabatt 15 % 12,5 %" in text

@@ -35,7 +35,8 @@ from avtale.valuation import line_mrr
 from avtale.vocabulary import ONE_OFF, period_months
 
 LOGO = Path(docgen.__file__).resolve().parent / "builtin" / "logo.svg"
-CHANGE_LABELS = {"quantity": "Quantity", "unit_price": "Unit price", "start_date": "Start date"}
+# What the changes table of a renegotiation compares, line by line (labels change_<key>).
+CHANGED = ("quantity", "unit_price", "discount_percent", "start_date")
 
 
 def vat_rules(paths: Paths) -> VatRules:
@@ -134,6 +135,7 @@ def proposal_context(
             "number": proposal.contract.contract_number if proposal.contract else proposal.number,
             "signing_deadline": proposal.signing_deadline,
             "previous_number": proposal.contract.contract_number if proposal.contract else None,
+            "effective_date": _effective_date(proposal),
         },
         "lines": lines,
         "totals": _totals(lines, terms.get("currency") or "NOK"),
@@ -162,31 +164,66 @@ def _adjustment(rule: str | None, proposal: Proposal) -> str | None:
     return str(docgen.load_labels(proposal.language)[f"adjustment_{rule}"])
 
 
+def _effective_date(proposal: Proposal) -> date | None:
+    """The day the new terms apply: a renegotiation's effective date, an upgrade's or a
+    downgrade's start; None (not printed) for a new agreement."""
+    if proposal.kind == "renegotiation":
+        return proposal.effective_date
+    if proposal.answers.get("proposal") in ("upgrade", "downgrade"):
+        start = proposal.terms.get("start_date")
+        return date.fromisoformat(start) if isinstance(start, str) else start
+    return None
+
+
 def _changes(proposal: Proposal) -> list[dict[str, Any]]:
-    """Old -> new per line for price, quantity and start date (what seed 004 reports)."""
+    """Old -> new per line for quantity, price, discount and start date (what seed 004
+    reports), worded and formatted in the document's language."""
     base = proposal.base_version
     if base is None:
         return []
+    fmt = docgen.Formatter(proposal.language)
+    currency = proposal.terms.get("currency") or "NOK"
+    shown = {
+        "quantity": lambda value: _quantity(fmt, value),
+        "unit_price": lambda value: fmt.money(value, currency, max_places=4),
+        "discount_percent": fmt.percent,
+        "start_date": fmt.date,
+    }
     old = {line.line_no: values_of(line) for line in base.lines}
     changes = []
     for line in priced_lines(proposal):
         before = old.get(line["line_no"]) if line.get("line_no") else None
         name = line["product"]
         if before is None:
-            changes.append({"label": f"{name}: new line", "old": "", "new": str(line["quantity"])})
+            label = f"{name}: {fmt.labels['change_added']}"
+            changes.append({"label": label, "old": "", "new": _quantity(fmt, line["quantity"])})
             continue
-        for key, label in CHANGE_LABELS.items():
-            if str(before[key]) != str(line.get(key) or ""):
-                if key != "start_date" and Decimal(str(before[key])) == Decimal(str(line[key])):
-                    continue
+        for key in CHANGED:
+            was, now = before[key], line.get(key)
+            if key == "start_date":
+                now = date.fromisoformat(now) if isinstance(now, str) else now
+                same = was == now
+            else:
+                same = Decimal(str(was or 0)) == Decimal(str(now or 0))
+            if not same:
                 changes.append(
-                    {"label": f"{name}: {label}", "old": str(before[key]), "new": str(line[key])}
+                    {
+                        "label": f"{name}: {fmt.labels['change_' + key]}",
+                        "old": shown[key](was or 0),
+                        "new": shown[key](now or 0),
+                    }
                 )
     kept = {line.get("line_no") for line in proposal.lines}
     for number, values in old.items():
         if number not in kept:
-            changes.append({"label": f"{values['product']}: removed", "old": "", "new": ""})
+            label = f"{values['product']}: {fmt.labels['change_removed']}"
+            changes.append({"label": label, "old": _quantity(fmt, values["quantity"]), "new": ""})
     return changes
+
+
+def _quantity(fmt: docgen.Formatter, value: object) -> str:
+    number = Decimal(str(value))
+    return fmt.number(number, 0 if number == number.to_integral_value() else 2)
 
 
 def proposed_clauses(session: Session, proposal: Proposal) -> list[docgen.Clause]:
