@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -183,7 +184,7 @@ def _changes(proposal: Proposal) -> list[dict[str, Any]]:
         return []
     fmt = docgen.Formatter(proposal.language)
     currency = proposal.terms.get("currency") or "NOK"
-    shown = {
+    shown: dict[str, Callable[[Any], str]] = {
         "quantity": lambda value: _quantity(fmt, value),
         "unit_price": lambda value: fmt.money(value, currency, max_places=4),
         "discount_percent": fmt.percent,
