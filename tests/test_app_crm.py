@@ -122,7 +122,7 @@ def test_a_hit_opens_the_read_only_customer_view(analyst):
 def test_the_crm_view_shows_origin_contracts_lines_and_mrr_without_edit_actions(analyst):
     at = open_crm(analyst, "C2")
     assert texts(at.header) == ["Nordlys Data AS"]
-    assert at.info[0].value.startswith("Origin: HubSpot export, read-only — edit it in HubSpot")
+    assert at.info[0].value.startswith("Origin: HubSpot export. Company data is edited in HubSpot")
     shown = " ".join(texts(at.markdown))
     for expected in ("Nordlys pilot", "Nordlys return", "923456789", "NOK 1,200.00"):
         assert expected in shown
@@ -132,7 +132,7 @@ def test_the_crm_view_shows_origin_contracts_lines_and_mrr_without_edit_actions(
     assert k3[["product", "quantity", "unit_price", "line_mrr"]].values.tolist() == [
         ["Platform", 12, 100, 1200]
     ]
-    # Read-only: no form, no button but the sidebar's log-out, nothing to type into.
+    # Read-only to an analyst: no form, no button but the sidebar's log-out, nothing to type.
     assert not at.form
     assert [button.key for button in at.button] == ["logout"]
     assert not at.text_input
@@ -141,7 +141,7 @@ def test_the_crm_view_shows_origin_contracts_lines_and_mrr_without_edit_actions(
 
 def test_an_accounting_customer_names_its_own_source(analyst):
     at = open_crm(analyst, "generic:77")
-    assert at.info[0].value.startswith("Origin: accounting export (generic CSV), read-only")
+    assert at.info[0].value.startswith("Origin: accounting export (generic CSV). Company data")
     assert "No contracts in the export." in texts(at.caption)
 
 
@@ -180,3 +180,26 @@ def test_the_term_filter_covers_exported_contracts_too(analyst):
     # K2 ended long ago: outside the deadlines window, its end date stands in.
     assert rows["current_term_end"].dt.date.tolist() == [date(2025, 2, 28), date(2025, 7, 31)]
     assert rows["auto_renew"].tolist() == [False, False]
+
+
+def test_sales_ops_take_a_crm_contract_over_and_then_find_it_kept_in_avtale(
+    tmp_path, monkeypatch, template
+):
+    """Issue 14, item 1: the CRM contract's first action adopts it; the page then links to
+    the app's copy instead of offering to take it over again."""
+    write_marts(tmp_path / "serving.duckdb")
+    use_database(tmp_path, monkeypatch, template)
+    at = open_crm(log_in(start_app(), "sally"), "C2")
+    # K2 has ended and K3 is terminated: nothing to take over.
+    assert [button.key for button in at.button] == ["logout"]
+    at = open_crm(at, "C1")
+    keys = [button.key for button in at.button]
+    assert "adopt_K1_submit" in keys and "adopt_renegotiate_K1_submit" in keys
+    at.button(key="adopt_K1_submit").click().run()
+    assert not at.exception, at.exception
+    assert texts(at.title) == ["Contract"]
+    number = at.query_params["contract"]
+    assert "Taken over from K1 on" in at.info[0].value
+    at = open_crm(at, "C1")
+    assert "adopt_K1_submit" not in [button.key for button in at.button]
+    assert any(f"as {number}" in link.label for link in at.get("page_link"))

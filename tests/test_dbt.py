@@ -52,6 +52,7 @@ def test_dbt_build_runs_from_the_dbt_folder_with_unit_tests(tmp_path: Path) -> N
         "only_valued_lines_reach_mrr",
         "odoo_subscriptions_end_when_closed",
         "odoo_mrr_reconciled_per_month_end",
+        "an_adopted_contract_takes_over_from_its_export",
     ):
         assert re.search(rf"PASS \w+::{unit_test} ", done.stdout), unit_test
     with connect(home.warehouse, read_only=True) as con:

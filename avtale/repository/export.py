@@ -40,10 +40,23 @@ EXPORTED = {
             "industry",
             "status",
             "termination_reason",
+            "source_ref",
             "created_at",
         ],
     ),
-    "contracts": (Contract, ["id", "contract_number", "customer_id", "status", "origin"]),
+    "contracts": (
+        Contract,
+        [
+            "id",
+            "contract_number",
+            "customer_id",
+            "status",
+            "origin",
+            "source_ref",
+            "source_load_id",
+            "adopted_on",
+        ],
+    ),
     "contract_versions": (
         ContractVersion,
         [

@@ -33,7 +33,7 @@ from avtale.vocabulary import APP_BILLING_PERIODS, PRICE_ADJUSTMENT_RULES, ROLES
 
 CUSTOMER_STATUSES = ("active", "terminated", "archived")
 CONTRACT_STATUSES = ("draft", "active", "terminated", "expired")
-CONTRACT_ORIGINS = ("app", "counterparty_paper")
+CONTRACT_ORIGINS = ("app", "counterparty_paper", "adopted")
 DOCUMENT_KINDS = ("counterparty_paper", "attachment", "generated", "signed")
 TEMPLATE_PURPOSES = ("agreement", "renegotiation", "invoice")
 TEMPLATE_FORMATS = ("html", "docx")
@@ -171,6 +171,9 @@ class Customer(Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     termination_reason: Mapped[str | None] = mapped_column(String(200))
     termination_circumstances: Mapped[str | None] = mapped_column(Text)
+    # The CRM or accounting customer this one took over ("hubspot:123", the marts' id), when
+    # a contract of it was adopted: the marts count both as that one customer.
+    source_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -210,6 +213,12 @@ class Contract(Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     origin: Mapped[str] = mapped_column(String(30), default="app")
     portal_access: Mapped[str] = mapped_column(String(20), default="restricted")
+    # An adopted CRM or accounting contract (issue 14): its id in the marts ("hubspot:456"),
+    # the load its terms were taken from, and the day from which this contract counts
+    # instead of the export's rows.
+    source_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+    source_load_id: Mapped[int | None]
+    adopted_on: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     customer: Mapped[Customer] = relationship(back_populates="contracts")

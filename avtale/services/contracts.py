@@ -128,6 +128,8 @@ def contract_view(db: Database, number: str) -> ContractView | None:
             "customer": contract.customer.name,
             "status": contract.status,
             "origin": contract.origin,
+            "source_ref": contract.source_ref,
+            "adopted_on": contract.adopted_on,
             "portal_access": contract.portal_access,
             "version_no": latest.version_no,
             "effective_date": latest.effective_date,

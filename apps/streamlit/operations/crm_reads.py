@@ -10,10 +10,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import streamlit as st
 
-from avtale.serving import connect_serving
+from avtale.services import adoption
+from avtale.services.database import Version
+from avtale.serving import NotPublishedError, connect_serving
+from common.database import opened
 from common.marts_reads import TTL, query, records
 
 # Customers and contracts that came from CRM and accounting exports; the app's own
@@ -67,7 +71,7 @@ where customer_id = $customer_id and source_system <> 'app'
 
 CRM_CONTRACTS = """
 select
-    contract_id, source_id, name, status, owner, deal_type, currency, signed_date,
+    contract_id, source_system, source_id, name, status, owner, deal_type, currency, signed_date,
     start_date, end_date, term_months, auto_renew, renewal_term_months, notice_months,
     terminated_date, termination_reason, current_mrr::double as current_mrr
 from contracts
@@ -167,3 +171,35 @@ def crm_contracts_by_terms(
         CRM_BY_TERMS,
         {"auto_renew": auto_renew, "min_notice": min_notice, "ends_before": ends_before},
     )
+
+
+RECONCILIATION = """
+select
+    product, difference, export_quantity, app_quantity, export_unit_price, app_unit_price,
+    export_discount_percent, app_discount_percent, load_id
+from adoption_reconciliation
+where contract_id = $contract_id
+order by product
+"""
+
+
+@st.cache_data(ttl=TTL)
+def reconciliation(serving: str, version: int, contract_number: str) -> pd.DataFrame | None:
+    """What the latest export of an adopted contract says differently; None when nothing
+    is published yet (or was published before the reconciliation existed)."""
+    try:
+        con = connect_serving(Path(serving))
+    except NotPublishedError:
+        return None
+    try:
+        return con.execute(RECONCILIATION, {"contract_id": f"app:{contract_number}"}).df()
+    except duckdb.CatalogException:
+        return None
+    finally:
+        con.close()
+
+
+@st.cache_data(ttl=TTL)
+def adopted_contracts(url: str, version: Version) -> dict[str, str]:
+    """The export's contracts Avtale took over: their id -> the app contract's number."""
+    return adoption.adopted_contracts(opened(url))

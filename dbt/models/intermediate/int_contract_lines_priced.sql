@@ -36,6 +36,16 @@ app_customers as (
     select * from {{ ref('stg_app__customers') }}
 ),
 
+-- CRM and accounting contracts the app took over (issue 14): the export's rows count
+-- until the day before the adoption, the app's copy from that day on.
+adoptions as (
+    select
+        app_contracts.source_ref,
+        app_contracts.adopted_on,
+    from app_contracts
+    where app_contracts.source_ref is not null
+),
+
 odoo_lines as (
     select * from {{ ref('stg_odoo__subscription_lines') }}
 ),
@@ -149,7 +159,7 @@ app_lines_ended as (
         'app:' || app_contracts.contract_number || '#' || app_versions.version_no
         || '.' || app_lines.line_no as line_id,
         'app:' || app_contracts.contract_number as contract_id,
-        'app:' || app_customers.customer_number as customer_id,
+        app_customers.customer_id,
         'app' as source_system,
         app_lines.app_line_id::varchar as source_id,
         app_lines.product,
@@ -163,7 +173,10 @@ app_lines_ended as (
         app_versions.currency,
         -- Version 1 holds from the contract's start; later ones from their effective date.
         case
-            when app_versions.version_no = 1 then coalesce(app_lines.start_date, app_versions.start_date)
+            -- An adopted contract's first version keeps its lines' own start dates as
+            -- terms, and counts from the adoption (greatest skips a missing one).
+            when app_versions.version_no = 1
+                then greatest(coalesce(app_lines.start_date, app_versions.start_date), app_contracts.adopted_on)
             else greatest(coalesce(app_lines.start_date, app_versions.start_date), app_versions.effective_date)
         end as start_date,
         {{ line_end_date(
@@ -209,30 +222,44 @@ unioned as (
     select * from app_lines_dated
 ),
 
+superseded as (
+    select
+        unioned.* replace (
+            case
+                when adoptions.adopted_on is null then unioned.end_date
+                else least(coalesce(unioned.end_date, adoptions.adopted_on - 1), adoptions.adopted_on - 1)
+            end::date as end_date
+        ),
+    from unioned
+    left join adoptions
+        on unioned.contract_id = adoptions.source_ref
+    where adoptions.adopted_on is null or unioned.start_date < adoptions.adopted_on
+),
+
 priced as (
     select
-        unioned.*,
-        unioned.billing_period <> 'one_off' as is_recurring,
+        superseded.*,
+        superseded.billing_period <> 'one_off' as is_recurring,
         fx_rates.rate as fx_rate,
         {{ line_mrr(
-            'unioned.quantity * unioned.unit_price * (1 - unioned.discount_percent / 100) * fx_rates.rate',
-            'unioned.billing_period',
-            'unioned.billing_months'
+            'superseded.quantity * superseded.unit_price * (1 - superseded.discount_percent / 100) * fx_rates.rate',
+            'superseded.billing_period',
+            'superseded.billing_months'
         ) }} as line_mrr,
         {{ line_mrr(
-            'unioned.quantity * unioned.unit_price * fx_rates.rate',
-            'unioned.billing_period',
-            'unioned.billing_months'
+            'superseded.quantity * superseded.unit_price * fx_rates.rate',
+            'superseded.billing_period',
+            'superseded.billing_months'
         ) }} as line_mrr_undiscounted,
         case
-            when unioned.billing_period = 'one_off'
-                then unioned.quantity * unioned.unit_price
-                    * (1 - unioned.discount_percent / 100) * fx_rates.rate
+            when superseded.billing_period = 'one_off'
+                then superseded.quantity * superseded.unit_price
+                    * (1 - superseded.discount_percent / 100) * fx_rates.rate
             else 0
         end as non_recurring_amount,
-    from unioned
+    from superseded
     left join fx_rates
-        on unioned.currency = fx_rates.currency
+        on superseded.currency = fx_rates.currency
 )
 
 select * from priced

@@ -150,7 +150,7 @@ odoo as (
 app as (
     select
         'app:' || app_contracts.contract_number as contract_id,
-        'app:' || app_customers.customer_number as customer_id,
+        app_customers.customer_id,
         'app' as source_system,
         app_contracts.contract_number as source_id,
         app_versions.title as name,
@@ -173,6 +173,17 @@ app as (
         on app_contracts.app_customer_id = app_customers.app_customer_id
 ),
 
+-- A CRM or accounting contract the app took over ends the day before the adoption and
+-- renews no more; the app's copy (superseded_by) carries its terms and deadlines on.
+adoptions as (
+    select
+        'app:' || app_contracts.contract_number as contract_id,
+        app_contracts.source_ref,
+        app_contracts.adopted_on,
+    from app_contracts
+    where app_contracts.source_ref is not null
+),
+
 unioned as (
     select * from hubspot_contracts
     union all
@@ -183,21 +194,36 @@ unioned as (
     select * from app
 ),
 
+superseded as (
+    select
+        unioned.* replace (
+            case
+                when adoptions.adopted_on is null then unioned.end_date
+                else least(coalesce(unioned.end_date, adoptions.adopted_on - 1), adoptions.adopted_on - 1)
+            end::date as end_date,
+            unioned.auto_renew and adoptions.adopted_on is null as auto_renew
+        ),
+        adoptions.contract_id as superseded_by,
+    from unioned
+    left join adoptions
+        on unioned.contract_id = adoptions.source_ref
+),
+
 statused as (
     select
-        unioned.*,
+        superseded.*,
         case
-            when unioned.terminated_date is not null
-                and unioned.terminated_date < {{ as_of_date() }} then 'terminated'
-            when unioned.start_date > {{ as_of_date() }} then 'future'
-            when unioned.end_date < {{ as_of_date() }}
-                and not (unioned.auto_renew and unioned.terminated_date is null) then 'ended'
+            when superseded.terminated_date is not null
+                and superseded.terminated_date < {{ as_of_date() }} then 'terminated'
+            when superseded.start_date > {{ as_of_date() }} then 'future'
+            when superseded.end_date < {{ as_of_date() }}
+                and not (superseded.auto_renew and superseded.terminated_date is null) then 'ended'
             else 'active'
         end as status,
         coalesce(current_mrr.current_mrr, 0) as current_mrr,
-    from unioned
+    from superseded
     left join current_mrr
-        on unioned.contract_id = current_mrr.contract_id
+        on superseded.contract_id = current_mrr.contract_id
 )
 
 select * from statused

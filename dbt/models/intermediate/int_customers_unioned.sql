@@ -71,6 +71,8 @@ unioned as (
         app_customers.industry,
         app_customers.created_date,
     from app_customers
+    -- A customer that took over a CRM customer is that customer (the export's row).
+    where app_customers.source_ref is null
     union all
     select
         'odoo:' || odoo_customers.customer_name as customer_id,

@@ -28,7 +28,8 @@ current_terms as (
             else 0
         end as renewals_before,
     from contracts
-    where contracts.end_date is not null
+    -- A contract the app took over has its deadlines on the app's copy.
+    where contracts.end_date is not null and contracts.superseded_by is null
 ),
 
 term_ends as (

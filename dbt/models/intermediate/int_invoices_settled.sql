@@ -40,7 +40,7 @@ credited as (
 settled as (
     select
         invoices.*,
-        'app:' || customers.customer_number as customer_id,
+        customers.customer_id,
         customers.name as customer_name,
         'app:' || contracts.contract_number as contract_id,
         if(invoices.kind = 'invoice', coalesce(paid.paid_amount, 0), 0)::decimal(18, 2) as paid_amount,

@@ -93,16 +93,16 @@ contract_reasons as (
 customer_reasons as (
     -- A customer terminated in the app carries one reason, for its latest churn.
     select
-        'app:' || app_customers.customer_number as customer_id,
+        app_customers.customer_id,
         max(mrr_movements.month) as month,
         any_value(trim(app_customers.termination_reason)) as reason,
         'app' as reason_source,
     from app_customers
     inner join mrr_movements
-        on 'app:' || app_customers.customer_number = mrr_movements.customer_id
+        on app_customers.customer_id = mrr_movements.customer_id
     where app_customers.status = 'terminated'
         and nullif(trim(app_customers.termination_reason), '') is not null
-    group by app_customers.customer_number
+    group by app_customers.customer_id
 ),
 
 explained as (

@@ -24,6 +24,7 @@ final as (
         contracts.notice_months,
         contracts.terminated_date,
         contracts.termination_reason,
+        contracts.superseded_by,
         contracts.status,
         contracts.current_mrr,
     from contracts

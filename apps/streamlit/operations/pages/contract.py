@@ -11,11 +11,24 @@ import streamlit as st
 from avtale.dates import today as oslo_today
 from avtale.services import users
 from common import access, contract_inputs, database, document_reads, links, ui
-from operations import contract_actions, contract_reads, invoice_reads
+from common.scope import current_scope
+from operations import contract_actions, contract_reads, crm_reads, invoice_reads
 
 ORIGINS = {
     "app": "Entered in Avtale",
     "counterparty_paper": "Counterparty paper (customer's own document)",
+    "adopted": "Taken over from an export",
+}
+RECONCILIATION_COLUMNS: ui.ColumnConfigs = {
+    "product": "Product",
+    "difference": "Difference",
+    "export_quantity": st.column_config.NumberColumn("Quantity in the export", format="%,g"),
+    "app_quantity": st.column_config.NumberColumn("Quantity here", format="%,g"),
+    "export_unit_price": st.column_config.NumberColumn("Price in the export", format="%,.2f"),
+    "app_unit_price": st.column_config.NumberColumn("Price here", format="%,.2f"),
+    "export_discount_percent": st.column_config.NumberColumn("Discount in export %", format="%g"),
+    "app_discount_percent": st.column_config.NumberColumn("Discount here %", format="%g"),
+    "load_id": st.column_config.NumberColumn("Load", format="%d"),
 }
 
 user = access.user()
@@ -51,6 +64,26 @@ ui.facts(
     ],
     columns=4,
 )
+if head["source_ref"]:
+    st.info(
+        f"Taken over from {ui.md(head['source_ref'])} on {head['adopted_on']}: Avtale counts "
+        "this contract from that day. Later exports of the record are compared with it "
+        "below, never applied.",
+        icon=":material/sync_alt:",
+    )
+    differences = crm_reads.reconciliation(current_scope().serving, current_scope().version, number)
+    if differences is not None and not differences.empty:
+        st.warning(
+            "The source system's latest export differs from this contract: resolve it in "
+            "the source system, or renegotiate here.",
+            icon=":material/difference:",
+        )
+        st.dataframe(
+            differences,
+            key="contract_reconciliation",
+            hide_index=True,
+            column_config=RECONCILIATION_COLUMNS,
+        )
 if terms["terminated_date"]:
     ui.ended(
         f"Terminated, last day {terms['terminated_date']}",

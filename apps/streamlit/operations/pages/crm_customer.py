@@ -1,7 +1,8 @@
 """CRM customer: a customer and its contracts as the CRM and accounting exports have them.
 
-Read-only: the export is the master copy, so changes belong in the source system and
-arrive with the next export. The marts hold these rows; nothing here writes.
+The export is the master copy of what it holds, so its company data is read-only here.
+A contract sales ops want to act on is taken over (``adoption_actions``): from then on
+Avtale keeps it, and later exports of it are compared with Avtale's copy.
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from __future__ import annotations
 import streamlit as st
 
 from avtale.serving import NotPublishedError
-from common import ui
+from common import access, database, ui
 from common.scope import current_scope
-from operations import crm_reads
+from operations import adoption_actions, crm_reads
 
 # source_system -> (what it came from, where to change it)
 ORIGINS = {
@@ -53,9 +54,13 @@ source, master = ORIGINS.get(
 )
 st.header(ui.md(company["name"]))
 st.info(
-    f"Origin: {source}, read-only — edit it in {master}. Changes arrive here with the next export.",
+    f"Origin: {source}. Company data is edited in {master} and arrives with the next export. "
+    "To renegotiate, renew or end a contract, take it over: Avtale then keeps it.",
     icon=":material/lock:",
 )
+user = access.user()
+may_edit = access.may("edit_agreements")
+adopted = crm_reads.adopted_contracts(*database.current())
 ui.facts(
     [
         ("Id in the export", company["source_id"]),
@@ -98,6 +103,14 @@ for contract in crm.contracts:
         if contract["terminated_date"]:
             ui.ended(
                 f"Terminated {contract['terminated_date']}", contract["termination_reason"], None
+            )
+        if contract["source_system"] != "app" and may_edit:
+            adoption_actions.contract(
+                database.database(),
+                user.username,
+                scope.serving,
+                contract,
+                adopted.get(contract["contract_id"]),
             )
         lines = crm.lines[crm.lines.contract_id == contract["contract_id"]]
         if lines.empty:
