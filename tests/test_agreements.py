@@ -185,9 +185,16 @@ def test_a_discount_above_the_threshold_needs_someone_else_to_approve_it(
 ) -> None:
     with session_scope(ready.engine) as session:
         proposal = proposal_with(session, assist_lines(10, 30))
-        generation.generate_for_proposal(session, SALES, home, proposal, "pdf")
         assert agreements.approval_state(proposal) == "needed"
-        assert any("approval" in p for p in agreements.send_problems(proposal))
+        # No final PDF before the approval; a draft, marked as one, may be made.
+        with pytest.raises(ValidationError, match="approval before the final PDF"):
+            generation.generate_for_proposal(session, SALES, home, proposal, "pdf")
+        draft = generation.generate_for_proposal(session, SALES, home, proposal, "pdf", draft=True)
+        assert draft.source["status"] == "draft"
+        assert "UTKAST" in pdf_text(document_path(home, draft))
+        problems = agreements.send_problems(proposal)
+        assert "generate the final PDF of this version first" in problems  # a draft is none
+        assert any("approval" in p for p in problems)
         with pytest.raises(ValidationError, match="approval"):
             agreements.send_proposal(session, SALES, proposal)
 
@@ -197,6 +204,8 @@ def test_a_discount_above_the_threshold_needs_someone_else_to_approve_it(
             agreements.decide_approval(session, SALES, approval, approve=True)
         agreements.decide_approval(session, LEADER, approval, approve=True)
         assert agreements.approval_state(proposal) == "approved"
+        final = generation.generate_for_proposal(session, SALES, home, proposal, "pdf")
+        assert final.source["status"] == "final"
         agreements.send_proposal(session, SALES, proposal)
         assert proposal.status == "sent"
 
@@ -621,3 +630,22 @@ def test_the_renegotiation_document_says_what_changes_and_from_when(
     assert "med virkning fra datoen som er angitt under «Nye vilkår gjelder fra»" in text
     assert "oppført i den, fra startdatoen" not in text
     assert "Assist licence: Rabatt 15 % 12,5 %" in text
+
+
+def test_clauses_of_one_group_exclude_each_other(ready: Database) -> None:
+    """One governing law, and a fixed term or automatic renewal, never both: "Add all"
+    from the library must not give an agreement six governing laws."""
+    with session_scope(ready.engine) as session:
+        proposal = proposal_with(session, assist_lines(12))
+        laws = ["governing_law_no", "governing_law_dk", "governing_law_se"]
+        with pytest.raises(ValidationError) as refused:
+            agreements.update_proposal(session, SALES, proposal, clauses=["scope", *laws])
+        message = refused.value.errors["clauses"]
+        assert message.endswith("exclude each other: keep one")
+        assert message.count("law") == 3
+        with pytest.raises(ValidationError, match="exclude each other"):
+            agreements.update_proposal(
+                session, SALES, proposal, clauses=["term_fixed", "term_auto_renewal"]
+            )
+        agreements.update_proposal(session, SALES, proposal, clauses=["scope", laws[0]])
+        assert proposal.clauses == ["scope", "governing_law_no"]

@@ -229,7 +229,9 @@ def priced_proposal(url: str, discount: float) -> str:
             "billing_period": "monthly",
         }
         agreements.update_proposal(session, "sally", proposal, lines=[line])
-        generation.generate_for_proposal(session, "sally", paths(), proposal, "pdf")
+        # Above the threshold the final PDF waits for the approval: a draft meanwhile.
+        draft = agreements.approval_state(proposal) == "needed"
+        generation.generate_for_proposal(session, "sally", paths(), proposal, "pdf", draft=draft)
         return proposal.number
 
 
@@ -252,6 +254,10 @@ def test_a_high_discount_waits_for_another_users_approval(url):
 
     sally.run()
     assert "Discounts approved by leo." in texts(sally.success)
+    assert sally.button(key="flow_send_submit").disabled  # the PDF is still the draft
+    made = agreement_service.generate(database_at(url), "sally", paths(), number, "pdf")
+    assert made.ok, made.errors
+    sally.run()
     click(sally, "flow_send")
     assert f"{number} is sent for signature to 2 parties." in texts(sally.success)
 

@@ -22,13 +22,14 @@ from sqlalchemy.orm import Session
 from avtale.dates import today as business_today
 from avtale.repository.audit import jsonable, record, snapshot
 from avtale.repository.contracts import create_contract, current_version, revise_contract
-from avtale.repository.library import list_price
+from avtale.repository.library import docgen_clauses, list_price
 from avtale.repository.limits import check_contract
 from avtale.repository.models import (
     Approval,
     Contract,
     ContractVersion,
     Customer,
+    Document,
     Product,
     Proposal,
     Task,
@@ -266,6 +267,8 @@ def update_proposal(
     _check_deadline(proposal, new_setup, values, errors)
     if clauses is not None and len(set(clauses)) != len(clauses):
         errors["clauses"] = "a clause is chosen twice"
+    elif clauses is not None:
+        _check_clause_groups(session, clauses, errors)
     raise_if(errors)
 
     kept = _kept_lines(proposal, line_values)
@@ -297,6 +300,27 @@ def update_proposal(
     session.flush()
     record(session, actor, "proposal.update", "proposal", proposal.id, before, snapshot(proposal))
     return proposal
+
+
+def _check_clause_groups(session: Session, keys: Sequence[str], errors: dict[str, str]) -> None:
+    """Clauses of one group exclude each other (one governing law; a fixed term or
+    automatic renewal): an agreement may hold one of each group."""
+    groups: dict[str, list[str]] = {}
+    titles: dict[str, str] = {}
+    for clause in docgen_clauses(session):
+        if clause.language == "en" or clause.key not in titles:
+            titles[clause.key] = clause.title
+        if clause.group is not None and clause.key in keys:
+            groups.setdefault(clause.group, [])
+            if clause.key not in groups[clause.group]:
+                groups[clause.group].append(clause.key)
+    clashes = [
+        f"{', '.join(titles[key] for key in chosen)} exclude each other: keep one"
+        for chosen in groups.values()
+        if len(chosen) > 1
+    ]
+    if clashes:
+        errors["clauses"] = "; ".join(clashes)
 
 
 def _check_limits(
@@ -535,6 +559,18 @@ def pending_approvals(session: Session) -> list[Approval]:
 # --- sending and signing --------------------------------------------------------------
 
 
+def final_pdfs(proposal: Proposal) -> list[Document]:
+    """The final PDFs of the proposal's current revision, oldest first: what may be sent
+    and signed. A draft PDF (made before the approval it needs) is never one of them."""
+    return [
+        doc
+        for doc in proposal.documents
+        if doc.content_type == "application/pdf"
+        and (doc.source or {}).get("proposal_revision") == proposal.revision
+        and (doc.source or {}).get("status") != "draft"
+    ]
+
+
 def send_problems(proposal: Proposal, today: date | None = None) -> list[str]:
     """What stands between the proposal and sending it; empty when it may be sent."""
     today = today or business_today()
@@ -543,13 +579,7 @@ def send_problems(proposal: Proposal, today: date | None = None) -> list[str]:
         problems.append(f"it is {proposal.status}")
     if not proposal.lines:
         problems.append("it has no line items")
-    final = [
-        doc
-        for doc in proposal.documents
-        if doc.content_type == "application/pdf"
-        and (doc.source or {}).get("proposal_revision") == proposal.revision
-    ]
-    if not final:
+    if not final_pdfs(proposal):
         problems.append("generate the final PDF of this version first")
     state = approval_state(proposal)
     if state in ("needed", "pending", "rejected"):

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 import docgen
 from avtale.dates import add_months
 from avtale.dates import today as business_today
-from avtale.repository.agreements import LANGUAGE_BY_COUNTRY, priced_lines
+from avtale.repository.agreements import LANGUAGE_BY_COUNTRY, approval_state, priced_lines
 from avtale.repository.audit import record, snapshot
 from avtale.repository.contracts import current_version
 from avtale.repository.documents import documents_dir, write_blob
@@ -277,14 +277,29 @@ def _template(session: Session, key: str, fmt: str) -> Template:
 
 
 def generate_for_proposal(
-    session: Session, actor: str, paths: Paths, proposal: Proposal, fmt: str
+    session: Session,
+    actor: str,
+    paths: Paths,
+    proposal: Proposal,
+    fmt: str,
+    *,
+    draft: bool = False,
 ) -> Document:
-    """A final PDF (``fmt="pdf"``) or an editable Word draft (``"docx"``) of the proposal,
-    stored on it (and on its contract once there is one) with its hash and version."""
+    """A final PDF (``fmt="pdf"``), a draft PDF marked as such on every page (``draft``), or
+    an editable Word draft (``"docx"``) of the proposal, stored on it (and on its contract
+    once there is one) with its hash and version. A final PDF waits for the discount
+    approval the proposal needs; a draft may be made before it."""
     actor = require_actor(actor)
     errors: dict[str, str] = {}
     if fmt not in ("pdf", "docx"):
         errors["format"] = "must be pdf or docx"
+    elif fmt == "pdf" and not draft and approval_state(proposal) != "not_needed":
+        state = approval_state(proposal)
+        if state != "approved":
+            errors["approval"] = (
+                f"the discounts need approval before the final PDF (approval: {state}); "
+                "make a draft PDF until then"
+            )
     if proposal.status not in ("draft", "sent"):
         errors["proposal"] = f"is {proposal.status}"
     if not proposal.lines:
@@ -299,7 +314,7 @@ def generate_for_proposal(
         or 0
     )
     context = proposal_context(session, paths, proposal, purpose=purpose, version=doc_version)
-    if fmt == "docx":
+    if fmt == "docx" or draft:
         context["document"]["status"] = "draft"
     rendered = render_template(template, context, fmt)
     source = {

@@ -23,7 +23,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from avtale.repository.agreements import register_signature, send_problems, send_proposal
+from avtale.repository.agreements import (
+    final_pdfs,
+    register_signature,
+    send_problems,
+    send_proposal,
+)
 from avtale.repository.audit import jsonable, record, snapshot
 from avtale.repository.models import (
     AccessLink,
@@ -97,13 +102,8 @@ def link_expiry(proposal: Proposal, now: datetime, days: int, zone: ZoneInfo) ->
 
 
 def final_pdf(proposal: Proposal) -> Document | None:
-    """The newest PDF of the proposal's current revision: what the parties sign."""
-    pdfs = [
-        d
-        for d in proposal.documents
-        if d.content_type == "application/pdf"
-        and (d.source or {}).get("proposal_revision") == proposal.revision
-    ]
+    """The newest final PDF of the proposal's current revision: what the parties sign."""
+    pdfs = final_pdfs(proposal)
     return pdfs[-1] if pdfs else None
 
 

@@ -539,13 +539,18 @@ def save_clauses(
     )
 
 
-def generate(db: Database, actor: str, paths: Paths, number: str, fmt: str) -> Outcome:
-    """Step 5: the final PDF or the Word draft, stored on the proposal."""
+def generate(
+    db: Database, actor: str, paths: Paths, number: str, fmt: str, *, draft: bool = False
+) -> Outcome:
+    """Step 5: the final PDF (once the discounts it needs are approved), a draft PDF, or
+    the Word draft, stored on the proposal."""
 
     def work(session: Session) -> Outcome:
         proposal = lookups.proposal(session, number)
-        document = generation.generate_for_proposal(session, actor, paths, proposal, fmt)
-        kind = "PDF" if fmt == "pdf" else "Word draft"
+        document = generation.generate_for_proposal(
+            session, actor, paths, proposal, fmt, draft=draft
+        )
+        kind = "Word draft" if fmt == "docx" else "Draft PDF" if draft else "PDF"
         return Outcome(
             message=f"{kind} version {document.doc_version} made ({document.filename}, "
             f"SHA-256 {document.sha256[:12]}…).",

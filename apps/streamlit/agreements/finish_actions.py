@@ -24,11 +24,21 @@ def documents(db: Database, actor: str, view: ProposalView) -> None:
     if is_open:
         make_pdf, make_docx = st.columns(2)
         with make_pdf:
-            ui.action_button(
-                "flow_pdf",
-                "Make final PDF",
-                lambda: agreements.generate(db, actor, paths(), number, "pdf"),
-            )
+            if head["approval_state"] in ("not_needed", "approved"):
+                ui.action_button(
+                    "flow_pdf",
+                    "Make final PDF",
+                    lambda: agreements.generate(db, actor, paths(), number, "pdf"),
+                )
+            else:
+                # The final PDF waits for the approval; a draft, marked on every page, may
+                # go to the customer for comments meanwhile.
+                st.caption("The final PDF waits for the discount approval.")
+                ui.action_button(
+                    "flow_pdf_draft",
+                    "Make draft PDF",
+                    lambda: agreements.generate(db, actor, paths(), number, "pdf", draft=True),
+                )
         with make_docx:
             ui.action_button(
                 "flow_docx",

@@ -245,6 +245,9 @@ def clauses(db: Database, actor: str, view: ProposalView) -> None:
             others,
             format_func=lambda key: f"{library[key]['title']} ({key})",
             key=ui.key(form, "added"),
+            # Clauses of a group exclude each other (one governing law): never all at once.
+            select_all=False,
+            help="Clauses of one group, such as governing law, exclude each other.",
         )
         free_text = st.text_area(
             "Free text", key=ui.key(form, "free_text"), help="Printed after the clauses"
