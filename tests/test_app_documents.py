@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, timedelta
+from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,16 @@ from streamlit.testing.v1 import AppTest
 
 from avtale.repository import agreements, generation, library, service
 from avtale.repository.db import make_engine, session_scope
-from avtale.repository.models import Contact, Contract, Customer, Document, Template
+from avtale.repository.models import (
+    Contact,
+    Contract,
+    Customer,
+    Document,
+    Notification,
+    Template,
+)
 from avtale.services import agreements as agreement_service
+from avtale.services import users
 from avtale.services.database import database_at
 from avtale.settings import paths
 from tests.app_ops_fixtures import (
@@ -31,6 +40,7 @@ from tests.app_ops_fixtures import (
 pytestmark = pytest.mark.filterwarnings("ignore:Setting an item of incompatible dtype")
 
 FLOW = "agreements/pages/new_agreement.py"
+NOTIFICATIONS_PAGE = "operations/pages/notifications.py"
 INBOX = "agreements/pages/inbox.py"
 TEMPLATES = "admin/pages/templates.py"
 TODAY = date.today()
@@ -265,15 +275,49 @@ def test_a_high_discount_waits_for_another_users_approval(url):
 def test_only_approvers_decide_on_discounts(url):
     number = priced_proposal(url, 35)
     db = database_at(url)
-    assert agreement_service.request_approval(db, "sally", number).ok
-    refused = agreement_service.decide_approval(db, "sally", 1, True, "")
+    assert agreement_service.request_approval(db, "sally", paths(), number).ok
+    refused = agreement_service.decide_approval(db, "sally", paths(), 1, True, "")
     assert refused.errors == {"form": "your role (sales_ops) may not do this"}
-    assert agreement_service.request_approval(db, "ada", number).errors == {
+    assert agreement_service.request_approval(db, "ada", paths(), number).errors == {
         "approval": "is already pending for this version"
     }
-    assert agreement_service.decide_approval(db, "ada", 1, True, "").message == (
+    assert agreement_service.decide_approval(db, "ada", paths(), 1, True, "").message == (
         f"Discounts of {number} approved."
     )
+
+
+def test_approvers_hear_of_a_request_and_the_requester_of_the_decision(url):
+    """Issue 14, item 8: the bell and a mail, both ways; the notice opens the Inbox, the
+    answer opens the proposal."""
+    number = priced_proposal(url, 35)
+    db = database_at(url)
+    for name in ("leo", "sally"):
+        saved = users.set_contact_details(db, "ada", name, {"email": f"{name}@avtale.example"})
+        assert saved.ok, saved.errors
+    assert agreement_service.request_approval(db, "sally", paths(), number).ok
+    asked = {n.username: n for n in notification_rows(url)}
+    assert set(asked) == {"leo", "ada"}  # every approver but the one who asked
+    assert asked["leo"].link == "inbox" and number in asked["leo"].title
+    assert agreement_service.decide_approval(db, "leo", paths(), 1, False, "Too deep").ok
+    answer = [n for n in notification_rows(url) if n.username == "sally"]
+    assert [(n.title, n.link) for n in answer] == [
+        (f"Discounts of {number} rejected by leo", f"new_agreement?proposal={number}&step=6")
+    ]
+    assert "Note: Too deep" in answer[0].body
+    mails = sorted(
+        message_from_bytes(path.read_bytes(), policy=policy.default)["To"]
+        for path in (paths().home / "outbox").glob("*.eml")
+    )
+    assert mails == ["leo@avtale.example", "sally@avtale.example"]  # ada has no address
+    sally = open_page(as_user("sally"), NOTIFICATIONS_PAGE)
+    assert any(f"Discounts of {number} rejected by leo" in text for text in texts(sally.markdown))
+
+
+def notification_rows(url: str) -> list[Notification]:
+    with session_scope(make_engine(url)) as session:
+        rows = list(session.scalars(select(Notification).order_by(Notification.id)))
+        session.expunge_all()
+        return rows
 
 
 # --- renegotiation ------------------------------------------------------------------

@@ -15,12 +15,14 @@ from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from avtale.dates import today as business_today
 from avtale.repository.audit import jsonable, record, snapshot
+from avtale.repository.auth import can
 from avtale.repository.contracts import create_contract, current_version, revise_contract
 from avtale.repository.library import docgen_clauses, list_price
 from avtale.repository.limits import check_contract
@@ -30,9 +32,11 @@ from avtale.repository.models import (
     ContractVersion,
     Customer,
     Document,
+    Notification,
     Product,
     Proposal,
     Task,
+    User,
     utcnow,
 )
 from avtale.repository.terms import (
@@ -546,6 +550,51 @@ def decide_approval(
     session.flush()
     record(session, actor, "approval.decide", "approval", approval.id, before, snapshot(approval))
     return approval
+
+
+def notify_approvers(session: Session, approval: Approval) -> list[Notification]:
+    """Everyone who may approve discounts (but the one who asked) hears of the request."""
+    proposal = approval.proposal
+    approvers = [
+        user.username
+        for user in session.scalars(select(User).where(User.active.is_(True)))
+        if can(user.role, "approve_discounts") and user.username != approval.requested_by
+    ]
+    return _notify(
+        session,
+        approvers,
+        f"Approval asked: discounts of {proposal.number} · {proposal.customer.name}",
+        f"{approval.requested_by} asks for approval of the discounts of {proposal.number}:\n"
+        + "\n".join(f"- {reason}" for reason in approval.reasons),
+        "inbox",
+    )
+
+
+def notify_requester(session: Session, approval: Approval) -> list[Notification]:
+    """The one who asked hears of the decision."""
+    number = approval.proposal.number
+    return _notify(
+        session,
+        [approval.requested_by],
+        f"Discounts of {number} {approval.status} by {approval.decided_by}",
+        f"{approval.decided_by} {approval.status} the discounts of {number}."
+        + (f"\n\nNote: {approval.note}" if approval.note else ""),
+        "new_agreement?" + urlencode({"proposal": number, "step": "6"}),
+    )
+
+
+def _notify(
+    session: Session, usernames: Sequence[str], title: str, body: str, link: str
+) -> list[Notification]:
+    """A notification for each user (the bell); ``mail_notifications`` mails them after
+    the commit to those with an address."""
+    made = [
+        Notification(username=name, title=title[:300], body=body, link=link)
+        for name in dict.fromkeys(usernames)
+    ]
+    session.add_all(made)
+    session.flush()
+    return made
 
 
 def pending_approvals(session: Session) -> list[Approval]:

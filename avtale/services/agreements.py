@@ -21,7 +21,7 @@ from avtale.repository.models import Approval, Contract, Proposal, Task
 from avtale.repository.terms import LINE_FIELDS, TERM_FIELDS
 from avtale.repository.validation import ValidationError, clean
 from avtale.rules.routing import load_routing_rules
-from avtale.services import inputs, lookups
+from avtale.services import inputs, lookups, notifications
 from avtale.services.database import Database
 from avtale.services.unit_of_work import APPROVE, EDIT, FORM, Outcome, reading, write
 from avtale.settings import Paths
@@ -564,27 +564,52 @@ def generate(
 # --- approval, sending, signing -------------------------------------------------------
 
 
-def request_approval(db: Database, actor: str, number: str) -> Outcome:
-    def work(session: Session) -> Outcome:
-        agreements.request_approval(session, actor, lookups.proposal(session, number))
-        return Outcome(message="Approval asked for; it waits in the Inbox.", target=number)
+def request_approval(db: Database, actor: str, paths: Paths, number: str) -> Outcome:
+    """Ask for the discount approval; approvers get a notification, and a mail."""
 
-    return write(db, actor, EDIT, work)
+    def work(session: Session) -> Outcome:
+        approval = agreements.request_approval(session, actor, lookups.proposal(session, number))
+        told = agreements.notify_approvers(session, approval)
+        return Outcome(
+            message="Approval asked for; it waits in the Inbox.",
+            target=number,
+            detail={"notifications": [n.id for n in told]},
+        )
+
+    return _mailed(db, paths, write(db, actor, EDIT, work))
 
 
 def decide_approval(
-    db: Database, actor: str, approval_id: int, approve: bool, note: str
+    db: Database, actor: str, paths: Paths, approval_id: int, approve: bool, note: str
 ) -> Outcome:
+    """Approve or reject; the one who asked gets a notification, and a mail."""
+
     def work(session: Session) -> Outcome:
         approval = session.get(Approval, approval_id)
         if approval is None:
             raise ValidationError({FORM: "this approval no longer exists"})
         agreements.decide_approval(session, actor, approval, approve=approve, note=note)
+        told = agreements.notify_requester(session, approval)
         number = approval.proposal.number
         verdict = "approved" if approve else "rejected"
-        return Outcome(message=f"Discounts of {number} {verdict}.", target=number)
+        return Outcome(
+            message=f"Discounts of {number} {verdict}.",
+            target=number,
+            detail={"notifications": [n.id for n in told]},
+        )
 
-    return write(db, actor, APPROVE, work)
+    return _mailed(db, paths, write(db, actor, APPROVE, work))
+
+
+def _mailed(db: Database, paths: Paths, done: Outcome) -> Outcome:
+    """``done``, once its notifications went by mail too (after the commit: a mail server
+    that is down never undoes the decision; the bell has it either way)."""
+    if not done.ok:
+        return done
+    problems = notifications.mail_notifications(db, paths, done.detail["notifications"])
+    if not problems:
+        return done
+    return Outcome(message=f"{done.message} {' '.join(problems)}", target=done.target)
 
 
 def send(db: Database, actor: str, number: str) -> Outcome:

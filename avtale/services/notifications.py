@@ -11,16 +11,19 @@ from sqlalchemy.orm import Session
 
 from avtale.notify import reminders
 from avtale.notify.config import ReminderConfig
-from avtale.notify.mail import Mailer
+from avtale.notify.mail import Mailer, build_message, mail_settings, make_mailer
 from avtale.notify.run import RunReport as RunReport
 from avtale.notify.run import queue_from_serving, queue_overdue, remind
 from avtale.repository.db import session_scope
-from avtale.repository.models import Notification, Reminder
+from avtale.repository.models import Notification, Reminder, User
 from avtale.repository.validation import ValidationError
 from avtale.services.database import Database
 from avtale.services.invoices import overdue_invoices
 from avtale.services.unit_of_work import READ, Outcome, reading, write
 from avtale.settings import Paths
+
+# The Message-IDs of notifications mailed as they are made (approvals).
+MESSAGE_DOMAIN = "avtale.notifications"
 
 
 @dataclass(frozen=True)
@@ -147,3 +150,44 @@ def send_reminders(
 ) -> reminders.SendReport:
     """Every pending reminder sent, each in its own transaction."""
     return reminders.send_pending(db.engine, mailer, today=today, log=log)
+
+
+def mail_notifications(db: Database, paths: Paths, notification_ids: list[int]) -> list[str]:
+    """Mail each notification to its user, where the user has an address; what could not
+    be mailed, in words. The Message-ID is the notification's, so a retry is one mail."""
+    with reading(db) as session:
+        rows = session.execute(
+            select(
+                Notification.id,
+                Notification.title,
+                Notification.body,
+                Notification.link,
+                User.email,
+            )
+            .join(User, User.username == Notification.username)
+            .where(Notification.id.in_(notification_ids), User.email.is_not(None))
+        ).all()
+    if not rows:
+        return []
+    mailer = make_mailer(mail_settings(paths))
+    problems = []
+    try:
+        for row in rows:
+            message = build_message(
+                message_id=f"<notification.{row.id}@{MESSAGE_DOMAIN}>",
+                subject=row.title,
+                body=row.body,
+                to=row.email,
+                sender=mailer.settings.sender,
+                link=f"{mailer.settings.app_url}/{row.link}" if row.link else None,
+            )
+            try:
+                mailer.send(message)
+            except Exception as problem:  # the write stands; tell, and go on
+                problems.append(
+                    f"The mail to {row.email} was not sent ({problem.__class__.__name__}); "
+                    "the notification is in the bell."
+                )
+    finally:
+        mailer.close()
+    return problems

@@ -128,7 +128,7 @@ def send_and_sign(db: Database, actor: str, view: ProposalView) -> None:
             ui.action_button(
                 "flow_approval",
                 "Ask for approval",
-                lambda: agreements.request_approval(db, actor, number),
+                lambda: agreements.request_approval(db, actor, paths(), number),
                 then=ui.flashed,  # the button goes once asked
             )
         if view.send_problems:

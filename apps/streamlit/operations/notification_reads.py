@@ -16,7 +16,14 @@ from common.database import TTL, opened
 
 # The pages a notification may link to (``<page>?<query>``, as avtale.notify.texts makes).
 LINKED_PAGES = {
-    links.address(page): page for page in (links.CONTRACT, links.CRM_CUSTOMER, links.CUSTOMER)
+    links.address(page): page
+    for page in (
+        links.CONTRACT,
+        links.CRM_CUSTOMER,
+        links.CUSTOMER,
+        links.INBOX,  # a discount approval asked for
+        links.NEW_AGREEMENT,  # the proposal whose approval was decided
+    )
 }
 
 

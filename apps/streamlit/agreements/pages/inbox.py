@@ -9,6 +9,7 @@ import streamlit as st
 
 from agreements import agreement_reads
 from avtale.services import agreements, users
+from avtale.settings import paths
 from common import access, database, links, ui
 
 user = access.user()
@@ -71,7 +72,15 @@ for approval in approvals:
                 ui.submit(
                     form,
                     text,
-                    partial(agreements.decide_approval, db, user.username, identity, approve, note),
+                    partial(
+                        agreements.decide_approval,
+                        db,
+                        user.username,
+                        paths(),
+                        identity,
+                        approve,
+                        note,
+                    ),
                     then=ui.flashed,
                 )
                 ui.result(form)
