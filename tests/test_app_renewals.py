@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
+from avtale.dates import add_months
 from avtale.dates import today as oslo_today
 from avtale.repository.db import make_engine, session_scope
 from avtale.repository.models import Contract, Renewal
@@ -121,3 +122,34 @@ def test_renegotiate_opens_the_new_agreement_flow(app: tuple[Path, str]) -> None
     assert not at.exception, at.exception
     assert state(url, number)[2] == ["renegotiating"]
     assert at.query_params.get("proposal")
+
+
+def test_renew_asks_for_the_term_when_the_contract_has_none(app: tuple[Path, str]) -> None:
+    """A contract taken over from HubSpot has an end date but no term: Renew asks how long,
+    and that becomes its renewal term."""
+    frame, url = app
+    engine = make_engine(url)
+    end = oslo_today() + timedelta(days=15)
+    with session_scope(engine) as session:
+        customer = create_customer(session, "sally", {"name": "Havn AS", "country": "NO"})
+        number = create_contract(
+            session,
+            "sally",
+            customer,
+            {"start_date": end - timedelta(days=200), "end_date": end, "currency": "NOK"},
+            LINES,
+        ).contract.contract_number
+    engine.dispose()
+    at = renewals_page(frame)
+    form = f"renew_{number}"
+    assert f"{form}_submit" in [button.key for button in at.button]
+    at.number_input(key=f"{form}_months").set_value(24)
+    at.button(key=f"{form}_submit").click().run()
+    assert not at.exception, at.exception
+    after, _, decisions = state(url, number)
+    assert decisions == ["renewed"] and after == add_months(
+        end + timedelta(days=1), 24
+    ) - timedelta(days=1)
+    with session_scope(make_engine(url), readonly=True) as session:
+        contract = session.scalars(select(Contract).where(Contract.contract_number == number)).one()
+        assert current_version(contract).renewal_term_months == 24

@@ -144,12 +144,14 @@ def _record(
 
 
 def renewed_terms(
-    version: ContractVersion, cpi: Decimal | None = None
+    version: ContractVersion, cpi: Decimal | None = None, months: int | None = None
 ) -> tuple[dict[str, Any], list[dict[str, Any]], date, date]:
-    """The changes and lines of the version that renews ``version``'s term, and the new
-    term's first and last day."""
+    """The changes and lines of the version that renews ``version``'s term for ``months``
+    (default: its renewal term, else its term), and the new term's first and last day."""
     old_end = version.end_date
-    months = version.renewal_term_months or version.term_months
+    if months is not None and not 1 <= months <= 120:
+        raise ValidationError({"renewal_term_months": "must be from 1 to 120 months"})
+    months = months or version.renewal_term_months or version.term_months
     if old_end is None or not months:
         raise ValidationError(
             {"renewal_term_months": "is needed to renew: the contract has no renewal term"}
@@ -188,10 +190,12 @@ def renew(
     term_end: date | None = None,
     decision: str = "renewed",
     cpi: Decimal | None = None,
+    months: int | None = None,
 ) -> Renewal:
     """Renew the term ending ``term_end`` (default: the current one) for another renewal
-    term: a new version effective the day after, prices adjusted where the rule is due.
-    Idempotent: a term already decided on returns its row and writes nothing."""
+    term (or ``months``, which a contract without one needs): a new version effective the
+    day after, prices adjusted where the rule is due. Idempotent: a term already decided
+    on returns its row and writes nothing."""
     actor = require_actor(actor)
     end, version = _term(session, contract, term_end)
     existing = _decided(session, contract, end)
@@ -199,7 +203,9 @@ def renew(
         return existing
     if version.end_date != end:
         raise ValidationError({"term_end": f"the current term ends {version.end_date}, not {end}"})
-    changes, lines, start, new_end = renewed_terms(version, cpi)
+    changes, lines, start, new_end = renewed_terms(version, cpi, months)
+    if months is not None:
+        changes["renewal_term_months"] = months  # the next renewal needs no asking
     new = revise_contract(
         session,
         actor,

@@ -83,10 +83,21 @@ def recent_auto_renewals(db: Database, today: date) -> pd.DataFrame:
 # --- writes -------------------------------------------------------------------------
 
 
-def renew(db: Database, actor: str, number: str, term_end: date, today: date) -> Outcome:
+def renew(
+    db: Database,
+    actor: str,
+    number: str,
+    term_end: date,
+    today: date,
+    months: int | None = None,
+) -> Outcome:
+    """Renew for the contract's renewal term, or for ``months`` when it has none."""
+
     def work(session: Session) -> Outcome:
         contract = lookups.contract(session, number)
-        row = renewals.renew(session, actor, contract, today=today, term_end=term_end)
+        row = renewals.renew(
+            session, actor, contract, today=today, term_end=term_end, months=months
+        )
         version = session.get(ContractVersion, row.version_id) if row.version_id else None
         until = f" until {version.end_date.isoformat()}" if version and version.end_date else ""
         return Outcome(message=f"{number} renewed{until}", target=number)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from functools import partial
 
+import pandas as pd
 import streamlit as st
 
 from avtale.dates import today as oslo_today
@@ -42,12 +43,42 @@ for row in due.itertuples(index=False):
         )
         renew_col, renegotiate_col, expire_col = st.columns(3)
         with renew_col:
-            ui.action_button(
-                f"renew_{number}",
-                "Renew",
-                partial(renewals.renew, db, user.username, number, term_end, today),
-                then=ui.flashed,
-            )
+            if pd.notna(row.renewal_term_months):
+                ui.action_button(
+                    f"renew_{number}",
+                    "Renew",
+                    partial(renewals.renew, db, user.username, number, term_end, today),
+                    then=ui.flashed,
+                )
+            else:
+                # No term to renew for: ask for one (it becomes the contract's renewal term).
+                with st.popover("Renew"):
+                    form = f"renew_{number}"
+                    with st.form(form):
+                        months = st.number_input(
+                            "Renew for (months) *",
+                            min_value=1,
+                            max_value=120,
+                            value=12,
+                            step=1,
+                            key=ui.key(form, "months"),
+                        )
+                        ui.field_error(form, "renewal_term_months")
+                        ui.submit(
+                            form,
+                            "Renew",
+                            partial(
+                                renewals.renew,
+                                db,
+                                user.username,
+                                number,
+                                term_end,
+                                today,
+                                int(months),
+                            ),
+                            then=ui.flashed,
+                        )
+                        ui.result(form)
         with renegotiate_col:
             ui.action_button(
                 f"renegotiate_{number}",
