@@ -466,6 +466,28 @@ def test_an_admin_adds_a_user_who_can_then_log_in(url):
     assert "**nina** · Analyst" in texts(nina.sidebar.markdown)
 
 
+def test_an_admin_sets_where_a_users_reminders_go(url):
+    """Issue 14, item 8: e-mail, manager and CRM owner on the Users page, starting from
+    what is saved; a bad address is refused with the field named."""
+    at = open_page(as_user("ada"), "admin/pages/users.py")
+    at.selectbox(key="contact_user").set_value("sally").run()
+    at.text_input(key="contact_sally_email").input("not an address")
+    submit(at, "contact_sally")
+    assert any("E-mail" in text or "email" in text.lower() for text in texts(at.error))
+    at.text_input(key="contact_sally_email").input("sally@avtale.example")
+    at.selectbox(key="contact_sally_manager").set_value("leo")
+    at.text_input(key="contact_sally_crm_owner").input("Sally Sørensen")
+    submit(at, "contact_sally")
+    assert "Contact details of sally saved." in texts(at.success)
+    shown = table(at, "username", "email", "manager", "crm_owner")
+    assert shown.loc[
+        shown.username == "sally", ["email", "manager", "crm_owner"]
+    ].values.tolist() == [["sally@avtale.example", "leo", "Sally Sørensen"]]
+    at = open_page(as_user("ada"), "admin/pages/users.py")
+    at.selectbox(key="contact_user").set_value("sally").run()
+    assert at.text_input(key="contact_sally_email").value == "sally@avtale.example"
+
+
 def test_an_admin_deactivates_a_user(url):
     at = open_page(as_user("ada"), "admin/pages/users.py")
     at.selectbox(key="user_access_user").set_value("leo")

@@ -114,21 +114,17 @@ def account(db: Database, username: str) -> Account | None:
         return None if row is None else Account(row.username, row.role, row.active)
 
 
+USER_COLUMNS = ["username", "role", "active", "email", "manager", "crm_owner", "created_at"]
+
+
 def users(db: Database) -> pd.DataFrame:
-    """Every user by name: username, role, active, created_at."""
+    """Every user by name: username, role, active, where reminders go (email, manager,
+    crm_owner), created_at."""
     with reading(db) as session:
         rows = session.scalars(select(User).order_by(User.username))
         return pd.DataFrame(
-            [
-                {
-                    "username": row.username,
-                    "role": row.role,
-                    "active": row.active,
-                    "created_at": row.created_at,
-                }
-                for row in rows
-            ],
-            columns=["username", "role", "active", "created_at"],
+            [{column: getattr(row, column) for column in USER_COLUMNS} for row in rows],
+            columns=USER_COLUMNS,
         )
 
 

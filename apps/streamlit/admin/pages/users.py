@@ -26,6 +26,9 @@ st.dataframe(
         "username": "Username",
         "role": "Role",
         "active": st.column_config.CheckboxColumn("Active"),
+        "email": "E-mail",
+        "manager": "Manager",
+        "crm_owner": "CRM owner",
         "created_at": "Created",
     },
 )
@@ -116,3 +119,40 @@ with manage_col:
             lambda: users.unlock_user(db, user.username, whom),
         )
         ui.result("unlock_user")
+
+st.subheader("Contact details")
+st.caption(
+    "Where a user's reminders and notifications go (e-mail), who they escalate to "
+    "(manager), and the owner name CRM exports give their contracts."
+)
+chosen = st.selectbox("User", names, index=None, key="contact_user")
+if chosen:
+    current = everyone.set_index("username").loc[chosen]
+    form = f"contact_{chosen}"  # a form per user: its fields start from that user's values
+    with st.form(form):
+        email = st.text_input("E-mail", value=current.email or "", key=ui.key(form, "email"))
+        ui.field_error(form, "email")
+        others = [name for name in names if name != chosen]
+        manager = st.selectbox(
+            "Manager",
+            others,
+            index=others.index(current.manager) if current.manager in others else None,
+            placeholder="No one",
+            key=ui.key(form, "manager"),
+        )
+        ui.field_error(form, "manager")
+        crm_owner = st.text_input(
+            "CRM owner name", value=current.crm_owner or "", key=ui.key(form, "crm_owner")
+        )
+        ui.field_error(form, "crm_owner", "user")
+        ui.submit(
+            form,
+            "Save contact details",
+            lambda: users.set_contact_details(
+                db,
+                user.username,
+                chosen,
+                {"email": email, "manager": manager or "", "crm_owner": crm_owner},
+            ),
+        )
+        ui.result(form)
