@@ -172,6 +172,8 @@ def test_a_deactivated_user_is_logged_out_on_the_next_click(url):
 
 @pytest.mark.parametrize("username", list(SEES))
 def test_each_role_sees_only_its_pages(url, username):
+    """Its pages run; another page's file is not in its navigation (its address answers
+    with a stand-in that says which roles may open it: tests/test_browser.py)."""
     at = as_user(username)
     for page, needs in PAGES.items():
         if needs in SEES[username]:

@@ -196,6 +196,15 @@ def test_a_login_outlives_a_reload_and_a_log_out_ends_it(app_url: str) -> None:
             page.wait_for_selector("h1:has-text('MRR overview')")
             assert page.get_by_role("button", name="Log in").count() == 0
 
+            # A page this role (leadership) may not use says why, and shows nothing of it.
+            page.goto(f"{app_url}/new_customer")
+            page.get_by_text("may not open New customer").wait_for()
+            assert (
+                "it is for Sales ops, Admin" in page.locator("[data-testid=stAlert]").inner_text()
+            )
+            assert page.get_by_role("button", name="Create customer").count() == 0
+            assert page.get_by_role("link", name="New customer").count() == 0  # not in the menu
+
             # A pasted link in a new tab: logged in, with the address's filter picked.
             other = context.new_page()
             other.goto(f"{app_url}/?country=NO")

@@ -44,7 +44,7 @@ DASHBOARDS = [
     st.Page(links.PORTFOLIO, title="Portfolio health", icon=":material/health_and_safety:"),
 ]
 # section -> (what the role must be allowed, or a tuple of which any one will do, page); a
-# page a role may not use is not in its navigation at all, so it cannot be opened by URL.
+# page a role may not use is not in its navigation, and its address says why (``refusal``).
 PAGES: dict[str, list[tuple[str | tuple[str, ...], st.Page]]] = {
     "Dashboards": [("read", dashboard) for dashboard in DASHBOARDS],
     "Operations": [
@@ -108,11 +108,39 @@ def may_open(role: str, needs: str | tuple[str, ...]) -> bool:
 
 
 def pages_for(role: str) -> dict[str, list[st.Page]]:
-    allowed = {
-        section: [page for needs, page in pages if may_open(role, needs)]
+    """The role's navigation: each page it may use once, in its section; the others hidden,
+    so a bookmarked or pasted address says why instead of "page not found"."""
+    shown = {
+        section: [
+            page if may_open(role, needs) else refusal(page, needs, role) for needs, page in pages
+        ]
         for section, pages in PAGES.items()
     }
-    return {section: pages for section, pages in allowed.items() if pages}
+    visible = {
+        section: pages
+        for section, pages in shown.items()
+        if any(page.visibility == "visible" for page in pages)
+    }
+    # A section none of whose pages the role may use still answers at their addresses.
+    hidden = [page for section, pages in shown.items() if section not in visible for page in pages]
+    return visible | ({"": hidden} if hidden else {})
+
+
+def refusal(page: st.Page, needs: str | tuple[str, ...], role: str) -> st.Page:
+    """A hidden stand-in at ``page``'s address that says which roles may open it."""
+    title = page.title
+    roles = [access.ROLE_NAMES[other] for other in users.ROLES if may_open(other, needs)]
+
+    def refused() -> None:
+        st.title(title)
+        st.warning(
+            f"Your role ({access.ROLE_NAMES.get(role, role)}) may not open {title}: it is for "
+            f"{', '.join(roles)}. An admin can change your role under Admin → Users.",
+            icon=":material/lock:",
+        )
+
+    refused.__name__ = f"refused_{page.url_path}"
+    return st.Page(refused, title=title, url_path=page.url_path, visibility="hidden")
 
 
 def render_login() -> None:
