@@ -46,26 +46,32 @@ def pick(at: AppTest, month: date, movement: str) -> AppTest:
     return at.run()
 
 
-def test_tiles_show_the_latest_actual_month(app):
+def test_tiles_show_the_latest_complete_month(app):
+    """One "now" on every dashboard: June 2025 is the last actual month, still running,
+    so the tiles are May's (5100: C1 1500, C2 back with 1200, C3 2400), against April's
+    (3900: C1 1500, C3 2400; net new -480, C3's contraction)."""
     assert not app.exception
-    # June 2025 is the last month with is_future = false; May is the month before.
     assert tiles(app) == {
-        "MRR": ("NOK 5,912.50", "+812.50"),
-        "ARR": ("NOK 70,950.00", "+9,750.00"),
-        "Customers with MRR": ("4", "+1"),
-        "Net new MRR": ("NOK 812.50", "-387.50"),
+        "MRR": ("NOK 5,100.00", "+1,200.00"),
+        "ARR": ("NOK 61,200.00", "+14,400.00"),
+        "Customers with MRR": ("3", "+1"),
+        "Net new MRR": ("NOK 1,200.00", "+1,680.00"),
     }
+    assert "May 2025, the latest complete month (Jun 2025 is still running)" in (
+        app.caption[0].value
+    )
 
 
 def test_country_filter_counts_only_those_customers(app):
     app.multiselect(key="filter_country").select("SE").run()
     assert not app.exception
-    # Skärgård 2,400 + Öresund 812.50; in May only Skärgård, unchanged.
-    assert tiles(app)["MRR"] == ("NOK 3,212.50", "+812.50")
-    assert tiles(app)["Customers with MRR"] == ("2", "+1")
+    # May: Skärgård 2,400 (Öresund starts in June); in April Skärgård too, unchanged.
+    assert tiles(app)["MRR"] == ("NOK 2,400.00", "+0.00")
+    assert tiles(app)["Customers with MRR"] == ("1", "+0")
 
+    # May: Fjord 1,500 + Nordlys back with 1,200; April: Fjord alone.
     app.multiselect(key="filter_country").unselect("SE").select("NO").run()
-    assert tiles(app)["MRR"] == ("NOK 2,700.00", "+0.00")
+    assert tiles(app)["MRR"] == ("NOK 2,700.00", "+1,200.00")
 
 
 def test_owner_and_currency_filters_combine(app):

@@ -33,6 +33,8 @@ st.set_page_config(page_title="Avtale", layout="wide")
 MRR_OVERVIEW = st.Page(
     links.MRR_OVERVIEW, title="MRR overview", icon=":material/trending_up:", default=True
 )
+# The forecast is computed for the whole portfolio, so the filters are not drawn on it.
+FORECAST = st.Page(links.FORECAST, title="Forecast", icon=":material/timeline:")
 # The analytics pages: each runs inside dashboard_frame(), which draws the shared filters.
 DASHBOARDS = [
     MRR_OVERVIEW,
@@ -40,7 +42,7 @@ DASHBOARDS = [
     st.Page(links.CHURN, title="Churn", icon=":material/trending_down:"),
     st.Page(links.COHORTS, title="Cohorts", icon=":material/grid_on:"),
     st.Page(links.SALES_TEAM, title="Sales team", icon=":material/groups:"),
-    st.Page(links.FORECAST, title="Forecast", icon=":material/timeline:"),
+    FORECAST,
     st.Page(links.PORTFOLIO, title="Portfolio health", icon=":material/health_and_safety:"),
 ]
 # section -> (what the role must be allowed, or a tuple of which any one will do, page); a
@@ -202,8 +204,9 @@ def render_filters(options: pd.DataFrame, published: datetime | None) -> None:
             st.caption(f"Data published {published.astimezone(business_zone()):%d %b %Y %H:%M %Z}")
 
 
-def dashboard_frame() -> None:
-    """The filters the dashboards share; stops with a hint when nothing is published."""
+def dashboard_frame(with_filters: bool = True) -> None:
+    """The filters the dashboards share (not on a page computed for the whole portfolio);
+    stops with a hint when nothing is published."""
     scope = current_scope()
     try:
         filter_options = marts_reads.filter_options(scope.serving, scope.version)
@@ -216,7 +219,8 @@ def dashboard_frame() -> None:
             icon=":material/info:",
         )
         st.stop()
-    render_filters(filter_options, published)
+    if with_filters:
+        render_filters(filter_options, published)
 
 
 try:
@@ -245,5 +249,6 @@ page = st.navigation(pages_for(user.role))
 render_user(user)
 ui.show_flash()
 if any(page is dashboard for dashboard in DASHBOARDS):
-    dashboard_frame()
+    # The forecast is computed for the whole portfolio: no filters that would not apply.
+    dashboard_frame(with_filters=page is not FORECAST)
 page.run()

@@ -174,3 +174,29 @@ def complete_months(series: pd.DataFrame) -> pd.DataFrame:
     it is the only one."""
     actual = series[~series.is_future]
     return actual.iloc[:-1] if len(actual) > 1 else actual
+
+
+def now_label(series: pd.DataFrame) -> str:
+    """Every dashboard's one "now", in words: its headline numbers are of the latest
+    complete month, and the running month is named as such (charts mark it partial)."""
+    latest = complete_months(series).month.iloc[-1]
+    running = series[~series.is_future].month.iloc[-1]
+    text = f"{month_label(latest)}, the latest complete month"
+    return text + (f" ({month_label(running)} is still running)" if running != latest else "")
+
+
+def mark_running(figure: go.Figure, series: pd.DataFrame) -> go.Figure:
+    """Shade the running month on a monthly chart and say it is partial."""
+    actual = series[~series.is_future]
+    if len(actual) > 1:
+        running = pd.Timestamp(actual.month.iloc[-1])
+        figure.add_vrect(
+            x0=running - pd.Timedelta(days=14),
+            x1=running + pd.Timedelta(days=14),
+            fillcolor="#9e9e9e",
+            opacity=0.12,
+            line_width=0,
+            annotation_text="running",
+            annotation_position="top left",
+        )
+    return figure

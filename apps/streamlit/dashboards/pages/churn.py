@@ -156,8 +156,8 @@ if complete.empty:
     st.info("No MRR yet for the selected customers.")
     st.stop()
 st.caption(
-    f"{scope.describe()} · tiles for {charts.month_label(complete.month.iloc[-1])}, the latest "
-    "complete month · churn reasons from the terminated contracts and customers"
+    f"{scope.describe()} · {charts.now_label(series)} · churn reasons from the terminated "
+    "contracts and customers"
 )
 render_tiles(complete)
 

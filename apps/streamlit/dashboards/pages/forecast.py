@@ -128,7 +128,8 @@ st.caption(
 )
 if scope.is_filtered:
     st.info(
-        "The forecast is computed for the whole portfolio: the sidebar filters do not apply.",
+        "The forecast is computed for the whole portfolio: the filters picked on the other "
+        "dashboards do not apply here.",
         icon=":material/info:",
     )
 

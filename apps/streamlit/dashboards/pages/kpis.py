@@ -91,12 +91,8 @@ if complete.empty:
 
 latest = complete.iloc[-1]
 previous = complete.iloc[-2] if len(complete) > 1 else None
-running = series[~series.is_future].month.iloc[-1]
-month = charts.month_label(latest.month)
-if running != latest.month:
-    month += f", the latest complete month ({charts.month_label(running)} is still running)"
 st.caption(
-    f"{scope.describe()} · {month} · NOK at planning rates · "
+    f"{scope.describe()} · {charts.now_label(series)} · NOK at planning rates · "
     "the ? by each tile gives its definition"
 )
 trend = complete.tail(TREND_MONTHS)

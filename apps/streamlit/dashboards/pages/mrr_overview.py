@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from common import charts
 from common.charts import MOVEMENTS, MRR_COLOUR, NET_COLOUR, month_label, nok
 from common.scope import Scope, current_scope
 from dashboards import metrics_reads
@@ -150,19 +151,17 @@ if actual.empty:
     st.info("No MRR yet for the selected customers.")
     st.stop()
 
-latest_month = actual.month.iloc[-1]
 st.caption(
-    f"{scope.describe()} · latest month {month_label(latest_month)} · "
-    "NOK at planning rates, month-end snapshots"
+    f"{scope.describe()} · {charts.now_label(series)} · NOK at planning rates, month-end snapshots"
 )
-render_tiles(actual)
+render_tiles(charts.complete_months(series))
 
 st.subheader("MRR over time")
-st.plotly_chart(mrr_figure(series), key="mrr_chart")
+st.plotly_chart(charts.mark_running(mrr_figure(series), series), key="mrr_chart")
 
 st.subheader("Monthly movements")
 st.plotly_chart(
-    movements_figure(actual),
+    charts.mark_running(movements_figure(actual), series),
     key=CHART_KEY,
     on_select=select_from_chart,
     selection_mode="points",

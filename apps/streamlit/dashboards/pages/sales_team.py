@@ -69,7 +69,8 @@ if actual.empty:
     st.info("No MRR yet for the selected customers.")
     st.stop()
 
-choices = periods(actual.month.iloc[-1].date())
+# The one "now" of every dashboard: periods end with the latest complete month.
+choices = periods(charts.complete_months(series).month.iloc[-1].date())
 period = st.segmented_control(
     "Period",
     list(choices),
