@@ -15,6 +15,7 @@ from avtale.dates import today
 from avtale.serving import connect
 from avtale.settings import DBT_PROJECT_DIR, Paths, tighten
 from ingestion.load import LoadReport, ensure_tables, load_files
+from ingestion.mapping import load_mappings
 
 
 class WarehouseBusyError(RuntimeError):
@@ -105,13 +106,22 @@ def ingest(
     """Load files or folders into the warehouse."""
     if not files:
         return LoadReport()
+    mappings, problems = load_mappings(paths.mappings)
     con = open_warehouse(paths)
     try:
-        return load_files(
-            con, files, default_currencies(), progress=progress, follow_symlinks=follow_symlinks
+        report = load_files(
+            con,
+            files,
+            default_currencies(),
+            progress=progress,
+            follow_symlinks=follow_symlinks,
+            mappings=mappings,
         )
     finally:
         con.close()
+    # A mapping that cannot be used is named with its problem; the files load without it.
+    report.mapping_problems = problems
+    return report
 
 
 def prepare_warehouse(paths: Paths) -> None:

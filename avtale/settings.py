@@ -108,6 +108,11 @@ class Paths:
         return self.home / "inbox"
 
     @property
+    def mappings(self) -> Path:
+        """Mapping files for CSV layouts no known kind recognises (``ingestion.mapping``)."""
+        return self.home / "mappings"
+
+    @property
     def archive(self) -> Path:
         """Inbox files move here once loaded."""
         return self.home / "archive"

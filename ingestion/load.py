@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import logging
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +27,7 @@ import duckdb
 from ingestion import files as csvfiles
 from ingestion import records as csvrecords
 from ingestion.kinds import KINDS, Field, FieldType, Kind, describe, recognise
+from ingestion.mapping import Mapping
 from ingestion.parsing import (
     Check,
     checks,
@@ -93,17 +94,19 @@ class FileResult:
 @dataclass
 class LoadReport:
     files: list[FileResult] = field(default_factory=list)
+    # Mapping files that cannot be used (``ingestion.mapping``), each naming file and key.
+    mapping_problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(f.status != "error" for f in self.files)
+        return not self.mapping_problems and all(f.status != "error" for f in self.files)
 
     @property
     def loaded(self) -> list[FileResult]:
         return [f for f in self.files if f.status == "loaded"]
 
     def format(self, max_problems: int = 20) -> str:
-        lines = []
+        lines = [f"mapping not used: {problem}" for problem in self.mapping_problems]
         for f in self.files:
             if f.status == "loaded":
                 blanks = f", {f.blank_rows} empty rows skipped" if f.blank_rows else ""
@@ -148,13 +151,16 @@ def load_files(
     default_currencies: Iterable[str],
     progress: Callable[[str], None] | None = None,
     follow_symlinks: bool = True,
+    mappings: Sequence[Mapping] = (),
 ) -> LoadReport:
-    """Load every CSV named (folders are searched) and report per file."""
+    """Load every CSV named (folders are searched) and report per file; a file no kind
+    recognises is read through the first of ``mappings`` that fits its header."""
     ensure_tables(con)
     install_macros(con)
     report = LoadReport()
     known = sorted({c.upper() for c in default_currencies})
     opened: list[tuple[Kind, csvfiles.CsvFile, csvrecords.Records]] = []
+    mapped: dict[Path, str] = {}
     for path in csvfiles.expand(list(paths)):
         try:
             csv = csvfiles.open_csv(path, follow_symlinks=follow_symlinks)
@@ -169,6 +175,16 @@ def load_files(
             report.files.append(FileResult(path, "error", message=_unexpected(exc)))
             continue
         kind = recognise(records.headers)
+        mapping = (
+            None
+            if kind is not None
+            else next((m for m in mappings if m.fits(records.headers)), None)
+        )
+        if mapping is not None:
+            if records.plain_rows is not None:  # split here: the mapping rewrites the rows
+                records = csvrecords.split(csv.text, csv.delimiter)
+            kind, records = mapping.kind, mapping.apply(records)
+            mapped[csv.path] = mapping.source
         if kind is None:
             report.files.append(FileResult(path, "error", message=_unrecognised(records.headers)))
             continue
@@ -178,7 +194,10 @@ def load_files(
     for kind, csv, records in opened:
         if progress:
             progress(f"loading {csv.name} as {kind.name}")
-        report.files.append(_load_one(con, kind, csv, records, known))
+        result = _load_one(con, kind, csv, records, known)
+        if csv.path in mapped:
+            result.read_as = f"{result.read_as}, mapped by {mapped[csv.path]}".lstrip(", ")
+        report.files.append(result)
     return report
 
 
