@@ -188,6 +188,13 @@ def test_sales_ops_take_a_crm_contract_over_and_then_find_it_kept_in_avtale(
     """Issue 14, item 1: the CRM contract's first action adopts it; the page then links to
     the app's copy instead of offering to take it over again."""
     write_marts(tmp_path / "serving.duckdb")
+    # The same company in accounting too: the picker must keep the two apart (its label).
+    con = duckdb.connect(str(tmp_path / "serving.duckdb"))
+    con.execute(
+        "insert into customers values ('generic:78', 'generic', '78', 'Fjord Analytics AS', "
+        "null, 'NO', 'Ingrid', null, date '2025-01-01', 'NOK', null, 0)"
+    )
+    con.close()
     use_database(tmp_path, monkeypatch, template)
     at = open_crm(log_in(start_app(), "sally"), "C2")
     # K2 has ended and K3 is terminated: nothing to take over.

@@ -25,7 +25,7 @@ import pytest
 from avtale.repository import auth
 from avtale.repository.db import make_engine, migrate, session_scope
 from avtale.repository.models import User
-from avtale.settings import STREAMLIT_SERVER
+from avtale.settings import STREAMLIT_SERVER, Paths
 from tests.demo_home import demo_home
 
 pytestmark = pytest.mark.slow
@@ -78,6 +78,14 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     require_chromium()
     home = demo_home(tmp_path_factory)
     add_user(f"sqlite:///{home.home / 'avtale.db'}")
+    with serving_app(home, tmp_path_factory) as url:
+        yield url
+
+
+@contextmanager
+def serving_app(home: Paths, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app of the data folder ``home`` served as `avtale app` serves it (login routes
+    and all) on a free port, its address while the block runs."""
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key != "AVTALE_DATABASE_URL"}
     env["AVTALE_HOME"] = str(home.home)

@@ -4,8 +4,6 @@ files without the upload over HTTP that a browser makes), and the load report on
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,8 +12,8 @@ import pytest
 from avtale.services import users
 from avtale.services.database import close_database, database_at
 from avtale.services.unit_of_work import System
-from avtale.settings import STREAMLIT_SERVER, Paths
-from tests.test_browser import CHROMIUM, FLAGS, WAIT_MS, free_port, require_chromium, serving
+from avtale.settings import Paths
+from tests.test_browser import CHROMIUM, FLAGS, WAIT_MS, require_chromium, serving_app
 
 pytestmark = pytest.mark.slow
 
@@ -30,15 +28,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Paths]]
     database = database_at(f"sqlite:///{home.home / 'avtale.db'}")
     assert users.create_user(database, System("test"), USERNAME, PASSWORD, "analyst").ok
     close_database(database)
-    port = free_port()
-    env = {key: value for key, value in os.environ.items() if key != "AVTALE_DATABASE_URL"}
-    env["AVTALE_HOME"] = str(home.home)
-    command = [sys.executable, "-m", "streamlit", "run", str(STREAMLIT_SERVER)]
-    command += ["--server.headless", "true", "--server.address", "127.0.0.1"]
-    command += ["--server.port", str(port), "--browser.gatherUsageStats", "false"]
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    url = f"http://127.0.0.1:{port}"
-    with serving(command, env, f"{url}/_stcore/health", log):
+    with serving_app(home, tmp_path_factory) as url:
         yield url, home
 
 

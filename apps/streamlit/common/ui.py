@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -298,11 +299,18 @@ def url_picker(text: str, options: Mapping[str, str], param: str, widget_key: st
         else:
             st.query_params.pop(param, None)
 
+    # The widget returns the label picked: two records of one name (a customer in HubSpot
+    # and in accounting) must not share one, or a click on the page opens the other.
+    counts = Counter(options.values())
+    labels = {
+        value: label if counts[label] == 1 else f"{label} · {value}"
+        for value, label in options.items()
+    }
     return st.selectbox(
         text,
         list(options),
         index=None,
-        format_func=named(options),
+        format_func=named(labels),
         key=widget_key,
         on_change=follow,
         placeholder="Choose or type to search",

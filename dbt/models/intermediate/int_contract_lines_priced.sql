@@ -225,10 +225,7 @@ unioned as (
 superseded as (
     select
         unioned.* replace (
-            case
-                when adoptions.adopted_on is null then unioned.end_date
-                else least(coalesce(unioned.end_date, adoptions.adopted_on - 1), adoptions.adopted_on - 1)
-            end::date as end_date
+            {{ end_before_adoption('unioned.end_date', 'adoptions.adopted_on') }} as end_date
         ),
     from unioned
     left join adoptions

@@ -197,10 +197,7 @@ unioned as (
 superseded as (
     select
         unioned.* replace (
-            case
-                when adoptions.adopted_on is null then unioned.end_date
-                else least(coalesce(unioned.end_date, adoptions.adopted_on - 1), adoptions.adopted_on - 1)
-            end::date as end_date,
+            {{ end_before_adoption('unioned.end_date', 'adoptions.adopted_on') }} as end_date,
             unioned.auto_renew and adoptions.adopted_on is null as auto_renew
         ),
         adoptions.contract_id as superseded_by,
