@@ -76,7 +76,7 @@ def adopt(session: Session, actor: str, exported: Exported, today: date) -> Cont
     earlier = adopted(session, source_ref)
     if earlier is not None:
         return earlier
-    terms = _terms(exported, today)
+    terms = _terms(exported)
     lines = _running_lines(exported.lines, today)
     customer = _customer(session, actor, exported.customer)
     version = create_contract(
@@ -101,7 +101,7 @@ def adopt(session: Session, actor: str, exported: Exported, today: date) -> Cont
     return contract
 
 
-def _terms(exported: Exported, today: date) -> dict[str, Any]:
+def _terms(exported: Exported) -> dict[str, Any]:
     contract = exported.contract
     errors: dict[str, str] = {}
     if contract.get("source_system") == "app":
