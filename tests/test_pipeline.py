@@ -187,8 +187,7 @@ def test_app_renders_the_published_marts(
     # The tiles show the latest complete month: the running one is the last actual month.
     (latest_mrr,) = serving_rows(
         home,
-        "SELECT mrr FROM monthly_metrics WHERE NOT is_future ORDER BY month DESC "
-        "LIMIT 1 OFFSET 1",
+        "SELECT mrr FROM monthly_metrics WHERE NOT is_future ORDER BY month DESC LIMIT 1 OFFSET 1",
     )[0]
     assert mrr_tile.value == f"NOK {latest_mrr:,.2f}"
 
