@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import docgen
+from avtale.dates import today as business_today
 from avtale.demo_agreements import seed_agreements
 from avtale.repository import agreements, auth, generation, library
 from avtale.repository.db import session_scope
@@ -43,7 +44,8 @@ from tests.conftest import Database
 
 SALES = "sally"
 LEADER = "leo"
-TODAY = date.today()
+# The business day, as the app counts it (Oslo): near midnight it is not the UTC date.
+TODAY = business_today()
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
+from avtale.dates import today as business_today
 from avtale.repository import agreements, generation, library, service
 from avtale.repository.db import make_engine, session_scope
 from avtale.repository.models import (
@@ -43,7 +44,8 @@ FLOW = "agreements/pages/new_agreement.py"
 NOTIFICATIONS_PAGE = "operations/pages/notifications.py"
 INBOX = "agreements/pages/inbox.py"
 TEMPLATES = "admin/pages/templates.py"
-TODAY = date.today()
+# The business day, as the app counts it (Oslo): near midnight it is not the UTC date.
+TODAY = business_today()
 
 
 @pytest.fixture(scope="module")
