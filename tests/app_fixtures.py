@@ -86,7 +86,7 @@ LINES = [
      date(2025, 2, 1), date(2025, 3, 31), 2880),
     ("L6", "K4", "C3", "Seats", 10, 250, "monthly", 1, "SEK", 0.96,
      date(2025, 4, 1), None, 2400),
-    ("L7", "K5", "C4", "Logistics suite", 1, 10156.25, "annually", 12, "SEK", 0.96,
+    ("L7", "K5", "C4", "Logistics suite", 1, 10156.25, "yearly", 12, "SEK", 0.96,
      date(2025, 6, 1), None, 812.5),
 ]
 # fmt: on

@@ -22,12 +22,14 @@ from avtale.cli import refresh
 from avtale.dates import today
 from avtale.demo_data import write_demo_data
 from avtale.pipeline import ingest
-from avtale.repository import adoption, auth
+from avtale.repository import adoption, auth, renewals
 from avtale.repository.db import session_scope
 from avtale.repository.models import Contract, Customer, Task
 from avtale.repository.validation import ValidationError
 from avtale.services import adoption as adoption_service
 from avtale.services import agreements, templates
+from avtale.services import bulk as bulk_service
+from avtale.services.database import Database as ServiceDatabase
 from avtale.services.database import open_database
 from avtale.settings import Paths
 from tests.conftest import Database as FixtureDatabase
@@ -319,3 +321,24 @@ def test_a_later_export_of_an_adopted_contract_is_compared_not_applied(portfolio
     )
     assert differences == [("quantity differs", 3.0)]
     assert marts(portfolio, mrr, customer_id, this_month) == before
+
+
+def test_an_adopted_contract_is_in_the_renewals_queue_and_bulk_operations(
+    db: FixtureDatabase,
+) -> None:
+    """The Renewals queue and the bulk page's contracts cover contracts taken over, not
+    only those made in the app (issue 14: renewals cover adopted contracts)."""
+    day = date(2025, 6, 1)
+    with session_scope(db.engine) as session:
+        contract = adoption.adopt(
+            session,
+            SALES,
+            exported(end_date=day + timedelta(days=20)),
+            day,
+        )
+        due = renewals.due_renewals(session, day, horizon_days=60)
+        assert [d.contract_number for d in due] == [contract.contract_number]
+        number = contract.contract_number
+    assert bulk_service.active_contracts(
+        ServiceDatabase(db.url, db.engine)
+    ).contract_number.tolist() == [number]

@@ -7,12 +7,19 @@ HubSpot), plus a customer from a generic accounting export and one entered in th
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from streamlit.testing.v1 import AppTest
+
+from avtale.dates import today
+from avtale.repository.db import make_engine, session_scope
+from avtale.repository.models import Contract
 
 from tests.app_fixtures import write_serving_fixture
 from tests.app_ops_fixtures import log_in, make_template, start_app, use_database
@@ -210,3 +217,90 @@ def test_sales_ops_take_a_crm_contract_over_and_then_find_it_kept_in_avtale(
     at = open_crm(at, "C1")
     assert "adopt_K1_submit" not in [button.key for button in at.button]
     assert any(f"as {number}" in link.label for link in at.get("page_link"))
+
+
+def app_contract(url: str, source_ref: str) -> Contract | None:
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            contract = session.scalar(
+                select(Contract)
+                .where(Contract.source_ref == source_ref)
+                .options(selectinload(Contract.versions))
+            )
+            if contract is not None:
+                session.expunge_all()
+            return contract
+    finally:
+        engine.dispose()
+
+
+def test_sales_ops_act_on_a_crm_contract_as_on_an_app_contract(tmp_path, monkeypatch, template):
+    """Issue 14, item 1: terminate (with reason), renew, re-price and co-terminate straight
+    from the CRM page; each takes the contract over first, and a refused termination takes
+    nothing over."""
+    write_marts(tmp_path / "serving.duckdb")
+    con = duckdb.connect(str(tmp_path / "serving.duckdb"))
+    ends = today() + timedelta(days=40)
+    # A fixed-term CRM contract with no renewal term of its own: Renew must ask for one.
+    con.execute(
+        "insert into contracts values ('K6', 'C1', 'hubspot', '60002', 'Fjord support', "
+        "'Ingrid', 'newbusiness', 'NOK', date '2025-01-01', date '2025-01-01', ?, 12, false, "
+        "null, 1, null, null, 'active', 300)",
+        [ends],
+    )
+    con.execute(
+        "insert into contract_lines values ('L9', 'K6', 'C1', 'hubspot', '90003', 'Support', "
+        "1, 300, 0, null, 'monthly', 1, true, 'NOK', 1.0, date '2025-01-01', ?, 300, 0)",
+        [ends],
+    )
+    con.close()
+    url = use_database(tmp_path, monkeypatch, template)
+    at = open_crm(log_in(start_app(), "sally"), "C1")
+    # K1 renews by itself and has no end: nothing to renew by hand.
+    assert at.button(key="adopt_renew_K1_off").disabled
+
+    form = "adopt_terminate_K1"
+    last_day = today() + timedelta(days=30)
+    at.date_input(key=f"{form}_terminated_date").set_value(last_day)
+    at.button(key=f"{form}_submit").click().run()
+    assert not at.exception, at.exception
+    assert "reason" in " ".join(texts(at.error)).lower()
+    assert app_contract(url, "K1") is None  # refused: nothing taken over
+    at.text_input(key=f"{form}_reason").input("Moved to a competitor")
+    at.button(key=f"{form}_submit").click().run()
+    assert not at.exception, at.exception
+    kept = app_contract(url, "K1")
+    assert kept is not None
+    latest = kept.versions[-1]
+    assert (latest.terminated_date, latest.termination_reason) == (
+        last_day,
+        "Moved to a competitor",
+    )
+    assert any(f"as {kept.contract_number}" in link.label for link in at.get("page_link"))
+
+    at.number_input(key="adopt_renew_K6_months").set_value(24)
+    at.button(key="adopt_renew_K6_submit").click().run()
+    assert not at.exception, at.exception
+    renewed = app_contract(url, "K6")
+    assert renewed is not None
+    assert renewed.versions[-1].end_date == ends + relativedelta(months=24)
+    assert renewed.versions[-1].renewal_term_months == 24
+
+    at = open_crm(at, "C3")
+    at.button(key="adopt_reprice_K4_submit").click().run()
+    assert not at.exception, at.exception
+    assert texts(at.title) == ["Contract"]
+    revise = next(e for e in at.expander if e.label == "Revise (new version)")
+    assert revise.proto.expanded
+
+    at = open_crm(at, "C4")
+    at.button(key="adopt_coterminate_K5_submit").click().run()
+    assert not at.exception, at.exception
+    assert texts(at.title) == ["Bulk operations"], [e.value for e in at.error]
+    k5 = app_contract(url, "K5")
+    assert k5 is not None
+    assert at.segmented_control(key="bulk_kind").value == "co_terminate"
+    assert at.multiselect(key="bulk_contracts").value == [k5.contract_number], at.multiselect(
+        key="bulk_contracts"
+    ).options

@@ -25,6 +25,7 @@ from avtale.repository.audit import jsonable, record, snapshot
 from avtale.repository.contracts import current_version, revise_contract
 from avtale.repository.limits import planning_rates
 from avtale.repository.models import (
+    KEPT_ORIGINS,
     BulkOperation,
     Contract,
     ContractLine,
@@ -212,13 +213,13 @@ def preview_price_update(
 def preview_indexation(
     session: Session, *, percent: Decimal | int | str, effective_date: date
 ) -> Preview:
-    """Every active app contract whose rule is CPI (by ``percent``) or a fixed percentage
+    """Every active contract Avtale keeps whose rule is CPI (by ``percent``) or a fixed percentage
     (by its own), due on or before ``effective_date``; its next adjustment moves a year on."""
     pct = _percent(percent)
     preview = Preview("indexation", {"percent": str(pct)}, effective_date)
     contracts = session.scalars(
         select(Contract)
-        .where(Contract.status == "active", Contract.origin == "app")
+        .where(Contract.status == "active", Contract.origin.in_(KEPT_ORIGINS))
         .order_by(Contract.contract_number)
     )
     for contract in contracts:

@@ -34,6 +34,9 @@ from avtale.vocabulary import APP_BILLING_PERIODS, PRICE_ADJUSTMENT_RULES, ROLES
 CUSTOMER_STATUSES = ("active", "terminated", "archived")
 CONTRACT_STATUSES = ("draft", "active", "terminated", "expired")
 CONTRACT_ORIGINS = ("app", "counterparty_paper", "adopted")
+# The contracts Avtale renews, re-prices and indexes on its own terms: those made in the app
+# and those taken over from an export. A counterparty paper's terms are the customer's text.
+KEPT_ORIGINS = ("app", "adopted")
 DOCUMENT_KINDS = ("counterparty_paper", "attachment", "generated", "signed")
 TEMPLATE_PURPOSES = ("agreement", "renegotiation", "invoice")
 TEMPLATE_FORMATS = ("html", "docx")

@@ -25,7 +25,13 @@ from avtale.repository.agreements import start_renegotiation
 from avtale.repository.audit import record, snapshot
 from avtale.repository.contracts import revise_contract
 from avtale.repository.db import session_scope
-from avtale.repository.models import Contract, ContractVersion, Proposal, Renewal
+from avtale.repository.models import (
+    KEPT_ORIGINS,
+    Contract,
+    ContractVersion,
+    Proposal,
+    Renewal,
+)
 from avtale.repository.terms import term_end as term_end_of
 from avtale.repository.terms import values_of
 from avtale.repository.validation import ValidationError, raise_if, require_actor
@@ -67,7 +73,7 @@ def _latest(contract: Contract) -> ContractVersion:
 
 
 def due_renewals(session: Session, today: date, horizon_days: int | None = None) -> list[Due]:
-    """App contracts (active, not terminated) whose current term ends within
+    """Contracts Avtale keeps (made in it or taken over; active) whose current term ends within
     ``horizon_days`` of ``today`` (default: ``horizon_days`` in renewals.yaml) or has ended,
     and that nobody decided on yet; by term end."""
     if horizon_days is None:
@@ -75,7 +81,7 @@ def due_renewals(session: Session, today: date, horizon_days: int | None = None)
     horizon = today + timedelta(days=horizon_days)
     contracts = session.scalars(
         select(Contract)
-        .where(Contract.origin == "app", Contract.status == "active")
+        .where(Contract.origin.in_(KEPT_ORIGINS), Contract.status == "active")
         .options(
             selectinload(Contract.versions).selectinload(ContractVersion.lines),
             selectinload(Contract.customer),

@@ -19,7 +19,7 @@ from avtale.dates import today as business_today
 from avtale.repository import bulk, library
 from avtale.repository.bulk import Preview as Preview
 from avtale.repository.contracts import current_version
-from avtale.repository.models import BulkOperation, Contract, Customer
+from avtale.repository.models import KEPT_ORIGINS, BulkOperation, Contract, Customer
 from avtale.repository.validation import ValidationError
 from avtale.services.contracts import mrr_on
 from avtale.services.database import Database
@@ -45,14 +45,14 @@ CONTRACT_COLUMNS = [
 
 
 def active_contracts(db: Database) -> pd.DataFrame:
-    """The active contracts made in the app: number, customer, owner, currency, end date,
-    price adjustment rule, MRR today; by number."""
+    """The active contracts Avtale keeps (made in it or taken over): number, customer,
+    owner, currency, end date, price adjustment rule, MRR today; by number."""
     today = business_today()
     with reading(db) as session:
         found = session.scalars(
             select(Contract)
             .join(Customer)
-            .where(Contract.status == "active", Contract.origin == "app")
+            .where(Contract.status == "active", Contract.origin.in_(KEPT_ORIGINS))
             .order_by(Contract.contract_number)
         )
         rows = []

@@ -333,21 +333,30 @@ def terminate_contract(
     circumstances: str,
 ) -> Outcome:
     def work(session: Session) -> Outcome:
-        version = repository.terminate_contract(
-            session,
-            actor,
-            lookups.contract(session, number),
-            terminated_date,
-            reason,
-            circumstances,
-        )
-        assert version.terminated_date is not None
-        return Outcome(
-            message=f"{number} terminated; its last day is {version.terminated_date.isoformat()}.",
-            target=number,
-        )
+        contract = lookups.contract(session, number)
+        return terminated(session, actor, contract, terminated_date, reason, circumstances)
 
     return write(db, actor, EDIT, work)
+
+
+def terminated(
+    session: Session,
+    actor: str,
+    contract: Contract,
+    terminated_date: date | None,
+    reason: str,
+    circumstances: str,
+) -> Outcome:
+    """Terminate ``contract`` inside the caller's transaction (also after adopting it)."""
+    version = repository.terminate_contract(
+        session, actor, contract, terminated_date, reason, circumstances
+    )
+    assert version.terminated_date is not None
+    number = contract.contract_number
+    return Outcome(
+        message=f"{number} terminated; its last day is {version.terminated_date.isoformat()}.",
+        target=number,
+    )
 
 
 def add_asset(db: Database, actor: str, number: str, values: Mapping[str, Any]) -> Outcome:

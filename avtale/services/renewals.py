@@ -95,14 +95,27 @@ def renew(
 
     def work(session: Session) -> Outcome:
         contract = lookups.contract(session, number)
-        row = renewals.renew(
-            session, actor, contract, today=today, term_end=term_end, months=months
-        )
-        version = session.get(ContractVersion, row.version_id) if row.version_id else None
-        until = f" until {version.end_date.isoformat()}" if version and version.end_date else ""
-        return Outcome(message=f"{number} renewed{until}", target=number)
+        return renewed(session, actor, contract, term_end, today, months)
 
     return write(db, actor, EDIT, work)
+
+
+def renewed(
+    session: Session,
+    actor: str,
+    contract: Contract,
+    term_end: date | None,
+    today: date,
+    months: int | None = None,
+) -> Outcome:
+    """Renew ``contract`` inside the caller's transaction (also after adopting it); with no
+    ``term_end``, the term running now."""
+    row = renewals.renew(session, actor, contract, today=today, term_end=term_end, months=months)
+    version = session.get(ContractVersion, row.version_id) if row.version_id else None
+    until = f" until {version.end_date.isoformat()}" if version and version.end_date else ""
+    return Outcome(
+        message=f"{contract.contract_number} renewed{until}", target=contract.contract_number
+    )
 
 
 def renegotiate(db: Database, actor: str, number: str, term_end: date, today: date) -> Outcome:

@@ -1,17 +1,21 @@
 """What sales ops do with a CRM or accounting contract (issue 14, item 1): take it over,
-or renegotiate it at once; both through ``avtale.services.adoption``. Once taken over, the
-app's copy is worked on like any app contract (renew, terminate, co-terminate, re-price)."""
+or act on it at once as on an app contract: renegotiate, re-price (the contract page's
+revise form), co-terminate (the bulk page, the contract chosen), renew, terminate with
+reason. Each takes the contract over first, through ``avtale.services.adoption``; renewing
+and terminating do so in the same transaction."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from avtale.services import adoption
 from avtale.services.database import Database
 from common import links, ui
+from operations import contract_actions
 
 
 def contract(
@@ -29,7 +33,7 @@ def contract(
         return
     if row["status"] in ("ended", "terminated"):
         return
-    take_over, renegotiate = st.columns(2)
+    take_over, renegotiate, reprice, co_terminate, renew = st.columns(5)
     with take_over:
         ui.action_button(
             f"adopt_{contract_id}",
@@ -45,3 +49,43 @@ def contract(
             # Line items first: a renegotiation is about prices and licences (seed 004).
             then=ui.open_written(links.NEW_AGREEMENT, "proposal", step="3"),
         )
+    with reprice:
+        # Re-pricing is a new version: the contract page's revise form, opened.
+        ui.action_button(
+            f"adopt_reprice_{contract_id}",
+            "Re-price",
+            lambda: adoption.adopt(db, actor, Path(serving), contract_id),
+            then=ui.open_written(links.CONTRACT, "contract", act="revise"),
+        )
+    with co_terminate:
+        ui.action_button(
+            f"adopt_coterminate_{contract_id}",
+            "Co-terminate",
+            lambda: adoption.adopt(db, actor, Path(serving), contract_id),
+            then=ui.open_written(links.BULK, "contracts", kind="co_terminate"),
+        )
+    # What the Renewals page offers an app contract: one with an end that does not renew
+    # by itself.
+    with renew:
+        if pd.isna(row.get("end_date")) or row.get("auto_renew"):
+            st.button(
+                "Renew",
+                key=f"adopt_renew_{contract_id}_off",
+                disabled=True,
+                help=(
+                    "Renews by itself" if row.get("auto_renew") else "Has no end date to renew from"
+                ),
+            )
+        else:
+            renewal_term = row["renewal_term_months"]
+            contract_actions.renew_button(
+                f"adopt_renew_{contract_id}",
+                None if pd.isna(renewal_term) else int(renewal_term),
+                lambda months: adoption.renew(db, actor, Path(serving), contract_id, months),
+            )
+    contract_actions.termination_form(
+        f"adopt_terminate_{contract_id}",
+        lambda last_day, reason, circumstances: adoption.terminate(
+            db, actor, Path(serving), contract_id, last_day, reason, circumstances
+        ),
+    )

@@ -5,6 +5,8 @@ document (SPEC R3-R6)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -13,6 +15,7 @@ import streamlit as st
 from agreements import agreement_reads
 from avtale.services import agreements, contracts, documents, invoices, portal
 from avtale.services.database import Database
+from avtale.services.unit_of_work import Outcome
 from avtale.settings import paths
 from common import contract_inputs, database, document_reads, links, ui
 from common.form_values import records
@@ -83,8 +86,10 @@ def revise(
 ) -> None:
     """A new version of the contract from version ``version_no``'s terms and lines."""
     form = "revise"
+    # ?act=revise opens it: the CRM page's "Re-price" lands here after the take-over.
+    opened = st.query_params.get("act") == "revise"
     with st.expander(
-        "Revise (new version)", icon=":material/edit_note:", expanded=ui.pending(form)
+        "Revise (new version)", icon=":material/edit_note:", expanded=opened or ui.pending(form)
     ):
         ui.prefill(
             form,
@@ -163,8 +168,22 @@ def portal_access(db: Database, actor: str, number: str, current: str) -> None:
 
 
 def terminate(db: Database, actor: str, number: str) -> None:
-    form = "terminate_contract"
-    with st.expander("Terminate contract", icon=":material/block:", expanded=ui.pending(form)):
+    termination_form(
+        "terminate_contract",
+        lambda last_day, reason, circumstances: contracts.terminate_contract(
+            db, actor, number, last_day, reason, circumstances
+        ),
+    )
+
+
+def termination_form(
+    form: str, terminate: Callable[[date | None, str, str], Outcome], *, expanded: bool = False
+) -> None:
+    """Last day, reason and circumstances (SPEC R6); ``terminate`` gets them. The CRM page
+    passes one that takes the contract over first."""
+    with st.expander(
+        "Terminate contract", icon=":material/block:", expanded=expanded or ui.pending(form)
+    ):
         with st.form(form):
             last_day = st.date_input(
                 "Last day *", value=None, key=ui.key(form, "terminated_date"), format="YYYY-MM-DD"
@@ -177,11 +196,32 @@ def terminate(db: Database, actor: str, number: str) -> None:
             ui.submit(
                 form,
                 "Terminate contract",
-                lambda: contracts.terminate_contract(
-                    db, actor, number, last_day, reason, circumstances
-                ),
+                lambda: terminate(last_day, reason, circumstances),
                 then=ui.flashed,
             )
+        ui.result(form)
+
+
+def renew_button(
+    form: str, renewal_term_months: int | None, renew: Callable[[int | None], Outcome]
+) -> None:
+    """Renew for the contract's renewal term with one click, or, when it has none, ask for
+    one first (it becomes the contract's renewal term). ``renew`` gets the months asked."""
+    if renewal_term_months:
+        ui.action_button(form, "Renew", lambda: renew(None), then=ui.flashed)
+        return
+    with st.popover("Renew"):
+        with st.form(form):
+            months = st.number_input(
+                "Renew for (months) *",
+                min_value=1,
+                max_value=120,
+                value=12,
+                step=1,
+                key=ui.key(form, "months"),
+            )
+            ui.field_error(form, "renewal_term_months")
+            ui.submit(form, "Renew", lambda: renew(int(months)), then=ui.flashed)
         ui.result(form)
 
 

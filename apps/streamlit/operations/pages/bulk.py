@@ -22,6 +22,10 @@ url, version = database.current()
 db = database.database()
 
 st.title("Bulk operations")
+# ?kind=co_terminate&contracts=CT-000012 (the CRM page's "Co-terminate"): start from them.
+if "contracts" in st.query_params and "bulk_contracts" not in st.session_state:
+    st.session_state["bulk_contracts"] = st.query_params.get_all("contracts")
+    st.session_state["bulk_kind"] = st.query_params.get("kind", "co_terminate")
 kind = st.segmented_control(
     "Operation",
     list(bulk.OPERATIONS),

@@ -12,7 +12,7 @@ import streamlit as st
 from avtale.dates import today as oslo_today
 from avtale.services import renewals
 from common import access, database, links, ui
-from operations import renewal_reads
+from operations import contract_actions, renewal_reads
 
 user = access.user()
 url, version = database.current()
@@ -43,42 +43,11 @@ for row in due.itertuples(index=False):
         )
         renew_col, renegotiate_col, expire_col = st.columns(3)
         with renew_col:
-            if pd.notna(row.renewal_term_months):
-                ui.action_button(
-                    f"renew_{number}",
-                    "Renew",
-                    partial(renewals.renew, db, user.username, number, term_end, today),
-                    then=ui.flashed,
-                )
-            else:
-                # No term to renew for: ask for one (it becomes the contract's renewal term).
-                with st.popover("Renew"):
-                    form = f"renew_{number}"
-                    with st.form(form):
-                        months = st.number_input(
-                            "Renew for (months) *",
-                            min_value=1,
-                            max_value=120,
-                            value=12,
-                            step=1,
-                            key=ui.key(form, "months"),
-                        )
-                        ui.field_error(form, "renewal_term_months")
-                        ui.submit(
-                            form,
-                            "Renew",
-                            partial(
-                                renewals.renew,
-                                db,
-                                user.username,
-                                number,
-                                term_end,
-                                today,
-                                int(months),
-                            ),
-                            then=ui.flashed,
-                        )
-                        ui.result(form)
+            contract_actions.renew_button(
+                f"renew_{number}",
+                None if pd.isna(row.renewal_term_months) else int(row.renewal_term_months),
+                partial(renewals.renew, db, user.username, number, term_end, today),
+            )
         with renegotiate_col:
             ui.action_button(
                 f"renegotiate_{number}",
