@@ -559,6 +559,18 @@ def test_facts_are_exact() -> None:
     assert (facts.licence_change, facts.increased_by) == ("reduction", D(0))
     assert facts.months_since_original_signature == 35
     assert not facts.price_changed and not facts.start_date_changed
+    # The same rules as route's: an API line added is no licence (routing.yaml: catalogue).
+    added = routing_facts(
+        terms(assist(150)),
+        terms(assist(150), assist(5, "990", product="API access")),
+        original_signed_date=date(2022, 3, 15),
+        signed_on=date(2025, 3, 14),
+    )
+    assert (added.licences_old, added.licences_new, added.licence_change) == (
+        D(150),
+        D(150),
+        "none",
+    )
 
 
 @pytest.mark.parametrize(

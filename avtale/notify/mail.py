@@ -21,7 +21,7 @@ import os
 import re
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -242,3 +242,24 @@ class SmtpMailer:
 
 def make_mailer(settings: MailSettings) -> Mailer:
     return OutboxMailer(settings) if settings.uses_outbox else SmtpMailer(settings)
+
+
+def send_each(
+    settings: MailSettings, messages: Sequence[EmailMessage]
+) -> list[tuple[EmailMessage, Exception]]:
+    """Send every message over one connection, after the write they tell of has committed:
+    a message that fails comes back with why, and the rest still go. The callers' own
+    Message-IDs make a retry one mail, not two (the outbox names files by them)."""
+    if not messages:
+        return []
+    mailer = make_mailer(settings)
+    failed: list[tuple[EmailMessage, Exception]] = []
+    try:
+        for message in messages:
+            try:
+                mailer.send(message)
+            except Exception as problem:  # the write stands; the caller says what was not sent
+                failed.append((message, problem))
+    finally:
+        mailer.close()
+    return failed

@@ -317,10 +317,12 @@ def routing_facts(
     *,
     original_signed_date: date | None,
     signed_on: date,
-    licence_products: Sequence[str] = (ANY_PRODUCT,),
+    rules: RoutingRules | None = None,
 ) -> Facts:
-    """The facts ``route`` matches rules on, for showing or recording why a case was routed."""
-    facts, _ = _compare(old, new, original_signed_date, signed_on, licence_products)
+    """The facts ``route`` matches rules on, for showing or recording why a case was routed:
+    under the same ``rules`` (default: ``routing.yaml``), so the same lines count as licences."""
+    rules = _licences_named(rules or load_routing_rules())
+    facts, _ = _compare(old, new, original_signed_date, signed_on, rules.licence_products)
     return facts
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from avtale.notify.mail import build_message, mail_settings, make_mailer
+from avtale.notify.mail import build_message, mail_settings, send_each
 from avtale.repository import agreements, generation, library
 from avtale.repository.models import Approval, Contract, Proposal, Task
 from avtale.repository.terms import LINE_FIELDS, TERM_FIELDS
@@ -685,28 +685,22 @@ def mail_notices(db: Database, paths: Paths, version_id: int) -> list[str]:
         ]
     if not notices:
         return []
-    mailer = make_mailer(mail_settings(paths))
-    problems = []
-    try:
-        for task_id, address, title, changes in notices:
-            body = title + ".\n\n" + "\n".join(f"{what}: {change}" for what, change in changes)
-            message = build_message(
-                message_id=f"<notice.{task_id}@{MESSAGE_DOMAIN}>",
-                subject=title,
-                body=body,
-                to=address,
-                sender=mailer.settings.sender,
-            )
-            try:
-                mailer.send(message)
-            except Exception as problem:  # the signature stands; tell, and go on
-                problems.append(
-                    f"The notice to {address} was not mailed ({problem.__class__.__name__}); "
-                    "it is in the inbox."
-                )
-    finally:
-        mailer.close()
-    return problems
+    settings = mail_settings(paths)
+    messages = [
+        build_message(
+            message_id=f"<notice.{task_id}@{MESSAGE_DOMAIN}>",
+            subject=title,
+            body=title + ".\n\n" + "\n".join(f"{what}: {change}" for what, change in changes),
+            to=address,
+            sender=settings.sender,
+        )
+        for task_id, address, title, changes in notices
+    ]
+    return [
+        f"The notice to {message['To']} was not mailed ({problem.__class__.__name__}); "
+        "it is in the inbox."
+        for message, problem in send_each(settings, messages)
+    ]
 
 
 def complete_task(db: Database, actor: str, task_id: int, note: str) -> Outcome:

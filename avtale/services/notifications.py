@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from avtale.notify import reminders
 from avtale.notify.config import ReminderConfig
-from avtale.notify.mail import Mailer, build_message, mail_settings, make_mailer
+from avtale.notify.mail import Mailer, build_message, mail_settings, send_each
 from avtale.notify.run import RunReport as RunReport
 from avtale.notify.run import queue_from_serving, queue_overdue, remind
 from avtale.repository.db import session_scope
@@ -167,27 +167,20 @@ def mail_notifications(db: Database, paths: Paths, notification_ids: list[int]) 
             .join(User, User.username == Notification.username)
             .where(Notification.id.in_(notification_ids), User.email.is_not(None))
         ).all()
-    if not rows:
-        return []
-    mailer = make_mailer(mail_settings(paths))
-    problems = []
-    try:
-        for row in rows:
-            message = build_message(
-                message_id=f"<notification.{row.id}@{MESSAGE_DOMAIN}>",
-                subject=row.title,
-                body=row.body,
-                to=row.email,
-                sender=mailer.settings.sender,
-                link=f"{mailer.settings.app_url}/{row.link}" if row.link else None,
-            )
-            try:
-                mailer.send(message)
-            except Exception as problem:  # the write stands; tell, and go on
-                problems.append(
-                    f"The mail to {row.email} was not sent ({problem.__class__.__name__}); "
-                    "the notification is in the bell."
-                )
-    finally:
-        mailer.close()
-    return problems
+    settings = mail_settings(paths)
+    messages = [
+        build_message(
+            message_id=f"<notification.{row.id}@{MESSAGE_DOMAIN}>",
+            subject=row.title,
+            body=row.body,
+            to=row.email,
+            sender=settings.sender,
+            link=f"{settings.app_url}/{row.link}" if row.link else None,
+        )
+        for row in rows
+    ]
+    return [
+        f"The mail to {message['To']} was not sent ({problem.__class__.__name__}); "
+        "the notification is in the bell."
+        for message, problem in send_each(settings, messages)
+    ]

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from avtale.notify.mail import build_message, mail_settings, make_mailer
+from avtale.notify.mail import build_message, mail_settings, send_each
 from avtale.repository import signing
 from avtale.repository.audit import record
 from avtale.repository.documents import store_document
@@ -164,27 +164,26 @@ def _mail_copies(
     """Every party gets the sealed copy, a customer's contact with their portal link; the
     same Message-ID each time, so a retry after a crash does not send a second one through
     the outbox."""
-    mailer = make_mailer(mail_settings(settings.paths))
-    problems = []
-    try:
-        for signatory_id, name, email, _side in recipients:
-            message = build_message(
-                message_id=f"<signed.{signatory_id}@{MESSAGE_DOMAIN}>",
-                subject=f"Signed: agreement {number}",
-                body=(
-                    f"Hello {name},\n\nEvery party has signed agreement {number}. The signed "
-                    "copy is attached: it carries an electronic seal and an audit page, and "
-                    "any PDF reader shows whether it is intact."
-                ),
-                to=email,
-                sender=mailer.settings.sender,
-                link=links.get(email),  # the customer's portal, where the copy stays
-            )
-            message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
-            try:
-                mailer.send(message)
-            except Exception as problem:  # the contract is made; tell, and go on
-                problems.append(f"{name} ({problem.__class__.__name__}: {problem})")
-    finally:
-        mailer.close()
-    return problems
+    mail = mail_settings(settings.paths)
+    messages = []
+    names = {}
+    for signatory_id, name, email, _side in recipients:
+        message = build_message(
+            message_id=f"<signed.{signatory_id}@{MESSAGE_DOMAIN}>",
+            subject=f"Signed: agreement {number}",
+            body=(
+                f"Hello {name},\n\nEvery party has signed agreement {number}. The signed "
+                "copy is attached: it carries an electronic seal and an audit page, and "
+                "any PDF reader shows whether it is intact."
+            ),
+            to=email,
+            sender=mail.sender,
+            link=links.get(email),  # the customer's portal, where the copy stays
+        )
+        message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
+        messages.append(message)
+        names[message["Message-ID"]] = name
+    return [
+        f"{names[message['Message-ID']]} ({problem.__class__.__name__}: {problem})"
+        for message, problem in send_each(mail, messages)
+    ]
