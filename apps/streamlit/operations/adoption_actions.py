@@ -6,6 +6,7 @@ and terminating do so in the same transaction."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,37 +34,45 @@ def contract(
         return
     if row["status"] in ("ended", "terminated"):
         return
-    take_over, renegotiate, reprice, co_terminate, renew = st.columns(5)
-    with take_over:
-        ui.action_button(
-            f"adopt_{contract_id}",
+    source = Path(serving)
+    # key, label, the write (each adopts first), and the page that opens on the result.
+    actions = [
+        (
+            "adopt",
             "Take over in Avtale",
-            lambda: adoption.adopt(db, actor, Path(serving), contract_id),
-            then=ui.open_written(links.CONTRACT, "contract"),
-        )
-    with renegotiate:
-        ui.action_button(
-            f"adopt_renegotiate_{contract_id}",
+            adoption.adopt,
+            ui.open_written(links.CONTRACT, "contract"),
+        ),
+        # Line items first: a renegotiation is about prices and licences (seed 004).
+        (
+            "adopt_renegotiate",
             "Renegotiate",
-            lambda: adoption.renegotiate(db, actor, Path(serving), contract_id),
-            # Line items first: a renegotiation is about prices and licences (seed 004).
-            then=ui.open_written(links.NEW_AGREEMENT, "proposal", step="3"),
-        )
-    with reprice:
+            adoption.renegotiate,
+            ui.open_written(links.NEW_AGREEMENT, "proposal", step="3"),
+        ),
         # Re-pricing is a new version: the contract page's revise form, opened.
-        ui.action_button(
-            f"adopt_reprice_{contract_id}",
+        (
+            "adopt_reprice",
             "Re-price",
-            lambda: adoption.adopt(db, actor, Path(serving), contract_id),
-            then=ui.open_written(links.CONTRACT, "contract", act="revise"),
-        )
-    with co_terminate:
-        ui.action_button(
-            f"adopt_coterminate_{contract_id}",
+            adoption.adopt,
+            ui.open_written(links.CONTRACT, "contract", act="revise"),
+        ),
+        (
+            "adopt_coterminate",
             "Co-terminate",
-            lambda: adoption.adopt(db, actor, Path(serving), contract_id),
-            then=ui.open_written(links.BULK, "contracts", kind="co_terminate"),
-        )
+            adoption.adopt,
+            ui.open_written(links.BULK, "contracts", kind="co_terminate"),
+        ),
+    ]
+    *columns, renew = st.columns(len(actions) + 1)
+    for column, (key, label, write, then) in zip(columns, actions, strict=True):
+        with column:
+            ui.action_button(
+                f"{key}_{contract_id}",
+                label,
+                partial(write, db, actor, source, contract_id),
+                then=then,
+            )
     # What the Renewals page offers an app contract: one with an end that does not renew
     # by itself.
     with renew:
@@ -81,11 +90,11 @@ def contract(
             contract_actions.renew_button(
                 f"adopt_renew_{contract_id}",
                 None if pd.isna(renewal_term) else int(renewal_term),
-                lambda months: adoption.renew(db, actor, Path(serving), contract_id, months),
+                lambda months: adoption.renew(db, actor, source, contract_id, months),
             )
     contract_actions.termination_form(
         f"adopt_terminate_{contract_id}",
         lambda last_day, reason, circumstances: adoption.terminate(
-            db, actor, Path(serving), contract_id, last_day, reason, circumstances
+            db, actor, source, contract_id, last_day, reason, circumstances
         ),
     )
