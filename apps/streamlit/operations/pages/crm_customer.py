@@ -55,7 +55,8 @@ source, master = ORIGINS.get(
 st.header(ui.md(company["name"]))
 st.info(
     f"Origin: {source}. Company data is edited in {master} and arrives with the next export. "
-    "To renegotiate, renew or end a contract, take it over: Avtale then keeps it.",
+    "Acting on a contract here (renegotiate, re-price, co-terminate, renew, terminate) takes "
+    "it over first: from then on Avtale keeps it.",
     icon=":material/lock:",
 )
 user = access.user()
