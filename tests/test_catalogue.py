@@ -24,7 +24,6 @@ from avtale.repository.db import session_scope
 from avtale.repository.models import AuditLog, Price, Product
 from avtale.services import agreements, bulk, catalogue, customers, templates
 from avtale.services.database import Database, close_database, database_at
-from avtale.services.unit_of_work import System
 from avtale.settings import PROJECT_ROOT
 from tests.conftest import Database as Backend
 

@@ -36,9 +36,7 @@ st.dataframe(
 )
 
 form = "cat_import"
-with st.expander(
-    "Import products and prices", icon=":material/upload_file:", expanded=True
-):
+with st.expander("Import products and prices", icon=":material/upload_file:", expanded=True):
     st.caption(
         "One row per product and price (code; name, billing_period, "
         "billing_interval_months, licence, active; price_list, currency, unit_price), as "
