@@ -3,6 +3,8 @@
 
 The built-in defaults (``docgen/builtin``, ``avtale/rules/catalogue.yaml``) are installed
 once into an empty database by ``install_defaults``; after that the database is the truth.
+Products and prices are also imported from a CSV (``import_catalogue``), all or nothing;
+``install_defaults`` adds only codes the database lacks, so it never undoes an import.
 """
 
 from __future__ import annotations
