@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from avtale.repository import library
 from avtale.repository.audit import jsonable
 from avtale.repository.library import CatalogueImport
-from avtale.repository.models import Product
+from avtale.repository.models import Price, Product
 from avtale.repository.validation import ValidationError
 from avtale.services.database import Database
 from avtale.services.unit_of_work import (
@@ -61,11 +61,17 @@ def products(db: Database) -> pd.DataFrame:
                 "unit_price": float(price.unit_price) if price else None,
             }
             for product in found
-            for price in (
-                sorted(product.prices, key=lambda p: (p.price_list, p.currency)) or [None]
-            )
+            for price in _prices_or_none(product)
         ]
     return pd.DataFrame(rows, columns=PRODUCT_COLUMNS)
+
+
+def _prices_or_none(product: Product) -> list[Price | None]:
+    """The product's prices by list and currency; a product without any: one None."""
+    found: list[Price | None] = [
+        *sorted(product.prices, key=lambda price: (price.price_list, price.currency))
+    ]
+    return found or [None]
 
 
 def import_catalogue(
