@@ -256,6 +256,11 @@ def test_a_file_with_bad_rows_changes_nothing_and_names_each(database):
             {"f.csv, row 2, unit_price": "must have at most 4 decimals"},
         ),
         (
+            "ASSIST;;;;;;standard;kroner;10",
+            {"f.csv, row 2, currency": "not a three-letter currency code: 'kroner'"},
+        ),
+        ("ASSIST;;;;;;standard;NOK;-5", {"f.csv, row 2, unit_price": "must be at least 0: '-5'"}),
+        (
             "assist;;;;;;standard;NOK;10",
             {"f.csv, row 2, code": "'assist' must be capitals, digits, '-' or '_' (at most 40)"},
         ),
