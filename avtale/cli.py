@@ -399,6 +399,44 @@ def cmd_invoice_payments(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_catalogue_import(args: argparse.Namespace) -> int:
+    from avtale.services.catalogue import import_catalogue
+    from avtale.services.database import open_database
+
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return _fail(f"{path}: cannot be read ({exc.strerror})")
+    outcome = import_catalogue(
+        open_database(paths().ensure()), _cli(), path.name, data, dry_run=args.dry_run
+    )
+    if not outcome.ok:
+        for where, problem in outcome.errors.items():
+            _say(f"error: {where}: {problem}")
+        _say(f"error: {path.name}: nothing imported ({len(outcome.errors)} problems)")
+        return 1
+    report = outcome.detail["report"]
+    print(f"{report.file} ({report.read_as}): {report.rows} rows")
+    for change in report.changes:
+        before = "" if change.before is None else f"{_shown(change.before)} -> "
+        print(f"  {change.code} {change.what} {change.item}: {before}{_shown(change.after)}")
+    print(outcome.message)
+    for note in report.notes():
+        print(note)
+    if args.dry_run and report.changed:
+        print("dry run: nothing changed")
+    return 0
+
+
+def _shown(value: object) -> str:
+    from avtale.repository.audit import jsonable
+
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(jsonable(value))
+
+
 def cmd_invoice_journal(args: argparse.Namespace) -> int:
     from avtale.billing.accounting import AccountingError
     from avtale.billing.exports import write_file
@@ -611,6 +649,18 @@ def build_parser() -> argparse.ArgumentParser:
     invoice_journal.add_argument("--out", required=True, help="the file to write")
     invoice_journal.add_argument("--sie", action="store_true", help="SIE 4 instead of CSV")
     invoice_journal.set_defaults(func=cmd_invoice_journal)
+
+    catalogue = sub.add_parser("catalogue", help="the product catalogue and its price lists")
+    catalogue_sub = catalogue.add_subparsers(dest="catalogue_command", required=True)
+    catalogue_import = catalogue_sub.add_parser(
+        "import",
+        help="create or update products and prices from a CSV (docs/formats.md); all or nothing",
+    )
+    catalogue_import.add_argument("file")
+    catalogue_import.add_argument(
+        "--dry-run", action="store_true", help="say what would change, change nothing"
+    )
+    catalogue_import.set_defaults(func=cmd_catalogue_import)
 
     app = sub.add_parser("app", help="serve the Streamlit app")
     app.add_argument("--port", type=int, default=8501)

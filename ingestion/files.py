@@ -160,6 +160,12 @@ def sniff_delimiter(header_line: str) -> str:
 def open_csv(path: Path, follow_symlinks: bool = True) -> CsvFile:
     """Read, hash and decode ``path``; line ends become ``\\n`` whatever they were."""
     data, status = read_bytes(path, follow_symlinks)
+    return csv_from_bytes(data, path, mtime_ns=status.st_mtime_ns)
+
+
+def csv_from_bytes(data: bytes, path: Path, *, mtime_ns: int = 0) -> CsvFile:
+    """``data`` (a file's content: an upload, say) hashed and decoded as ``open_csv`` does
+    for a file; ``path`` names it."""
     if not data.strip():
         raise UnreadableFileError("the file is empty")
     text, encoding = decode(data)
@@ -184,8 +190,8 @@ def open_csv(path: Path, follow_symlinks: bool = True) -> CsvFile:
         line_ending=ending,
         delimiter=delimiter,
         text=text,
-        size=status.st_size,
-        mtime_ns=status.st_mtime_ns,
+        size=len(data),
+        mtime_ns=mtime_ns,
     )
 
 

@@ -257,15 +257,15 @@ def _load_in_transaction(
 ) -> FileResult:
     load_id = _scalar(con, "SELECT coalesce(max(load_id), 0) + 1 FROM ingestion.loads")
     source_file = csv.name
-    column_of = _map_columns(kind, records.headers)
+    column_of = map_columns(kind, records.headers)
     missing = [f for f in kind.fields if f.required and f.name not in column_of]
     if missing:  # recognise() guarantees required columns; a guard for direct callers
         raise ValueError(f"missing column {missing[0].aliases[0]}")
     numeric = sorted(
         {column_of[f.name] for f in kind.fields if f.type in NUMERIC and f.name in column_of}
     )
-    _create_source(con, records, numeric)
-    locale = _decimal_separator(con, numeric)
+    create_source(con, records, numeric)
+    locale = decimal_separator(con, numeric)
     con.execute(
         "CREATE TEMP TABLE _known_currencies AS "
         "SELECT unnest(?::VARCHAR[]) AS currency UNION SELECT currency FROM planning.fx_rates",
@@ -340,7 +340,7 @@ def _load_in_transaction(
         "WHERE load_id = ? ORDER BY row_number LIMIT 200",
         [load_id],
     ).fetchall()
-    read_as = _read_as(csv, locale)
+    read_as = reading_of(csv, locale)
     con.execute(
         "INSERT INTO ingestion.loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -410,7 +410,7 @@ def read_plain(
     return True
 
 
-def _create_source(
+def create_source(
     con: duckdb.DuckDBPyConnection, records: csvrecords.Records, numeric: list[str]
 ) -> None:
     """``_src``: the file's records as text columns ``c0``.. with their row numbers,
@@ -438,7 +438,7 @@ def _create_source(
         )
 
 
-def _decimal_separator(con: duckdb.DuckDBPyConnection, numeric: list[str]) -> str | None:
+def decimal_separator(con: duckdb.DuckDBPyConnection, numeric: list[str]) -> str | None:
     """'comma' or 'point' when the file's unambiguous numbers all use that decimal
     separator; None when they show none, or both."""
     if not numeric:
@@ -451,7 +451,7 @@ def _decimal_separator(con: duckdb.DuckDBPyConnection, numeric: list[str]) -> st
     return seps.pop() if len(seps) == 1 else None
 
 
-def _read_as(csv: csvfiles.CsvFile, locale: str | None) -> str:
+def reading_of(csv: csvfiles.CsvFile, locale: str | None) -> str:
     delimiter = {"\t": "tab", ";": "';'", ",": "','"}.get(csv.delimiter, repr(csv.delimiter))
     decimal = {"comma": ", decimal comma", "point": ", decimal point"}.get(locale or "", "")
     return f"{csv.encoding}, {delimiter}, {csv.line_ending}{decimal}"
@@ -462,7 +462,7 @@ def kind_header(f: Field, headers: list[str]) -> str:
     return next((h for h in headers if f.matches(h)), f.aliases[0])
 
 
-def _map_columns(kind: Kind, headers: list[str]) -> dict[str, str]:
+def map_columns(kind: Kind, headers: list[str]) -> dict[str, str]:
     """Field name -> raw column (``c3``); the first matching header wins."""
     out: dict[str, str] = {}
     for i, header in enumerate(headers):

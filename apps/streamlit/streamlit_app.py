@@ -98,6 +98,10 @@ PAGES: dict[str, list[tuple[str | tuple[str, ...], st.Page]]] = {
             "manage_settings",
             st.Page(links.TEMPLATES, title="Templates & clauses", icon=":material/article:"),
         ),
+        (
+            "manage_settings",
+            st.Page(links.CATALOGUE, title="Catalogue", icon=":material/sell:"),
+        ),
     ],
 }
 

@@ -108,8 +108,7 @@ def check_contract(
         if value is not None and value > most:
             errors.setdefault(field, f"must be at most {most} months")
     _check_signed(terms, errors, today=today, new=new)
-    rate = rates.get(currency or "")
-    most_price = (limits.max_unit_price / rate).quantize(CENT, ROUND_DOWN) if rate else None
+    most_price = most_unit_price(currency, limits, rates)
     for index, line in enumerate(lines):
         prefix = f"lines[{index}]."
         price, quantity = line.get("unit_price"), line.get("quantity")
@@ -119,6 +118,15 @@ def check_contract(
             )
         if quantity is not None and quantity > limits.max_quantity:
             errors.setdefault(prefix + "quantity", f"must be at most {limits.max_quantity:,}")
+
+
+def most_unit_price(
+    currency: str | None, limits: Limits, rates: Mapping[str, Decimal]
+) -> Decimal | None:
+    """The highest sane unit price in ``currency``: ``max_unit_price`` (in the reporting
+    currency) at the currency's planning rate; None for a currency without one."""
+    rate = rates.get(currency or "")
+    return (limits.max_unit_price / rate).quantize(CENT, ROUND_DOWN) if rate else None
 
 
 def _check_signed(

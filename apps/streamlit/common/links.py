@@ -33,6 +33,7 @@ INBOX = "agreements/pages/inbox.py"
 
 USERS = "admin/pages/users.py"
 TEMPLATES = "admin/pages/templates.py"
+CATALOGUE = "admin/pages/catalogue.py"
 
 
 def address(page: str) -> str:
