@@ -535,7 +535,9 @@ class _Writer:
         self.emit("generic_contract_lines", row + [cur if self.rng.random() < 0.2 else ""])
         self._assets(line, parent, customer, contract, row[0])
 
-    def _assets(self, line: Line, ag: Agreement, customer: str, contract: str, line_id: str) -> None:
+    def _assets(
+        self, line: Line, ag: Agreement, customer: str, contract: str, line_id: str
+    ) -> None:
         """Up to three machines under a new agreement's hardware service line, installed
         the day it starts (a renewal's line covers the same machines: not written again)."""
         if line.product != HARDWARE or ag.kind not in ("new", "comeback"):
