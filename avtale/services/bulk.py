@@ -86,11 +86,11 @@ SOURCE_NAMES = {"hubspot": "HubSpot", "generic": "the accounting export", "odoo"
 COVERED_ASSETS = """
 select
     assets.serial_number,
-    assets.model,
-    assets.location,
+    coalesce(assets.model, '') as model,
+    coalesce(assets.location, '') as location,
     assets.covering_contract_id as contract_id,
     contracts.source_system,
-    customers.name as customer,
+    coalesce(customers.name, '') as customer,
 from installed_assets as assets
 inner join contracts on assets.covering_contract_id = contracts.contract_id
 left join customers on contracts.customer_id = customers.customer_id
@@ -103,7 +103,7 @@ order by assets.serial_number, assets.asset_key
 def covered_assets(serving: Path, serials: Sequence[str] = ()) -> pd.DataFrame:
     """The installed assets covered by a running contract (all of them, or those with these
     serial numbers): serial number, model, location, the contract's id in the marts, its
-    source and customer. Empty when nothing is published (or published before assets)."""
+    source and customer (an unknown model, location or customer is ''). Empty when nothing is published (or published before assets)."""
     try:
         con = connect_serving(serving)
     except NotPublishedError:

@@ -65,7 +65,7 @@ if by_assets:
     if locations:
         shown = shown[shown.location.isin(locations)]
     labels = {
-        row.serial_number: f"{row.serial_number} · {row.model or '?'} · {row.customer or ''}"
+        row.serial_number: f"{row.serial_number} · {row.model or '?'} · {row.customer}"
         for row in shown.itertuples()
     }
     serials = st.multiselect(
