@@ -2,7 +2,8 @@
 
 About 85 % of the companies live in HubSpot exports (label format, plus a small
 internal-name export in Windows-1252), about 15 % in the generic CSVs of an
-accounting system (docs/formats.md). The same (companies, seed, as_of) always
+accounting system (docs/formats.md), and an equipment register (``generic/assets.csv``)
+of the machines their hardware service lines cover. The same (companies, seed, as_of) always
 gives the same bytes: one ``random.Random`` drives everything and rows are written
 in generation order, in big batches, so 300 000 companies stay cheap in memory.
 
