@@ -2,7 +2,8 @@
 
 About 85 % of the companies live in HubSpot exports (label format, plus a small
 internal-name export in Windows-1252), about 15 % in the generic CSVs of an
-accounting system (docs/formats.md). The same (companies, seed, as_of) always
+accounting system (docs/formats.md), and an equipment register (``generic/assets.csv``)
+of the machines their hardware service lines cover. The same (companies, seed, as_of) always
 gives the same bytes: one ``random.Random`` drives everything and rows are written
 in generation order, in big batches, so 300 000 companies stay cheap in memory.
 
@@ -131,7 +132,14 @@ _FILES = {  # kind: path, encoding, delimiter, header
     "generic_contract_lines": ("generic/contract_lines.csv", "utf-8-sig", ";", _names(
         "line_id,contract_id,product,quantity,unit_price,discount_percent,discount_end_date,"
         "billing_period,billing_interval_months,start_date,end_date,currency")),
+    # An equipment register (seed 002): the machines the hardware service lines cover,
+    # in headers a Norwegian service company would write.
+    "generic_assets": ("generic/assets.csv", "utf-8-sig", ";", _names(
+        "Serienummer,Modell,Plassering,customer_id,contract_id,line_id,Installert")),
 }  # fmt: skip
+_MODELS = _names("Assist Terminal T2,Assist Terminal T3,Assist Kiosk K1,Assist Skanner S4")
+_SITES = _names("Hovedkontor,Lager,Verksted,Butikk,Resepsjon,Avdeling Nord")
+HARDWARE = "Hardware service"  # the line an installed asset is covered by
 # Never-allocated ids (below each id range): references to them dangle on purpose.
 MISSING_COMPANY, MISSING_DEAL = "4990000001", "9990000001"
 MISSING_CUSTOMER, MISSING_CONTRACT = "99999999", "A1999-999999"
@@ -400,8 +408,12 @@ class _Sink:
 
 
 class _Writer:
-    def __init__(self, out_dir: Path, rng: random.Random, as_of: date) -> None:
+    def __init__(self, out_dir: Path, rng: random.Random, as_of: date, seed: int = 0) -> None:
         self.rng, self.as_of = rng, as_of
+        # The asset register draws from its own generator: the rest of the portfolio is
+        # the same bytes as before it existed.
+        self.asset_rng = random.Random(f"assets-{seed}")
+        self.n_assets = 0
         self.sinks = {kind: _Sink(out_dir, kind) for kind in _FILES}
         self.ids = {"company": 5_000_000_000, "deal": 10_000_000_000, "line": 20_000_000_000}
         self.manifest = [["file", "row_number", "field", "reason"]]
@@ -477,6 +489,8 @@ class _Writer:
             row = [self.next_id("line"), line.product, str(line.qty), money(line.cents)]
             row += [str(line.discount or ""), freq, term, fmt_date(line.start), cur, did]
             self.emit(kind, row)
+            if ag.stage == "won":
+                self._assets(line, ag, links.split(";")[0], did, row[0])
 
     def generic_customer(self) -> None:
         rng = self.rng
@@ -492,7 +506,7 @@ class _Writer:
             if ag.kind != "reneg" or parent is None:  # a renegotiation amends its contract
                 parent, contract = ag, self._contract(ag, cust, name, owner, cur)
             for line in ag.lines:
-                self._generic_line(line, contract, parent, cur)
+                self._generic_line(line, contract, parent, cur, cust)
 
     def _contract(self, ag: Agreement, cust: str, name: str, owner: str, cur: str) -> str:
         self.n_contracts += 1
@@ -508,7 +522,9 @@ class _Writer:
         self.emit("generic_contracts", row + [cur, _nordic(terminated), ag.reason])
         return cid
 
-    def _generic_line(self, line: Line, contract: str, parent: Agreement, cur: str) -> None:
+    def _generic_line(
+        self, line: Line, contract: str, parent: Agreement, cur: str, customer: str
+    ) -> None:
         self.n_lines += 1
         end = None  # empty: the line follows its contract
         if line.stop is not None and line.stop != parent.stop:
@@ -518,6 +534,21 @@ class _Writer:
         row += [str(line.discount or ""), _nordic(line.discount_end), line.period]
         row += ["4" if line.period == "every_n_months" else "", _nordic(line.start), _nordic(end)]
         self.emit("generic_contract_lines", row + [cur if self.rng.random() < 0.2 else ""])
+        self._assets(line, parent, customer, contract, row[0])
+
+    def _assets(
+        self, line: Line, ag: Agreement, customer: str, contract: str, line_id: str
+    ) -> None:
+        """Up to three machines under a new agreement's hardware service line, installed
+        the day it starts (a renewal's line covers the same machines: not written again)."""
+        if line.product != HARDWARE or ag.kind not in ("new", "comeback"):
+            return
+        rng = self.asset_rng
+        for _ in range(min(line.qty, 3)):
+            self.n_assets += 1
+            serial = f"AS{line.start.year % 100:02d}-{self.n_assets:06d}"
+            row = [serial, rng.choice(_MODELS), rng.choice(_SITES), customer, contract]
+            self.emit("generic_assets", row + [line_id, _nordic(line.start)])
 
     def close(self) -> dict[str, Path]:
         for sink in self.sinks.values():  # a file without records has nothing to copy
@@ -545,7 +576,7 @@ def write_demo_data(
     Returns {kind: path}; the bytes depend only on (companies, seed, as_of)."""
     out_dir, as_of = Path(out_dir), as_of or business_today()
     rng = random.Random(seed)
-    writer = _Writer(out_dir, rng, as_of)
+    writer = _Writer(out_dir, rng, as_of, seed)
     step = max(1, companies // 10)
     for i in range(1, companies + 1):
         if rng.random() < 0.15:  # about 15 % are only in the accounting system

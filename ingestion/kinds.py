@@ -298,6 +298,69 @@ GENERIC_CONTRACT_LINES = Kind(
     ),
 )
 
+# An equipment register (SPEC I1, R2; issue 14): the installed assets a contract covers.
+# The contract may be of any source (a generic contract id, a HubSpot deal id, an Odoo
+# order reference, an app contract number): dbt resolves it, and an asset whose contract
+# is unknown stays in the installed_assets mart and in data_quality_findings. Registers
+# are exported again and again, so a later file's row replaces an earlier one's by serial
+# number; within one file a serial number twice is a mistake, and the later rows go to
+# quarantine naming the first.
+DUPLICATE_SERIAL = (
+    "EXISTS (SELECT 1 FROM _parsed AS first WHERE first.serial_number = _parsed.serial_number "
+    "AND first._row < _parsed._row)"
+)
+GENERIC_ASSETS = Kind(
+    name="generic_assets",
+    table="generic.assets",
+    order=3,
+    markers=("serial_number", "serial number", "serienummer", "serial no", "serienr"),
+    excluded_by=(
+        "quantity",
+        "unit_price",
+        "unit price",
+        "price_unit",
+        "product_uom_qty",
+        "deal name",
+        "dealname",
+    ),
+    rules=(
+        RowRule(
+            "serial_number",
+            DUPLICATE_SERIAL,
+            "'serial number ' || serial_number || ' is also in row ' || "
+            "(SELECT min(first._row) FROM _parsed AS first "
+            "WHERE first.serial_number = _parsed.serial_number) || ' of this file'",
+        ),
+        RowRule(
+            "contract_id",
+            "contract_id IS NULL AND customer_id IS NULL",
+            "'needs the contract that covers it (contract_id) or its customer (customer_id)'",
+        ),
+    ),
+    fields=(
+        Field(
+            "serial_number",
+            ("serial_number", "serial number", "serial no", "serienummer", "serienr"),
+            T.TEXT,
+            required=True,
+        ),
+        Field("model", ("model", "modell", "model name"), T.TEXT),
+        Field("location", ("location", "plassering", "placering", "site", "lokasjon"), T.TEXT),
+        Field("customer_id", ("customer_id", "customer id", "kundenr", "kundenummer"), T.TEXT),
+        Field(
+            "contract_id",
+            ("contract_id", "contract id", "contract", "contract number", "avtalenr", "avtale"),
+            T.TEXT,
+        ),
+        Field("line_id", ("line_id", "line id", "contract line", "line item id"), T.TEXT),
+        Field(
+            "install_date",
+            ("install_date", "install date", "installed", "installation date", "installert"),
+            T.DATE,
+        ),
+    ),
+)
+
 # Odoo 17 subscriptions (sale.order), their lines (sale.order.line) and their MRR history
 # (sale.order.log), exported with field labels or, for an import-compatible export, with
 # technical names. A many2one is exported as its display name: the customer's name, the
@@ -443,6 +506,7 @@ FX_RATES = Kind(
 )
 
 KINDS: tuple[Kind, ...] = (
+    GENERIC_ASSETS,
     HUBSPOT_DEALS,
     HUBSPOT_LINE_ITEMS,
     GENERIC_CONTRACT_LINES,

@@ -206,6 +206,8 @@ def generic(portfolio: Portfolio, folder: Path) -> None:
     for path in sorted(folder.rglob("*.csv")):
         rows = read_rows(path)
         keys = set(rows[0]) if rows else set()
+        if keys & {"serienummer", "serial_number"}:  # an asset register: no money in it
+            continue
         if "line_id" in keys:
             lines.extend(rows)
         elif "contract_id" in keys:

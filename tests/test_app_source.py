@@ -11,10 +11,12 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from sqlalchemy import select
 
 from avtale.cli import refresh
 from avtale.repository import auth, library, service
 from avtale.repository.db import database_url, make_engine, migrate, session_scope
+from avtale.repository.models import Contract
 from avtale.serving import connect_serving
 from avtale.settings import Paths
 from dagster_project.definitions import defs
@@ -158,6 +160,7 @@ def test_an_unchanged_operational_database_is_not_copied_again(home: Paths) -> N
         "contracts": 1,
         "contract_versions": 1,
         "contract_lines": 1,
+        "installed_assets": 0,
         "invoices": 0,
         "invoice_lines": 0,
         "bank_payments": 0,
@@ -168,3 +171,14 @@ def test_an_unchanged_operational_database_is_not_copied_again(home: Paths) -> N
     save_contract(home, "Lofoten AS")
     copied = export_operational(home)
     assert copied is not None and copied["customers"] == 2
+    # An installed asset added by hand is a write the copy must follow (its audit entity).
+    engine = make_engine(database_url(home))
+    try:
+        with session_scope(engine) as session:
+            contract = session.scalars(select(Contract)).first()
+            assert contract is not None
+            service.add_installed_asset(session, "kari", contract, {"serial_number": "SN-1"})
+    finally:
+        engine.dispose()
+    copied = export_operational(home)
+    assert copied is not None and copied["installed_assets"] == 1

@@ -53,6 +53,7 @@ def test_dbt_build_runs_from_the_dbt_folder_with_unit_tests(tmp_path: Path) -> N
         "odoo_subscriptions_end_when_closed",
         "odoo_mrr_reconciled_per_month_end",
         "an_adopted_contract_takes_over_from_its_export",
+        "installed_assets_resolve_ids_of_any_source",
     ):
         assert re.search(rf"PASS \w+::{unit_test} ", done.stdout), unit_test
     with connect(home.warehouse, read_only=True) as con:

@@ -23,6 +23,7 @@ FORMATS = {
     "generic/customers.csv": ("utf-8-sig", ";", "%d.%m.%Y"),
     "generic/contracts.csv": ("utf-8-sig", ";", "%d.%m.%Y"),
     "generic/contract_lines.csv": ("utf-8-sig", ";", "%d.%m.%Y"),
+    "generic/assets.csv": ("utf-8-sig", ";", "%d.%m.%Y"),
     "fx_rates.csv": ("utf-8", ",", ""),
     "bad_rows.txt": ("utf-8", ",", ""),
 }

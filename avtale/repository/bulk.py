@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from avtale.dates import add_months
 from avtale.dates import today as business_today
+from avtale.repository.adoption import Exported
 from avtale.repository.audit import jsonable, record, snapshot
 from avtale.repository.contracts import current_version, revise_contract
 from avtale.repository.limits import planning_rates
@@ -87,6 +88,9 @@ class Preview:
     planned: list[Planned] = field(default_factory=list)
     # Contracts left out or lines left unchanged, and why.
     problems: list[str] = field(default_factory=list)
+    # CRM and accounting contracts to take over into the app, in the same transaction,
+    # before the operation applies to them too (co-termination by installed asset).
+    adopt_first: tuple[Exported, ...] = ()
 
     def totals_by_currency(self) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
         """Currency -> (old MRR, new MRR, change): contracts in several currencies do not add."""

@@ -20,6 +20,7 @@ from avtale.repository.models import (
     ContractLine,
     ContractVersion,
     Customer,
+    InstalledAsset,
     Invoice,
     InvoiceLine,
     PaymentAllocation,
@@ -99,6 +100,11 @@ EXPORTED = {
             "end_date",
         ],
     ),
+    # The installed assets added by hand on a contract (SPEC R2); files bring the others.
+    "installed_assets": (
+        InstalledAsset,
+        ["id", "contract_id", "serial_number", "model", "location"],
+    ),
     # The invoice register (docs/billing.md): documents as issued, with their delivery.
     "invoices": (
         Invoice,
@@ -160,7 +166,7 @@ EXPORTED = {
 
 # The audit entities whose writes change the exported tables. Proposals, documents,
 # reminders and the like are audited too, but must not start a warehouse refresh.
-EXPORTED_ENTITIES = ("customer", "contract", "invoice", "bank_payment")
+EXPORTED_ENTITIES = ("customer", "contract", "installed_asset", "invoice", "bank_payment")
 
 
 def last_write_id(engine: Engine) -> int:

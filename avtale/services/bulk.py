@@ -6,24 +6,30 @@ it is a reverse operation."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from avtale.dates import today as business_today
+from avtale.repository import adoption as adoption_repository
 from avtale.repository import bulk, library
 from avtale.repository.bulk import Preview as Preview
+from avtale.repository.bulk import PreviewRow
 from avtale.repository.contracts import current_version
 from avtale.repository.models import KEPT_ORIGINS, BulkOperation, Contract, Customer
 from avtale.repository.validation import ValidationError
+from avtale.services import adoption
 from avtale.services.contracts import mrr_on
 from avtale.services.database import Database
 from avtale.services.unit_of_work import EDIT, Outcome, reading, write
+from avtale.serving import NotPublishedError, connect_serving
 
 OPERATIONS = {
     "co_terminate": "Co-terminate",
@@ -70,6 +76,150 @@ def active_contracts(db: Database) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows, columns=CONTRACT_COLUMNS)
+
+
+ASSET_COLUMNS = ["serial_number", "model", "location", "contract_id", "source_system", "customer"]
+SOURCE_NAMES = {"hubspot": "HubSpot", "generic": "the accounting export", "odoo": "Odoo"}
+
+# Installed assets (the installed_assets mart) with the contract covering each today: an
+# adopted contract's app copy. Only running contracts can be co-terminated.
+COVERED_ASSETS = """
+select
+    assets.serial_number,
+    coalesce(assets.model, '') as model,
+    coalesce(assets.location, '') as location,
+    assets.covering_contract_id as contract_id,
+    contracts.source_system,
+    coalesce(customers.name, '') as customer,
+from installed_assets as assets
+inner join contracts on assets.covering_contract_id = contracts.contract_id
+left join customers on contracts.customer_id = customers.customer_id
+where contracts.status in ('active', 'future')
+    and (len($serials::varchar[]) = 0 or list_contains($serials::varchar[], assets.serial_number))
+order by assets.serial_number, assets.asset_key
+"""
+
+
+def covered_assets(serving: Path, serials: Sequence[str] = ()) -> pd.DataFrame:
+    """The installed assets covered by a running contract (all of them, or those with these
+    serial numbers): serial number, model, location, the contract's id in the marts, its
+    source and customer (an unknown model, location or customer is ''). Empty when nothing is published (or published before assets)."""
+    try:
+        con = connect_serving(serving)
+    except NotPublishedError:
+        return pd.DataFrame(columns=ASSET_COLUMNS)
+    try:
+        return con.execute(COVERED_ASSETS, {"serials": list(serials)}).df()
+    except duckdb.CatalogException:
+        return pd.DataFrame(columns=ASSET_COLUMNS)
+    finally:
+        con.close()
+
+
+def preview_by_assets(
+    db: Database, serving: Path, serials: Sequence[str], end_date: date | None
+) -> Preview | Outcome:
+    """Co-terminate the contracts covering these installed assets (SPEC A4, R2). App
+    contracts are previewed as by ``preview``; a CRM or accounting contract is listed with
+    its lines from the marts and taken over into the app when the preview is applied, in
+    the same transaction (``apply``), then co-terminated like the others."""
+    try:
+        if end_date is None:
+            raise ValidationError({"end_date": "is required"})
+        if not serials:
+            raise ValidationError({"assets": "choose at least one installed asset"})
+        covered = covered_assets(serving, serials)
+        missing = sorted(set(serials) - set(covered.serial_number))
+        if missing:
+            raise ValidationError(
+                {"assets": "not covered by a running contract: " + ", ".join(missing)}
+            )
+        contract_ids = sorted(set(covered.contract_id))
+        numbers = [cid.removeprefix("app:") for cid in contract_ids if cid.startswith("app:")]
+        exported = [
+            found
+            for cid in contract_ids
+            if not cid.startswith("app:") and (found := adoption.exported(serving, cid)) is not None
+        ]
+        with reading(db) as session:
+            if numbers:
+                made = bulk.preview_co_terminate(session, _contracts(session, numbers), end_date)
+            else:
+                made = Preview("co_terminate", {}, business_today())
+        rows, problems, taken = list(made.rows), list(made.problems), []
+        for source in exported:
+            planned = _export_rows(source, end_date, made.effective_date)
+            if isinstance(planned, str):
+                problems.append(planned)
+            else:
+                rows.extend(planned)
+                taken.append(source)
+        shown = ", ".join(sorted(serials)[:5]) + (
+            f" and {len(serials) - 5} more" if len(serials) > 5 else ""
+        )
+        return replace(
+            made,
+            params={"end_date": end_date.isoformat(), "assets": shown},
+            rows=rows,
+            problems=problems,
+            adopt_first=tuple(taken),
+        )
+    except ValidationError as invalid:
+        return Outcome(errors=invalid.errors)
+
+
+def _export_rows(
+    source: adoption_repository.Exported, end_date: date, today: date
+) -> list[PreviewRow] | str:
+    """The running lines of an export's contract, before and after, for the preview; or why
+    it is left out."""
+    contract, cid = source.contract, str(source.contract["contract_id"])
+    if contract.get("start_date") is not None and end_date < contract["start_date"]:
+        return f"{cid}: starts {contract['start_date'].isoformat()}, after the end date: left out"
+    rows = []
+    for number, line in enumerate(source.lines, start=1):
+        end = line.get("end_date")
+        if end is not None and end < today:
+            continue
+        rate = float(line.get("fx_rate") or 1) or 1.0
+        mrr = Decimal(str(round(float(line.get("line_mrr") or 0) / rate, 2)))
+        price = Decimal(str(line.get("unit_price") or 0))
+        rows.append(
+            PreviewRow(
+                contract_number=cid,
+                customer=str(source.customer.get("name") or ""),
+                line_no=number,
+                product=str(line.get("product") or ""),
+                currency=str(line.get("currency") or contract.get("currency") or ""),
+                old_price=price,
+                new_price=price,
+                old_mrr=mrr,
+                new_mrr=mrr,
+                mrr_change=Decimal(0),
+                old_end=end,
+                new_end=end_date if end is None or end > end_date else end,
+                note=f"taken over from {SOURCE_NAMES.get(contract['source_system'], 'its export')} first",
+            )
+        )
+    return rows or f"{cid}: no line runs from today: left out"
+
+
+def taking_over(made: Preview) -> str:
+    """What applying will take over first, in a sentence ("" when nothing)."""
+    if not made.adopt_first:
+        return ""
+    by_source: dict[str, list[str]] = {}
+    for source in made.adopt_first:
+        name = SOURCE_NAMES.get(str(source.contract["source_system"]), "an export")
+        by_source.setdefault(name, []).append(str(source.contract["contract_id"]))
+    parts = [
+        f"{len(ids)} contract{'s' if len(ids) != 1 else ''} from {name} ({', '.join(ids)})"
+        for name, ids in by_source.items()
+    ]
+    return (
+        " and ".join(parts) + " will be taken over into Avtale first, in the same step. "
+        "Undo sets their end dates back; they stay taken over."
+    )
 
 
 def price_lists(db: Database) -> list[str]:
@@ -195,12 +345,37 @@ def preview_table(made: Preview) -> pd.DataFrame:
 
 
 def apply(db: Database, actor: str, made: Preview) -> Outcome:
+    """The previewed operation in one transaction; the CRM and accounting contracts it
+    takes over (``Preview.adopt_first``) are adopted first in the same one, so either all
+    of it happens or none of it."""
+
     def work(session: Session) -> Outcome:
-        operation = bulk.apply(session, actor, made)
+        preview, taken = made, ""
+        if made.adopt_first:
+            adopted = [
+                adoption_repository.adopt(session, actor, source, business_today())
+                for source in made.adopt_first
+            ]
+            taken = (
+                "Took over "
+                + ", ".join(
+                    f"{source.contract['contract_id']} as {contract.contract_number}"
+                    for source, contract in zip(made.adopt_first, adopted, strict=True)
+                )
+                + ". "
+            )
+            end_date = date.fromisoformat(made.params["end_date"])
+            more = bulk.preview_co_terminate(session, adopted, end_date)
+            preview = replace(
+                made,
+                planned=[*made.planned, *more.planned],
+                problems=[*made.problems, *more.problems],
+            )
+        operation = bulk.apply(session, actor, preview)
         label = bulk.KIND_LABELS[operation.kind]
         return Outcome(
             message=(
-                f"Applied {label} #{operation.id} to {operation.contract_count} "
+                f"{taken}Applied {label} #{operation.id} to {operation.contract_count} "
                 f"contract{'s' if operation.contract_count != 1 else ''}."
             ),
             target=str(operation.id),

@@ -4,7 +4,7 @@ terminate, archive and restore; the pickers and the customer card."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -51,6 +51,9 @@ def customer_choices(db: Database, active_only: bool = False) -> dict[str, str]:
         }
 
 
+ASSET_COLUMNS = ["serial_number", "model", "location", "contract"]
+
+
 @dataclass(frozen=True)
 class CustomerCard:
     company: dict[str, Any]
@@ -58,6 +61,10 @@ class CustomerCard:
     contracts: pd.DataFrame
     documents: pd.DataFrame
     timeline: pd.DataFrame
+    # The installed assets added by hand on its contracts (the registers' are in the marts).
+    assets: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ASSET_COLUMNS))
+    # Its id in the marts: ``app:<number>``, or the CRM customer it took over.
+    warehouse_id: str = ""
 
 
 def customer_card(db: Database, number: str) -> CustomerCard | None:
@@ -71,6 +78,7 @@ def customer_card(db: Database, number: str) -> CustomerCard | None:
                 selectinload(Customer.contracts)
                 .selectinload(Contract.versions)
                 .selectinload(ContractVersion.lines),
+                selectinload(Customer.contracts).selectinload(Contract.assets),
             )
         )
         if customer is None:
@@ -100,7 +108,21 @@ def customer_card(db: Database, number: str) -> CustomerCard | None:
             | Document.contract_id.in_([c.id for c in customer.contracts]),
         )
         history = timeline(customer_timeline(session, customer))
-    return CustomerCard(company, contacts, contracts, documents, history)
+        assets = pd.DataFrame(
+            [
+                {
+                    "serial_number": asset.serial_number,
+                    "model": asset.model,
+                    "location": asset.location,
+                    "contract": contract.contract_number,
+                }
+                for contract in customer.contracts
+                for asset in contract.assets
+            ],
+            columns=ASSET_COLUMNS,
+        )
+        warehouse_id = customer.source_ref or f"app:{customer.customer_number}"
+    return CustomerCard(company, contacts, contracts, documents, history, assets, warehouse_id)
 
 
 # --- writes -------------------------------------------------------------------------

@@ -74,6 +74,16 @@ LINE_CONFIG = {
     "end_date": st.column_config.DateColumn("Ends", help="Empty: runs with the contract"),
 }
 
+# Installed assets as the customer card, the CRM customer and the contract page list them.
+ASSET_CONFIG: dict[str, Any] = {
+    "serial_number": "Serial number",
+    "model": "Model",
+    "location": "Location",
+    "contract": "Contract",
+    "install_date": st.column_config.DateColumn("Installed"),
+    "source": "From",
+}
+
 
 def empty_lines() -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in LINE_COLUMNS.items()})

@@ -1,10 +1,26 @@
--- What the warehouse received but could not use, one row per finding: today the
--- contract lines it cannot value. They are left out of every MRR figure instead of
--- stopping the refresh; the warning check data_quality_findings_is_empty says so.
+-- What the warehouse received but could not use, one row per finding: the contract
+-- lines it cannot value (left out of every MRR figure instead of stopping the refresh),
+-- and the installed assets whose contract, line or customer is unknown (kept in
+-- installed_assets without it). The warning check data_quality_findings_is_empty says so.
 with
 
 unvalued as (
     select * from {{ ref('int_contract_lines_unvalued') }}
+),
+
+assets as (
+    select * from {{ ref('int_installed_assets_resolved') }}
+),
+
+asset_problems as (
+    select
+        assets.*,
+        unnest([
+            { 'field': 'contract_id', 'value': assets.contract_ref, 'reason': assets.contract_problem },
+            { 'field': 'customer_id', 'value': assets.customer_ref, 'reason': assets.customer_problem },
+            { 'field': 'line_id', 'value': assets.line_ref, 'reason': assets.line_problem }
+        ]) as problem,
+    from assets
 ),
 
 findings as (
@@ -21,7 +37,25 @@ findings as (
         unvalued.load_id,
         unvalued.source_file,
         unvalued.row_number,
+        null::varchar as asset_key,
     from unvalued
+    union all
+    select
+        asset_problems.source_system,
+        asset_problems.serial_number as source_id,
+        null::varchar as line_id,
+        asset_problems.contract_id,
+        asset_problems.customer_id,
+        asset_problems.model as product,
+        asset_problems.problem.field,
+        asset_problems.problem.value,
+        asset_problems.problem.reason,
+        asset_problems.load_id,
+        asset_problems.source_file,
+        asset_problems.row_number,
+        asset_problems.asset_key,
+    from asset_problems
+    where asset_problems.problem.reason is not null
 )
 
 select * from findings

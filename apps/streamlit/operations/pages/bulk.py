@@ -5,6 +5,7 @@ applied in one transaction, and undone by a reverse operation."""
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -13,9 +14,11 @@ from avtale.dates import today as business_today
 from avtale.services import bulk
 from avtale.services.unit_of_work import Outcome
 from common import access, database, ui
+from common.scope import current_scope
 from operations import bulk_reads
 
 PREVIEW = "bulk_preview"
+SELECT_BY = {"contracts": "Contracts", "assets": "By installed asset"}
 
 user = access.user()
 url, version = database.current()
@@ -36,7 +39,54 @@ kind = st.segmented_control(
 kind = kind or "price_update"
 
 numbers: list[str] = []
-if kind != "indexation":
+serials: list[str] = []
+by_assets = kind == "co_terminate" and (
+    st.segmented_control(
+        "Select",
+        ["contracts", "assets"],
+        format_func=lambda key: SELECT_BY[key],
+        key="bulk_select_by",
+        default="contracts",
+    )
+    == "assets"
+)
+if by_assets:
+    scope = current_scope()
+    assets = bulk_reads.covered_assets(scope.serving, scope.version)
+    left, right = st.columns(2)
+    models = left.multiselect(
+        "Model", sorted(m for m in assets.model.unique() if m), key="bulk_models", placeholder="All"
+    )
+    locations = right.multiselect(
+        "Location",
+        sorted(loc for loc in assets.location.unique() if loc),
+        key="bulk_locations",
+        placeholder="All",
+    )
+    shown = assets
+    if models:
+        shown = shown[shown.model.isin(models)]
+    if locations:
+        shown = shown[shown.location.isin(locations)]
+    labels = {
+        row.serial_number: f"{row.serial_number} · {row.model or '?'} · {row.customer}"
+        for row in shown.itertuples()
+    }
+    serials = st.multiselect(
+        "Serial numbers",
+        list(labels),
+        format_func=lambda serial: labels[serial],
+        key="bulk_serials",
+        placeholder="All the assets of the models and locations chosen",
+    )
+    if not serials and (models or locations):
+        serials = sorted(labels)
+    contracts_hit = shown[shown.serial_number.isin(serials)].contract_id.nunique()
+    st.caption(
+        f"{len(serials)} assets chosen, covered by {contracts_hit} contracts. Contracts from "
+        "CRM and accounting exports are taken over into Avtale when the preview is applied."
+    )
+elif kind != "indexation":
     contracts = bulk_reads.active_contracts(url, version)
     left, right = st.columns(2)
     customers = left.multiselect(
@@ -92,17 +142,28 @@ else:
     else:
         params["percent"] = st.text_input("CPI change in %", key="bulk_cpi", value="")
 
-request = (kind, tuple(numbers), tuple(sorted((k, str(v)) for k, v in params.items())))
+request = (
+    kind,
+    tuple(numbers),
+    tuple(serials),
+    by_assets,
+    tuple(sorted((k, str(v)) for k, v in params.items())),
+)
 if st.button("Preview", key="bulk_preview_submit", type="primary"):
-    made = bulk.preview(
-        db,
-        kind,
-        numbers,
-        end_date=params.get("end_date"),
-        percent=params.get("percent"),
-        price_list=params.get("price_list"),
-        effective_date=params.get("effective_date"),
-    )
+    if by_assets:
+        made = bulk.preview_by_assets(
+            db, Path(current_scope().serving), serials, params.get("end_date")
+        )
+    else:
+        made = bulk.preview(
+            db,
+            kind,
+            numbers,
+            end_date=params.get("end_date"),
+            percent=params.get("percent"),
+            price_list=params.get("price_list"),
+            effective_date=params.get("effective_date"),
+        )
     st.session_state[PREVIEW] = (request, made)
 
 stored = st.session_state.get(PREVIEW)
@@ -115,6 +176,8 @@ if stored is not None and stored[0] == request:
         st.subheader("Preview")
         for problem in made.problems:
             st.warning(ui.md(problem), icon=":material/warning:")
+        if made.adopt_first:
+            st.info(ui.md(bulk.taking_over(made)), icon=":material/move_down:")
         if not made.rows:
             st.info("No contract would change.", icon=":material/info:")
         else:
@@ -138,7 +201,8 @@ if stored is not None and stored[0] == request:
                     "note": "Note",
                 },
             )
-            st.metric("Contracts", made.contract_count)
+            count = made.contract_count + len(made.adopt_first)
+            st.metric("Contracts", count)
             for currency, (old, new, change) in made.totals_by_currency().items():
                 a, b, c = st.columns(3)
                 a.metric(f"MRR before ({currency})", ui.money(float(old), currency))
@@ -151,7 +215,7 @@ if stored is not None and stored[0] == request:
 
             ui.action_button(
                 "bulk_apply",
-                f"Apply to {made.contract_count} contracts",
+                f"Apply to {count} contracts",
                 partial(bulk.apply, db, user.username, made),
                 then=applied,
             )

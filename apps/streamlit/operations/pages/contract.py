@@ -12,7 +12,7 @@ from avtale.dates import today as oslo_today
 from avtale.services import users
 from common import access, contract_inputs, database, document_reads, links, ui
 from common.scope import current_scope
-from operations import contract_actions, contract_reads, crm_reads, invoice_reads
+from operations import asset_reads, contract_actions, contract_reads, crm_reads, invoice_reads
 
 ORIGINS = {
     "app": "Entered in Avtale",
@@ -131,18 +131,20 @@ st.dataframe(
 assets_col, documents_col = st.columns(2)
 with assets_col:
     st.subheader("Installed assets")
-    if view.assets.empty:
+    assets = asset_reads.with_hand_added(
+        view.assets,
+        asset_reads.contract_assets(
+            current_scope().serving, current_scope().version, f"app:{number}"
+        ),
+    ).drop(columns="contract")
+    if assets.empty:
         st.caption("None registered.")
     else:
         st.dataframe(
-            view.assets,
+            assets,
             key="contract_assets",
             hide_index=True,
-            column_config={
-                "serial_number": "Serial number",
-                "model": "Model",
-                "location": "Location",
-            },
+            column_config=contract_inputs.ASSET_CONFIG,
         )
 with documents_col:
     st.subheader("Documents")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import streamlit as st
 
 from avtale.serving import NotPublishedError
-from common import access, database, ui
+from common import access, contract_inputs, database, ui
 from common.scope import current_scope
-from operations import adoption_actions, crm_reads
+from operations import adoption_actions, asset_reads, crm_reads
 
 # source_system -> (what it came from, where to change it)
 ORIGINS = {
@@ -75,6 +75,15 @@ ui.facts(
         ("MRR now", ui.money(company["current_mrr"] or 0, "NOK")),
     ]
 )
+
+st.subheader("Installed assets")
+assets = asset_reads.customer_assets(scope.serving, scope.version, customer_id)
+if assets.empty:
+    st.caption("None in the asset registers.")
+else:
+    st.dataframe(
+        assets, key="crm_assets", hide_index=True, column_config=contract_inputs.ASSET_CONFIG
+    )
 
 st.subheader("Contracts")
 if not crm.contracts:

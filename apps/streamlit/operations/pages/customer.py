@@ -8,8 +8,9 @@ from typing import Literal
 import streamlit as st
 
 from avtale.services import users
-from common import access, database, links, ui
-from operations import customer_actions, customer_reads
+from common import access, contract_inputs, database, links, ui
+from common.scope import current_scope
+from operations import asset_reads, customer_actions, customer_reads
 
 STATUS_BADGES: dict[str, tuple[str, Literal["green", "red", "gray"]]] = {
     "active": ("Active", "green"),
@@ -87,6 +88,19 @@ if can_edit and company["status"] == "active":
             icon=":material/note_add:",
             query_params={"customer": number},
         )
+
+st.subheader("Installed assets")
+scope = current_scope()
+assets = asset_reads.with_hand_added(
+    card.assets,
+    asset_reads.customer_assets(scope.serving, scope.version, card.warehouse_id, files_only=True),
+)
+if assets.empty:
+    st.caption("None registered.")
+else:
+    st.dataframe(
+        assets, key="card_assets", hide_index=True, column_config=contract_inputs.ASSET_CONFIG
+    )
 
 st.subheader("Contacts")
 if card.contacts.empty:
