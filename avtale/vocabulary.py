@@ -70,6 +70,11 @@ MOVEMENT_TYPES = ("new", "expansion", "contraction", "churn", "reactivation")
 
 ROLES = ("leadership", "analyst", "sales_ops", "admin")
 
+# The locales a user reads the app in (numbers, dates, product names); the first is the
+# default, the business's own: Norwegian (NOK, Europe/Oslo).
+USER_LOCALES = ("nb", "da", "sv", "en")
+DEFAULT_LOCALE = USER_LOCALES[0]
+
 
 def period_months(billing_period: str, interval_months: int | None = None) -> Fraction | None:
     """Months one billing period covers; None for a one-off line (not recurring revenue)

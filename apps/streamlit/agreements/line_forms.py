@@ -12,7 +12,7 @@ import streamlit as st
 from avtale.services import agreements
 from avtale.services.agreements import ProposalView
 from avtale.services.database import Database
-from common import contract_inputs, ui
+from common import contract_inputs, fmt, ui
 from common.form_values import records
 
 # What a renegotiation edits unless "Edit all terms" is on (seed 004: price and licences).
@@ -106,7 +106,7 @@ def step(
             hide_index=True,
             column_config=PRICED_COLUMNS,
         )
-        st.caption(f"MRR {ui.money(head['mrr'], currency)}")
+        st.caption(f"MRR {fmt.money(head['mrr'], currency)}")
         proposed_changes(db, actor, view)
     with st.expander("Catalogue", icon=":material/inventory_2:"):
         st.dataframe(

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import pandas as pd
 import streamlit as st
 
-from avtale.dates import business_zone
 from avtale.services.documents import max_upload_bytes
 from avtale.services.unit_of_work import FORM, Outcome
 from avtale.settings import paths
 from avtale.worker import request_refresh
+from common import fmt
 
 if TYPE_CHECKING:
     from streamlit.elements.lib.column_config_utils import ColumnConfigMappingInput
@@ -343,27 +343,18 @@ def upload_limit_text() -> str:
 # --- showing values -----------------------------------------------------------------
 
 
-def when(moment: datetime | None) -> str:
-    # The users are Nordic: times as they read them, whatever the server's zone.
-    return "" if moment is None else f"{moment.astimezone(business_zone()):%d %b %Y %H:%M}"
-
-
 def shown(value: Any) -> str:
     if value is None or value == "" or value == {}:
         return "–"
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, datetime):
-        return when(value)
+        return fmt.moment(value)
     if isinstance(value, date):
-        return value.isoformat()
+        return fmt.day(value)
     if isinstance(value, dict):
-        return "; ".join(f"{name}: {item}" for name, item in value.items())
+        return "; ".join(f"{label(name)}: {shown(item)}" for name, item in value.items())
     return str(value)
-
-
-def money(amount: float, currency: str) -> str:
-    return f"{currency} {amount:,.2f}"
 
 
 def facts(items: Iterable[tuple[str, Any]], columns: int = 3) -> None:
@@ -383,8 +374,8 @@ def ended(heading: str, reason: str | None, circumstances: str | None) -> None:
 
 
 def local_times(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
-    """Timestamps as local, readable text (the database keeps UTC)."""
+    """Timestamps as local, readable text in the user's locale (the database keeps UTC)."""
     frame = frame.copy()
     for column in columns:
-        frame[column] = frame[column].map(when)
+        frame[column] = frame[column].map(fmt.moment)
     return frame

@@ -10,7 +10,7 @@ import streamlit as st
 
 from avtale.dates import today as oslo_today
 from avtale.services import users
-from common import access, contract_inputs, database, document_reads, links, ui
+from common import access, contract_inputs, database, document_reads, fmt, links, ui
 from common.scope import current_scope
 from operations import contract_actions, contract_reads, crm_reads, invoice_reads
 
@@ -60,7 +60,7 @@ ui.facts(
         ("Status", head["status"].capitalize()),
         ("Origin", ORIGINS.get(head["origin"], head["origin"])),
         ("Current version", f"{head['version_no']}, effective {head['effective_date']}"),
-        ("MRR now", ui.money(head["mrr"], terms["currency"])),
+        ("MRR now", fmt.money(head["mrr"], terms["currency"])),
     ],
     columns=4,
 )
@@ -153,7 +153,7 @@ with documents_col:
     for document in view.documents.itertuples():
         kind = notes.get(document.id) or document.kind.replace("_", " ")
         st.download_button(
-            f"{document.filename} ({kind}, {document.size_bytes:,} bytes)",
+            f"{document.filename} ({kind}, {fmt.count(document.size_bytes)} bytes)",
             data=partial(document_reads.document_bytes, document.stored_path),
             file_name=document.filename,
             mime=document.content_type,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from avtale.serving import NotPublishedError
-from common import access, database, ui
+from common import access, database, fmt, ui
 from common.scope import current_scope
 from operations import adoption_actions, crm_reads
 
@@ -71,7 +71,7 @@ ui.facts(
         ("Customer since", company["created_date"]),
         ("First month with MRR", company["first_mrr_month"]),
         ("Main currency", company["currency"]),
-        ("MRR now", ui.money(company["current_mrr"] or 0, "NOK")),
+        ("MRR now", fmt.money(company["current_mrr"] or 0, "NOK")),
     ]
 )
 
@@ -96,7 +96,7 @@ for contract in crm.contracts:
                 ("Signed", contract["signed_date"]),
                 ("Owner", contract["owner"]),
                 ("Currency", contract["currency"]),
-                ("MRR now", None if mrr is None else ui.money(mrr, "NOK")),
+                ("MRR now", None if mrr is None else fmt.money(mrr, "NOK")),
             ],
             columns=5,
         )

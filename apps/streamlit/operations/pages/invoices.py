@@ -9,7 +9,7 @@ import streamlit as st
 
 from avtale.dates import today as business_today
 from avtale.services import invoices, users
-from common import access, database, links, ui
+from common import access, database, fmt, links, ui
 from operations import invoice_actions, invoice_reads
 
 COLUMNS: dict[str, Any] = {
@@ -67,10 +67,10 @@ if number is not None:
     ui.facts(
         [
             ("Status", document.status),
-            ("Total", ui.money(document.total, document.currency)),
-            ("Paid", ui.money(document.paid, document.currency)),
-            ("Credited", ui.money(document.credited, document.currency)),
-            ("Open", ui.money(document.open, document.currency)),
+            ("Total", fmt.money(document.total, document.currency)),
+            ("Paid", fmt.money(document.paid, document.currency)),
+            ("Credited", fmt.money(document.credited, document.currency)),
+            ("Open", fmt.money(document.open, document.currency)),
             ("Corrects", document.corrects),
         ]
     )
