@@ -84,7 +84,7 @@ def documents(db: Database, actor: str, view: ProposalView) -> None:
             st.caption("No previewer on this server: download the PDF to read it.")
     if not docs.empty:
         st.markdown("**Documents of this proposal**")
-        st.dataframe(
+        ui.dataframe(
             ui.local_times(docs, "uploaded_at"),
             key="flow_documents",
             hide_index=True,
@@ -177,7 +177,7 @@ def send_and_sign(db: Database, actor: str, view: ProposalView) -> None:
         )
         if not view.tasks.empty:
             st.markdown("**Routed to the teams**")
-            st.dataframe(
+            ui.dataframe(
                 view.tasks.assign(
                     team=view.tasks.team.map(lambda t: agreement_reads.TEAMS.get(t, t)),
                     changes=view.tasks.changes.map(

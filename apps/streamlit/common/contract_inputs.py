@@ -21,17 +21,7 @@ from common import ui
 # Far enough either way for contracts signed long ago and terms running for decades.
 EARLIEST, LATEST = date(1900, 1, 1), date(2100, 12, 31)
 RULES = {"none": "None", "cpi": "Consumer price index", "fixed_pct": "Fixed percentage"}
-PERIODS = {
-    "one_off": "One-off",
-    "weekly": "Weekly",
-    "monthly": "Monthly",
-    "quarterly": "Quarterly",
-    "half_yearly": "Half-yearly",
-    "yearly": "Yearly",
-    "two_yearly": "Every 2 years",
-    "three_yearly": "Every 3 years",
-    "every_n_months": "Every N months",
-}
+PERIODS = ui.PERIODS
 # A choice added to the schema must get a label here before the app starts.
 assert set(RULES) == set(PRICE_ADJUSTMENT_RULES) and set(PERIODS) == set(BILLING_PERIODS)
 

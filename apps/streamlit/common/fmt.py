@@ -37,7 +37,9 @@ LOCALE_NAMES = {"nb": "Norsk bokmål", "da": "Dansk", "sv": "Svenska", "en": "En
 MILLION = 1_000_000
 DASH = "–"
 
-Kind = Literal["money", "whole", "number", "integer", "quantity", "percent", "rate", "day"]
+Kind = Literal[
+    "money", "nok", "signed", "whole", "integer", "quantity", "percent", "rate", "day", "moment"
+]
 
 
 class Shown(Formatter):
@@ -118,10 +120,12 @@ class Shown(Formatter):
             return ""
         if kind == "money":
             return self.number(_number(value), 2)
+        if kind == "nok":
+            return self.money(value, currency)
+        if kind == "signed":
+            return self.signed(value)
         if kind == "whole":
             return self.number(round(_number(value)), 0)
-        if kind == "number":
-            return self.number(_number(value), 2)
         if kind == "integer":
             return self.number(int(value), 0)
         if kind == "quantity":
@@ -130,6 +134,8 @@ class Shown(Formatter):
             return self.percent(value)
         if kind == "rate":
             return self.rate(value)
+        if kind == "moment":
+            return self.moment(pd.Timestamp(value).to_pydatetime())
         return self.day(value)
 
     def quantity(self, value: object) -> str:
@@ -221,13 +227,61 @@ def plotly_layout() -> dict[str, Any]:
     return {"separators": current().separators()}
 
 
-def table(frame: pd.DataFrame, kinds: Mapping[str, Kind]) -> Any:
-    """``frame`` for ``st.dataframe`` with the columns in ``kinds`` shown in the user's
-    locale: a pandas Styler, so the cells keep their values (and sort by them) while
-    showing the formatted text. Give these columns no ``format`` in ``column_config``:
-    Streamlit's format would win over the Styler's."""
+def table(
+    frame: pd.DataFrame, column_config: Mapping[str, Any] | None = None
+) -> tuple[Any, dict[str, Any]]:
+    """``frame`` and its ``column_config`` for ``st.dataframe``, with numbers and dates shown
+    in the user's locale: a pandas Styler, so the cells keep their values (and sort by them)
+    while showing the locale's text. Streamlit's own formats would win over the Styler's
+    (and its ``localized`` follows the browser, not the user), so each column's printf or
+    date format is read as what it shows (``kind_of``) and left out of the config."""
+    config = dict(column_config or {})
+    if not isinstance(frame, pd.DataFrame):
+        return frame, config
+    kinds: dict[str, Kind] = {}
+    for column in frame.columns:
+        name = str(column)
+        kind = kind_of(config.get(name), frame[column])
+        if kind is None:
+            continue
+        kinds[name] = kind
+        entry = config.get(name)
+        if isinstance(entry, Mapping) and "type_config" in entry:
+            config[name] = {**entry, "type_config": {**entry["type_config"], "format": None}}
+    if not kinds:
+        return frame, config
     shown = current()
-    present = {column: kind for column, kind in kinds.items() if column in frame.columns}
     return frame.style.format(
-        {column: (lambda value, k=kind: shown.cell(k, value)) for column, kind in present.items()}
-    )
+        {name: (lambda value, k=kind: shown.cell(k, value)) for name, kind in kinds.items()}
+    ), config
+
+
+def kind_of(entry: Any, values: pd.Series) -> Kind | None:
+    """How a column shows, from its column config (a NumberColumn's printf format, a
+    DateColumn) or, without one, its dtype (dates and times); None: as Streamlit shows it."""
+    typed = entry.get("type_config") if isinstance(entry, Mapping) else None
+    if typed:
+        format = typed.get("format") or ""
+        if typed.get("type") == "number" and format:
+            if format.startswith("NOK "):
+                return "nok"
+            if format.startswith("%+"):
+                return "signed"
+            if format.endswith("g"):
+                return "quantity"
+            if format.endswith("d"):
+                return "integer" if "," in format else None
+            return "money" if ".2f" in format else "whole" if ".0f" in format else None
+        if typed.get("type") == "date":
+            return "day"
+        if typed.get("type") == "datetime":
+            return "moment"
+        return None
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return "moment"
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "day"
+    first = values.dropna().head(1).tolist()
+    if first and isinstance(first[0], date):
+        return "moment" if isinstance(first[0], datetime) else "day"
+    return None

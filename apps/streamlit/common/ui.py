@@ -21,6 +21,7 @@ import streamlit as st
 from avtale.services.documents import max_upload_bytes
 from avtale.services.unit_of_work import FORM, Outcome
 from avtale.settings import paths
+from avtale.vocabulary import APP_BILLING_PERIODS, FIELD_LABELS, field_label
 from avtale.worker import request_refresh
 from common import fmt
 
@@ -32,24 +33,7 @@ ColumnConfigs: TypeAlias = "ColumnConfigMappingInput"
 
 FLASH = "flash"
 
-LABELS = {
-    "customer_number": "Customer number",
-    "org_number": "Org number",
-    "email": "E-mail",
-    "may_sign": "May sign",
-    "sla": "SLA",
-    "term_months": "Term (months)",
-    "lock_in_months": "Lock-in (months)",
-    "notice_months": "Notice (months)",
-    "auto_renew": "Renews automatically",
-    "renewal_term_months": "Renewal term (months)",
-    "price_adjustment_pct": "Price adjustment %",
-    "payment_terms_days": "Payment terms (days)",
-    "discount_percent": "Discount %",
-    "billing_interval_months": "Every N months",
-    "terminated_date": "Last day",
-    "line_no": "Line",
-}
+LABELS = FIELD_LABELS
 
 
 MARKUP = re.compile(r"([\\`*_\[\]<>~|$])")
@@ -62,7 +46,8 @@ def md(text: object) -> str:
 
 
 def label(field: str) -> str:
-    return LABELS.get(field) or field.replace("_", " ").capitalize()
+    """A field's name as a reader says it: "unit_price" -> "Unit price"."""
+    return field_label(field)
 
 
 def change_label(field: str) -> str:
@@ -357,6 +342,61 @@ def shown(value: Any) -> str:
     return str(value)
 
 
+# The systems a marts id (``<source>:<id>``) comes from, as readers call them; the app's
+# own records go by their number alone.
+SOURCE_NAMES = {"hubspot": "HubSpot", "odoo": "Odoo", "generic": "Accounting"}
+
+
+def record_id(value: object) -> str:
+    """A customer's or contract's marts id as a reader knows it: ``app:CT-000002`` ->
+    ``CT-000002``, ``hubspot:123`` -> ``HubSpot 123``; anything else as it is."""
+    text = "" if value is None else str(value)
+    source, colon, rest = text.partition(":")
+    if not colon or not rest:
+        return text
+    if source == "app":
+        return rest
+    return f"{SOURCE_NAMES.get(source, source.capitalize())} {rest}"
+
+
+# The billing periods by their English names (the app's words), as the English phrase book
+# of documents has them: one list of names.
+PERIODS = {
+    period: fmt.formatter("en").labels[f"period_{period}"].replace("{n}", "N")
+    for period in APP_BILLING_PERIODS
+}
+
+
+def period_name(billing_period: object) -> str:
+    """A billing period by its name: ``one_off`` -> "One-off"; one the app does not bill
+    in (a CRM export's) with its underscores as spaces."""
+    if billing_period is None or billing_period == "" or pd.isna(billing_period):
+        return ""
+    return PERIODS.get(str(billing_period)) or str(billing_period).replace("_", " ").capitalize()
+
+
+def bulk_params(params: Mapping[str, Any]) -> str:
+    """What a bulk operation was given, in words: "3 %", "Undo of operation #1"."""
+    said = []
+    for name, value in params.items():
+        if value in (None, "", [], {}):
+            continue
+        if name == "percent":
+            said.append(fmt.current().percent(value))
+        elif name == "price_list":
+            said.append(f"price list {value}")
+        elif name == "end_date":
+            said.append(f"ending {fmt.day(value)}")
+        elif name == "undo_of":
+            said.append(f"Undo of operation #{value}")
+        elif name == "skipped":
+            count = len(value) if isinstance(value, list | tuple) else 1
+            said.append(f"{count} changed contract{'s' if count != 1 else ''} left as they were")
+        else:
+            said.append(f"{label(name)} {value}")
+    return ", ".join(said)
+
+
 def facts(items: Iterable[tuple[str, Any]], columns: int = 3) -> None:
     """Label/value pairs in a grid, the way a record card reads."""
     items = list(items)
@@ -371,6 +411,15 @@ def ended(heading: str, reason: str | None, circumstances: str | None) -> None:
     """Why a customer or contract ended, as told when it was terminated (SPEC R6)."""
     told = f"{heading}: {reason}" + (f" — {circumstances}" if circumstances else "")
     st.warning(md(told), icon=":material/block:")
+
+
+def dataframe(
+    data: pd.DataFrame, *, column_config: ColumnConfigs | None = None, **kwargs: Any
+) -> Any:
+    """``st.dataframe`` with numbers and dates in the user's locale (``fmt.table``); the
+    cells keep their values, so the table sorts as numbers and dates."""
+    styled, config = fmt.table(data, column_config)
+    return st.dataframe(styled, column_config=config, **kwargs)
 
 
 def local_times(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:

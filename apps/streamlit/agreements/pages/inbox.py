@@ -44,7 +44,7 @@ for approval in approvals:
         st.markdown("\n".join(f"- {ui.md(reason)}" for reason in approval.reasons))
         if not approval.current:
             st.warning("The proposal changed after this was asked: it has to be asked again.")
-        st.dataframe(
+        ui.dataframe(
             approval.priced,
             key=f"approval_{identity}_lines",
             hide_index=True,

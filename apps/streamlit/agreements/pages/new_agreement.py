@@ -66,7 +66,7 @@ if not number:
     if waiting.empty:
         st.caption("None open. Renegotiations start on a contract's page.")
         st.stop()
-    picked = st.dataframe(
+    picked = ui.dataframe(
         ui.local_times(waiting, "updated_at"),
         key="flow_open",
         hide_index=True,

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from common import charts, fmt
+from common import charts, fmt, ui
 from common.scope import Scope, current_scope
 from dashboards import analytics_reads, metrics_reads
 
@@ -139,7 +139,7 @@ def render_customers(scope: Scope, start: date, end: date, reason: str, heading:
         return
     st.caption(f"{fmt.count(len(rows))} churned, MRR lost {fmt.tile(-rows.amount.sum())}")
     rows["month"] = rows.month.map(fmt.month)
-    st.dataframe(
+    ui.dataframe(
         rows.rename(columns=COLUMNS),
         hide_index=True,
         column_config={"MRR lost": st.column_config.NumberColumn(format="NOK %,.2f")},

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from common import charts, fmt
+from common import charts, fmt, ui
 from common.charts import MOVEMENTS, MRR_COLOUR, NET_COLOUR
 from common.scope import Scope, current_scope
 from dashboards import metrics_reads
@@ -136,7 +136,7 @@ def render_customers(scope: Scope, month: date, movement: str) -> None:
     st.caption(f"{customers}, net {fmt.tile(rows.amount.sum())}")
     rows["movement"] = rows.movement.map(movement_label)
     amount = st.column_config.NumberColumn(format="NOK %,.2f")
-    st.dataframe(
+    ui.dataframe(
         rows.rename(columns=COLUMNS),
         hide_index=True,
         column_config={"Previous MRR": amount, "MRR": amount, "Amount": amount},

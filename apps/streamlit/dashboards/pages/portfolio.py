@@ -115,11 +115,10 @@ def render_signals(contract: pd.Series) -> None:
     signals = analytics_reads.contract_signals(scope.serving, scope.version, contract.contract_id)
     st.subheader(f"Signals · {contract.customer_name}")
     st.caption(
-        f"Contract {contract.contract_id} · owner {contract.owner} · contract MRR "
+        f"Contract {ui.record_id(contract.contract_id)} · owner {contract.owner} · contract MRR "
         f"{fmt.tile(contract.contract_mrr)}"
     )
-    signals["due_date"] = signals.due_date.dt.strftime("%Y-%m-%d")
-    st.dataframe(
+    ui.dataframe(
         signals.drop(columns="condition").rename(
             columns={"label": "Condition", "due_date": "Act by", "detail": "Detail"}
             | {"amount": "Amount (MRR)"}
@@ -157,9 +156,9 @@ contracts = contracts.sort_values(
     [column, "contract_mrr"], ascending=[ascending, False], kind="stable"
 ).reset_index(drop=True)
 ids = contracts.contract_id.tolist()
-shown = contracts[list(COLUMNS)].rename(columns=COLUMNS)
-shown["Next action"] = contracts.next_action_date.dt.strftime("%Y-%m-%d")
-st.dataframe(
+shown = contracts[list(COLUMNS)].assign(contract_id=contracts.contract_id.map(ui.record_id))
+shown = shown.rename(columns=COLUMNS)
+ui.dataframe(
     shown,
     hide_index=True,
     key=LIST_KEY,
@@ -168,7 +167,9 @@ st.dataframe(
     column_config={name: MONEY for name in list(COLUMNS.values())[5:9]},
 )
 
-labels = dict(zip(ids, contracts.customer_name + " · " + contracts.contract_id, strict=True))
+labels = dict(
+    zip(ids, contracts.customer_name + " · " + contracts.contract_id.map(ui.record_id), strict=True)
+)
 if st.session_state.get(CONTRACT_KEY) not in labels:
     st.session_state.pop(CONTRACT_KEY, None)
 picked = st.selectbox("Contract", ids, key=CONTRACT_KEY, format_func=ui.named(labels))

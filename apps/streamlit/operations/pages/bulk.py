@@ -114,7 +114,7 @@ if stored is not None and stored[0] == request:
         if not made.rows:
             st.info("No contract would change.", icon=":material/info:")
         else:
-            st.dataframe(
+            ui.dataframe(
                 bulk.preview_table(made),
                 key="bulk_preview_table",
                 hide_index=True,
@@ -160,7 +160,7 @@ if not operations:
 for item in operations:
     identity = item.id
     with st.container(border=True, key=f"bulk_operation_{identity}"):
-        what = ", ".join(f"{key} {value}" for key, value in item.params.items() if value)
+        what = ui.bulk_params(item.params)
         mrr = ", ".join(
             fmt.change(float(change), currency) for currency, change in item.mrr_change.items()
         )

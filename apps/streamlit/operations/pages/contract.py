@@ -59,7 +59,7 @@ ui.facts(
     [
         ("Status", head["status"].capitalize()),
         ("Origin", ORIGINS.get(head["origin"], head["origin"])),
-        ("Current version", f"{head['version_no']}, effective {head['effective_date']}"),
+        ("Current version", f"{head['version_no']}, effective {fmt.day(head['effective_date'])}"),
         ("MRR now", fmt.money(head["mrr"], terms["currency"])),
     ],
     columns=4,
@@ -78,7 +78,7 @@ if head["source_ref"]:
             "the source system, or renegotiate here.",
             icon=":material/difference:",
         )
-        st.dataframe(
+        ui.dataframe(
             differences,
             key="contract_reconciliation",
             hide_index=True,
@@ -114,7 +114,7 @@ ui.facts(
 )
 
 st.subheader("Lines")
-st.dataframe(
+ui.dataframe(
     view.lines,
     key="contract_lines",
     hide_index=True,
@@ -134,7 +134,7 @@ with assets_col:
     if view.assets.empty:
         st.caption("None registered.")
     else:
-        st.dataframe(
+        ui.dataframe(
             view.assets,
             key="contract_assets",
             hide_index=True,
@@ -164,7 +164,7 @@ with documents_col:
         )
 
 st.subheader("Version history")
-st.dataframe(
+ui.dataframe(
     ui.local_times(view.versions, "created_at"),
     key="contract_versions",
     hide_index=True,
@@ -184,7 +184,7 @@ if billed.empty:
     st.caption("None issued yet.")
 else:
     st.caption("Pick a row to open it under Invoices.")
-    picked = st.dataframe(
+    picked = ui.dataframe(
         billed,
         key="contract_invoices",
         hide_index=True,
@@ -230,7 +230,7 @@ if len(view.version_numbers) > 1:
         if changes.empty:
             st.caption("These versions have the same terms and lines.")
         else:
-            st.dataframe(
+            ui.dataframe(
                 changes.assign(field=changes.field.map(ui.change_label)),
                 key="compare_table",
                 hide_index=True,

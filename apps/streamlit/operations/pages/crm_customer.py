@@ -116,8 +116,10 @@ for contract in crm.contracts:
         if lines.empty:
             st.caption("No lines.")
         else:
-            st.dataframe(
-                lines.drop(columns="contract_id"),
+            ui.dataframe(
+                lines.drop(columns="contract_id").assign(
+                    billing_period=lines.billing_period.map(ui.period_name)
+                ),
                 key=f"crm_lines_{contract['contract_id']}",
                 hide_index=True,
                 column_config={

@@ -204,8 +204,11 @@ st.caption(
     "come first, soonest first; then the rest by MRR at stake. Click a row to open the "
     "contract."
 )
-event = st.dataframe(
-    rows.assign(deadline_type=rows.deadline_type.map(type_label)),
+event = ui.dataframe(
+    rows.assign(
+        deadline_type=rows.deadline_type.map(type_label),
+        contract_id=rows.contract_id.map(ui.record_id),
+    ),
     key=LIST_KEY,
     hide_index=True,
     on_select="rerun",

@@ -40,8 +40,10 @@ shown = st.multiselect(
     "Status", invoices.STATUSES, key="invoice_status", placeholder="Every status"
 )
 listed = register[register.status.isin(shown)] if shown else register
-st.caption(f"{len(listed)} of {len(register)} documents, newest first; status as of {today}.")
-st.dataframe(
+st.caption(
+    f"{len(listed)} of {len(register)} documents, newest first; status as of {fmt.day(today)}."
+)
+ui.dataframe(
     listed.assign(kind=listed.kind.str.replace("_", " ")),
     key="invoice_register",
     hide_index=True,
@@ -85,7 +87,7 @@ queue = invoice_reads.payment_queue(url, version)
 if queue.empty:
     st.caption("Every imported payment found its invoice.")
 else:
-    st.dataframe(
+    ui.dataframe(
         queue,
         key="payment_queue",
         hide_index=True,

@@ -104,7 +104,7 @@ recent = renewal_reads.recent_auto_renewals(url, version, today)
 if recent.empty:
     st.caption(f"No automatic renewals in the last {renewals.RECENT_DAYS} days.")
 else:
-    st.dataframe(
+    ui.dataframe(
         ui.local_times(recent, "decided_at"),
         key="recent_renewals",
         hide_index=True,
