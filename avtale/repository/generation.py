@@ -170,7 +170,7 @@ def proposal_context(
         },
         "lines": lines,
         "totals": _totals(lines, terms.get("currency") or "NOK"),
-        "changes": _changes(proposal) if proposal.kind == "renegotiation" else [],
+        "changes": _changes(session, proposal) if proposal.kind == "renegotiation" else [],
         "clauses": [
             {"key": c.key, "version": c.version, "title": c.title, "body": c.body} for c in chosen
         ],
@@ -206,7 +206,7 @@ def _effective_date(proposal: Proposal) -> date | None:
     return None
 
 
-def _changes(proposal: Proposal) -> list[dict[str, Any]]:
+def _changes(session: Session, proposal: Proposal) -> list[dict[str, Any]]:
     """Old -> new per line for quantity, price, discount and start date (what seed 004
     reports), worded and formatted in the document's language."""
     base = proposal.base_version
@@ -222,7 +222,7 @@ def _changes(proposal: Proposal) -> list[dict[str, Any]]:
     }
     old = {line.line_no: values_of(line) for line in base.lines}
     changes = []
-    for line in priced_lines(proposal):
+    for line in in_language(session, priced_lines(proposal), proposal.language):
         before = old.get(line["line_no"]) if line.get("line_no") else None
         name = line["product"]
         if before is None:
