@@ -17,7 +17,7 @@ format would follow the browser, not the user's setting).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from functools import cache
 from typing import Any, Literal
@@ -215,6 +215,13 @@ def moment(value: datetime | None) -> str:
 
 def month(value: date | pd.Timestamp) -> str:
     return current().month(value)
+
+
+def bound(show: Callable[[Shown, Any], str]) -> Callable[[Any], str]:
+    """A widget's ``format_func`` formatting with the locale of this run: Streamlit may call
+    it outside the run (AppTest does), where the session's locale is not to be read."""
+    shown = current()
+    return lambda value: show(shown, value)
 
 
 def product_name(item: Mapping[str, Any]) -> str:

@@ -288,7 +288,7 @@ def url_picker(text: str, options: Mapping[str, str], param: str, widget_key: st
     # and in accounting) must not share one, or a click on the page opens the other.
     counts = Counter(options.values())
     labels = {
-        value: label if counts[label] == 1 else f"{label} · {value}"
+        value: label if counts[label] == 1 else f"{label} · {record_id(value)}"
         for value, label in options.items()
     }
     return st.selectbox(

@@ -14,7 +14,7 @@ from agreements import agreement_reads
 from avtale.services import agreements, contracts, documents, invoices, portal
 from avtale.services.database import Database
 from avtale.settings import paths
-from common import contract_inputs, database, document_reads, links, ui
+from common import contract_inputs, database, document_reads, fmt, links, ui
 from common.form_values import records
 
 
@@ -49,7 +49,7 @@ def invoice(db: Database, actor: str, number: str, terms: dict[str, Any]) -> Non
                 "Month *",
                 months,
                 index=invoices.this_month(months),
-                format_func=lambda m: f"{m:%B %Y}",
+                format_func=fmt.bound(lambda shown, m: shown.month(m)),
                 key=ui.key(form, "period_start"),
             )
             ui.field_error(form, "period_start", "template", "document")

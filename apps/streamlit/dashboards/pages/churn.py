@@ -124,8 +124,8 @@ def pick_reason() -> None:
         st.session_state[REASON_KEY] = points[0]["customdata"]
 
 
-def period_label(period: date | str) -> str:
-    return "Last 12 months" if period == ALL else fmt.month(period)
+def period_label(period: date | str, shown: fmt.Shown | None = None) -> str:
+    return "Last 12 months" if period == ALL else (shown or fmt.current()).month(period)
 
 
 def render_customers(scope: Scope, start: date, end: date, reason: str, heading: str) -> None:
@@ -182,7 +182,12 @@ charts.show(nrr_figure(nrr), nrr, "net-revenue-retention", "churn_nrr_chart")
 months = actual.month.dt.date.tolist()[::-1]  # newest first
 if st.session_state.get(PERIOD_KEY) not in [ALL, *months]:
     st.session_state.pop(PERIOD_KEY, None)
-period = st.selectbox("Period", [ALL, *months], key=PERIOD_KEY, format_func=period_label)
+period = st.selectbox(
+    "Period",
+    [ALL, *months],
+    key=PERIOD_KEY,
+    format_func=fmt.bound(lambda shown, p: period_label(p, shown)),
+)
 end = months[0] if period == ALL else period
 start = (pd.Timestamp(end) - pd.DateOffset(months=11)).date() if period == ALL else period
 reasons = analytics_reads.churn_reasons(scope.serving, scope.version, start, end, *scope.filters)

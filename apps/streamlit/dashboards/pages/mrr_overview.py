@@ -174,7 +174,10 @@ if st.session_state.get(MONTH_KEY) not in months:
     st.session_state.pop(MONTH_KEY, None)
 pick_month, pick_movement = st.columns(2)
 month = pick_month.selectbox(
-    "Month", months, key=MONTH_KEY, format_func=lambda m: fmt.month(pd.Timestamp(m))
+    "Month",
+    months,
+    key=MONTH_KEY,
+    format_func=fmt.bound(lambda shown, m: shown.month(pd.Timestamp(m))),
 )
 movement = pick_movement.selectbox(
     "Movement", [ALL, *MOVEMENTS], key=MOVEMENT_KEY, format_func=movement_label
