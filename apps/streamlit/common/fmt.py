@@ -38,8 +38,21 @@ MILLION = 1_000_000
 DASH = "–"
 
 Kind = Literal[
-    "money", "nok", "signed", "whole", "integer", "quantity", "percent", "rate", "day", "moment"
+    "money",
+    "nok",
+    "signed",
+    "whole",
+    "integer",
+    "quantity",
+    "percent",
+    "rate",
+    "day",
+    "moment",
+    "record",
 ]
+# The systems a marts id (``<source>:<id>``) comes from, as readers call them; the app's
+# own records go by their number alone.
+SOURCE_NAMES = {"hubspot": "HubSpot", "odoo": "Odoo", "generic": "Accounting"}
 
 
 class Shown(Formatter):
@@ -136,6 +149,8 @@ class Shown(Formatter):
             return self.rate(value)
         if kind == "moment":
             return self.moment(pd.Timestamp(value).to_pydatetime())
+        if kind == "record":
+            return record_id(value)
         return self.day(value)
 
     def quantity(self, value: object) -> str:
@@ -144,6 +159,18 @@ class Shown(Formatter):
         text = f"{number:.6f}".rstrip("0").rstrip(".")
         places = len(text.partition(".")[2])
         return self.number(number, places)
+
+
+def record_id(value: object) -> str:
+    """A customer's or contract's marts id as a reader knows it: ``app:CT-000002`` ->
+    ``CT-000002``, ``hubspot:123`` -> ``HubSpot 123``; anything else as it is."""
+    text = "" if value is None else str(value)
+    source, colon, rest = text.partition(":")
+    if not colon or not rest:
+        return text
+    if source == "app":
+        return rest
+    return f"{SOURCE_NAMES.get(source, source.capitalize())} {rest}"
 
 
 def _number(value: object) -> float:
@@ -235,31 +262,34 @@ def plotly_layout() -> dict[str, Any]:
 
 
 def table(
-    frame: pd.DataFrame, column_config: Mapping[str, Any] | None = None
+    frame: pd.DataFrame,
+    column_config: Mapping[str, Any] | None = None,
+    kinds: Mapping[str, Kind] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """``frame`` and its ``column_config`` for ``st.dataframe``, with numbers and dates shown
     in the user's locale: a pandas Styler, so the cells keep their values (and sort by them)
     while showing the locale's text. Streamlit's own formats would win over the Styler's
     (and its ``localized`` follows the browser, not the user), so each column's printf or
-    date format is read as what it shows (``kind_of``) and left out of the config."""
+    date format is read as what it shows (``kind_of``) and left out of the config; ``kinds``
+    names the others (``record``: an id shown as ``record_id`` does)."""
     config = dict(column_config or {})
     if not isinstance(frame, pd.DataFrame):
         return frame, config
-    kinds: dict[str, Kind] = {}
+    shown_as: dict[str, Kind] = {}
     for column in frame.columns:
         name = str(column)
-        kind = kind_of(config.get(name), frame[column])
+        kind = (kinds or {}).get(name) or kind_of(config.get(name), frame[column])
         if kind is None:
             continue
-        kinds[name] = kind
+        shown_as[name] = kind
         entry = config.get(name)
         if isinstance(entry, Mapping) and "type_config" in entry:
             config[name] = {**entry, "type_config": {**entry["type_config"], "format": None}}
-    if not kinds:
+    if not shown_as:
         return frame, config
     shown = current()
     return frame.style.format(
-        {name: (lambda value, k=kind: shown.cell(k, value)) for name, kind in kinds.items()}
+        {name: (lambda value, k=kind: shown.cell(k, value)) for name, kind in shown_as.items()}
     ), config
 
 

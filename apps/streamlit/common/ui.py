@@ -342,22 +342,8 @@ def shown(value: Any) -> str:
     return str(value)
 
 
-# The systems a marts id (``<source>:<id>``) comes from, as readers call them; the app's
-# own records go by their number alone.
-SOURCE_NAMES = {"hubspot": "HubSpot", "odoo": "Odoo", "generic": "Accounting"}
-
-
-def record_id(value: object) -> str:
-    """A customer's or contract's marts id as a reader knows it: ``app:CT-000002`` ->
-    ``CT-000002``, ``hubspot:123`` -> ``HubSpot 123``; anything else as it is."""
-    text = "" if value is None else str(value)
-    source, colon, rest = text.partition(":")
-    if not colon or not rest:
-        return text
-    if source == "app":
-        return rest
-    return f"{SOURCE_NAMES.get(source, source.capitalize())} {rest}"
-
+SOURCE_NAMES = fmt.SOURCE_NAMES
+record_id = fmt.record_id
 
 # The billing periods by their English names (the app's words), as the English phrase book
 # of documents has them: one list of names.
@@ -414,11 +400,16 @@ def ended(heading: str, reason: str | None, circumstances: str | None) -> None:
 
 
 def dataframe(
-    data: pd.DataFrame, *, column_config: ColumnConfigs | None = None, **kwargs: Any
+    data: pd.DataFrame,
+    *,
+    column_config: ColumnConfigs | None = None,
+    kinds: Mapping[str, fmt.Kind] | None = None,
+    **kwargs: Any,
 ) -> Any:
-    """``st.dataframe`` with numbers and dates in the user's locale (``fmt.table``); the
-    cells keep their values, so the table sorts as numbers and dates."""
-    styled, config = fmt.table(data, column_config)
+    """``st.dataframe`` with numbers and dates in the user's locale, and the columns in
+    ``kinds`` shown as named there (``fmt.table``); the cells keep their values, so the
+    table sorts as numbers and dates and a clicked row gives the record's id."""
+    styled, config = fmt.table(data, column_config, kinds)
     return st.dataframe(styled, column_config=config, **kwargs)
 
 

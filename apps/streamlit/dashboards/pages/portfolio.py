@@ -156,8 +156,7 @@ contracts = contracts.sort_values(
     [column, "contract_mrr"], ascending=[ascending, False], kind="stable"
 ).reset_index(drop=True)
 ids = contracts.contract_id.tolist()
-shown = contracts[list(COLUMNS)].assign(contract_id=contracts.contract_id.map(ui.record_id))
-shown = shown.rename(columns=COLUMNS)
+shown = contracts[list(COLUMNS)].rename(columns=COLUMNS)
 ui.dataframe(
     shown,
     hide_index=True,
@@ -165,6 +164,7 @@ ui.dataframe(
     on_select=partial(pick_row, ids),
     selection_mode="single-row",
     column_config={name: MONEY for name in list(COLUMNS.values())[5:9]},
+    kinds={"Contract": "record"},
 )
 
 labels = dict(

@@ -205,16 +205,14 @@ st.caption(
     "contract."
 )
 event = ui.dataframe(
-    rows.assign(
-        deadline_type=rows.deadline_type.map(type_label),
-        contract_id=rows.contract_id.map(ui.record_id),
-    ),
+    rows.assign(deadline_type=rows.deadline_type.map(type_label)),
     key=LIST_KEY,
     hide_index=True,
     on_select="rerun",
     selection_mode="single-row",
     column_order=list(COLUMNS),
     column_config=COLUMNS,
+    kinds={"contract_id": "record"},
 )
 charts.downloads(
     rows.drop(columns=["source_id"]),
