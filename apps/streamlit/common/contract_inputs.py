@@ -16,7 +16,7 @@ import streamlit as st
 from avtale.services.contracts import TERM_NAMES, currencies
 from avtale.vocabulary import APP_BILLING_PERIODS as BILLING_PERIODS
 from avtale.vocabulary import PRICE_ADJUSTMENT_RULES
-from common import ui
+from common import fmt, ui
 
 # Far enough either way for contracts signed long ago and terms running for decades.
 EARLIEST, LATEST = date(1900, 1, 1), date(2100, 12, 31)
@@ -107,7 +107,7 @@ def _date(form: str, field: str, text: str, help: str | None = None) -> date | N
         max_value=LATEST,
         key=ui.key(form, field),
         help=help,
-        format="YYYY-MM-DD",
+        format=fmt.date_input_format(),
     )
     ui.field_error(form, field)
     return value  # type: ignore[return-value]

@@ -251,6 +251,21 @@ def bound(show: Callable[[Shown, Any], str]) -> Callable[[Any], str]:
     return lambda value: show(shown, value)
 
 
+# How a date picker writes its day per locale (Streamlit offers year, month and day in
+# these orders with - / or .): as the locale writes a short date.
+DATE_INPUT_FORMATS = {
+    "nb": "DD.MM.YYYY",
+    "da": "DD.MM.YYYY",
+    "sv": "YYYY-MM-DD",
+    "en": "DD/MM/YYYY",
+}
+
+
+def date_input_format() -> Literal["DD.MM.YYYY", "YYYY-MM-DD", "DD/MM/YYYY"]:
+    """``st.date_input``'s ``format`` for the user's locale: nb ``03.12.2026``."""
+    return DATE_INPUT_FORMATS[current().language]  # type: ignore[return-value]
+
+
 def product_name(item: Mapping[str, Any]) -> str:
     """A catalogue product's name in the user's locale (``names``), else its name."""
     return str((item.get("names") or {}).get(locale()) or item["name"])

@@ -105,7 +105,7 @@ def revise(
                 "Effective from *",
                 value=None,
                 key=ui.key(form, "effective_date"),
-                format="YYYY-MM-DD",
+                format=fmt.date_input_format(),
             )
             with meta_a:
                 ui.field_error(form, "effective_date")
@@ -167,7 +167,10 @@ def terminate(db: Database, actor: str, number: str) -> None:
     with st.expander("Terminate contract", icon=":material/block:", expanded=ui.pending(form)):
         with st.form(form):
             last_day = st.date_input(
-                "Last day *", value=None, key=ui.key(form, "terminated_date"), format="YYYY-MM-DD"
+                "Last day *",
+                value=None,
+                key=ui.key(form, "terminated_date"),
+                format=fmt.date_input_format(),
             )
             ui.field_error(form, "terminated_date")
             reason = st.text_input("Reason *", key=ui.key(form, "reason"))

@@ -85,7 +85,7 @@ def mrr_figure(series: pd.DataFrame) -> go.Figure:
             opacity=0.6,
         )
     figure.update_traces(hovertemplate="%{x|%b %Y}: NOK %{y:,.2f}")
-    figure.update_layout(height=320, **LAYOUT)
+    figure.update_layout(height=320, **LAYOUT, **fmt.plotly_layout())
     return figure
 
 
@@ -110,7 +110,7 @@ def movements_figure(actual: pd.DataFrame) -> go.Figure:
         customdata=[[month, ALL] for month in months],
     )
     figure.update_traces(hovertemplate="%{x|%b %Y}: NOK %{y:,.2f}")
-    figure.update_layout(barmode="relative", height=360, **LAYOUT)
+    figure.update_layout(barmode="relative", height=360, **LAYOUT, **fmt.plotly_layout())
     return figure
 
 

@@ -120,6 +120,7 @@ def weeks_figure(weeks: pd.DataFrame, today: date) -> go.Figure:
         yaxis_tickformat=",.0f",
         xaxis_title="Week",
         **LAYOUT,
+        **fmt.plotly_layout(),
     )
     return figure
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from avtale.serving import NotPublishedError
-from common import database, links, ui
+from common import database, fmt, links, ui
 from common.scope import current_scope
 from operations import crm_reads, search_reads
 
@@ -101,7 +101,7 @@ min_notice = notice_col.number_input(
     "Notice at least (months)", min_value=0, step=1, value=None, key="terms_min_notice"
 )
 ends_before = ends_col.date_input(
-    "Ends before", value=None, key="terms_ends_before", format="YYYY-MM-DD"
+    "Ends before", value=None, key="terms_ends_before", format=fmt.date_input_format()
 )
 status = status_col.selectbox(
     "Status", list(STATUSES), format_func=ui.named(STATUSES), key="terms_status"
