@@ -24,6 +24,7 @@ from avtale.settings import (
     load_settings,
     paths,
 )
+from avtale.vocabulary import USER_LOCALES
 
 
 def _say(message: str) -> None:
@@ -261,11 +262,12 @@ def cmd_user_set(args: argparse.Namespace) -> int:
             ("email", args.email),
             ("manager", args.manager),
             ("crm_owner", args.crm_owner),
+            ("locale", args.locale),
         )
         if value is not None
     }
     if not details:
-        _say("error: give --email, --manager or --crm-owner (an empty value clears it)")
+        _say("error: give --email, --manager, --crm-owner (an empty value clears it) or --locale")
         return 2
     db = open_database(paths().ensure())
     outcome = set_contact_details(db, _cli(), args.username, details)
@@ -274,7 +276,7 @@ def cmd_user_set(args: argparse.Namespace) -> int:
     saved = outcome.detail
     print(
         f"{saved['username']}: e-mail {saved['email'] or '-'}, manager {saved['manager'] or '-'}, "
-        f"CRM owner {saved['crm_owner'] or '-'}"
+        f"CRM owner {saved['crm_owner'] or '-'}, locale {saved['locale']}"
     )
     return 0
 
@@ -591,13 +593,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     user_add.set_defaults(func=cmd_user_add)
     user_set = user_sub.add_parser(
-        "set", help="set where a user's reminders go (an empty value clears it)"
+        "set", help="set where a user's reminders go (an empty value clears it) and their locale"
     )
     user_set.add_argument("username")
     user_set.add_argument("--email", help="the address reminders are mailed to")
     user_set.add_argument("--manager", help="the username unacknowledged reminders go to")
     user_set.add_argument(
         "--crm-owner", help="the owner name or id CRM exports give this user's contracts"
+    )
+    user_set.add_argument(
+        "--locale",
+        choices=USER_LOCALES,
+        help="how the app shows this user numbers, dates and product names (default nb)",
     )
     user_set.set_defaults(func=cmd_user_set)
     user_unlock = user_sub.add_parser(

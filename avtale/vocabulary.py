@@ -70,6 +70,38 @@ MOVEMENT_TYPES = ("new", "expansion", "contraction", "churn", "reactivation")
 
 ROLES = ("leadership", "analyst", "sales_ops", "admin")
 
+# Fields as a reader names them where the plain rule (underscores to spaces, first letter
+# capital: "unit_price" -> "Unit price") reads wrong.
+FIELD_LABELS = {
+    "customer_number": "Customer number",
+    "org_number": "Org number",
+    "email": "E-mail",
+    "may_sign": "May sign",
+    "sla": "SLA",
+    "term_months": "Term (months)",
+    "lock_in_months": "Lock-in (months)",
+    "notice_months": "Notice (months)",
+    "auto_renew": "Renews automatically",
+    "renewal_term_months": "Renewal term (months)",
+    "price_adjustment_pct": "Price adjustment %",
+    "payment_terms_days": "Payment terms (days)",
+    "discount_percent": "Discount %",
+    "billing_interval_months": "Every N months",
+    "terminated_date": "Last day",
+    "line_no": "Line",
+}
+
+
+def field_label(field: str) -> str:
+    """A field's name as a reader says it: "unit_price" -> "Unit price"."""
+    return FIELD_LABELS.get(field) or field.replace("_", " ").capitalize()
+
+
+# The locales a user reads the app in (numbers, dates, product names); the first is the
+# default, the business's own: Norwegian (NOK, Europe/Oslo).
+USER_LOCALES = ("nb", "da", "sv", "en")
+DEFAULT_LOCALE = USER_LOCALES[0]
+
 
 def period_months(billing_period: str, interval_months: int | None = None) -> Fraction | None:
     """Months one billing period covers; None for a one-off line (not recurring revenue)

@@ -7,7 +7,9 @@ session in a template database that each test copies.
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -48,6 +50,16 @@ def use_database(home: Path, monkeypatch: pytest.MonkeyPatch, template: Path | N
     monkeypatch.setenv("AVTALE_HOME", str(home))
     monkeypatch.setenv("AVTALE_DATABASE_URL", url)
     return url
+
+
+def app_formatter(locale: str = "nb") -> Any:
+    """The app's formatter (``common.fmt``) of ``locale``, imported as its pages import it:
+    what a user of that locale reads (the users here have the default, nb)."""
+    if str(STREAMLIT_APP.parent) not in sys.path:
+        sys.path.insert(0, str(STREAMLIT_APP.parent))
+    from common.fmt import formatter
+
+    return formatter(locale)
 
 
 def start_app() -> AppTest:

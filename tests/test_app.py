@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from avtale.services import users
+from avtale.services.database import close_database, database_at
+from avtale.services.unit_of_work import System
 from tests.app_fixtures import write_serving_fixture
 from tests.app_ops_fixtures import log_in, make_template, start_app, use_database
 
@@ -51,14 +54,33 @@ def test_tiles_show_the_latest_complete_month(app):
     so the tiles are May's (5100: C1 1500, C2 back with 1200, C3 2400), against April's
     (3900: C1 1500, C3 2400; net new -480, C3's contraction)."""
     assert not app.exception
+    # anna has the default locale, Norwegian: amounts and months as a Norwegian reads them
+    # (Babel's separators are non-breaking spaces, so an amount never breaks a line).
     assert tiles(app) == {
-        "MRR": ("NOK 5,100.00", "+1,200.00"),
-        "ARR": ("NOK 61,200.00", "+14,400.00"),
+        "MRR": ("5\xa0100,00\xa0kr", "+1\xa0200,00\xa0kr"),
+        "ARR": ("61\xa0200,00\xa0kr", "+14\xa0400,00\xa0kr"),
         "Customers with MRR": ("3", "+1"),
-        "Net new MRR": ("NOK 1,200.00", "+1,680.00"),
+        "Net new MRR": ("1\xa0200,00\xa0kr", "+1\xa0680,00\xa0kr"),
     }
-    assert "May 2025, the latest complete month (Jun 2025 is still running)" in (
+    assert "mai 2025, the latest complete month (juni 2025 is still running)" in (
         app.caption[0].value
+    )
+
+
+def test_an_english_user_reads_english_numbers_and_months(tmp_path, monkeypatch, users_db):
+    """The locale is the user's (Admin → Users): the same page for anna set to English."""
+    write_serving_fixture(tmp_path / "serving.duckdb")
+    url = use_database(tmp_path, monkeypatch, users_db)
+    database = database_at(url)
+    set_to = users.set_contact_details(database, System("setup"), "anna", {"locale": "en"})
+    close_database(database)
+    assert set_to.ok and set_to.detail["locale"] == "en"
+    at = log_in(start_app(), "anna")
+    assert not at.exception
+    assert tiles(at)["MRR"] == ("NOK5,100.00", "+NOK1,200.00")
+    assert tiles(at)["ARR"] == ("NOK61,200.00", "+NOK14,400.00")
+    assert "May 2025, the latest complete month (Jun 2025 is still running)" in (
+        at.caption[0].value
     )
 
 
@@ -66,18 +88,18 @@ def test_country_filter_counts_only_those_customers(app):
     app.multiselect(key="filter_country").select("SE").run()
     assert not app.exception
     # May: Skärgård 2,400 (Öresund starts in June); in April Skärgård too, unchanged.
-    assert tiles(app)["MRR"] == ("NOK 2,400.00", "+0.00")
-    assert tiles(app)["Customers with MRR"] == ("1", "+0")
+    assert tiles(app)["MRR"] == ("2\xa0400,00\xa0kr", "0,00\xa0kr")
+    assert tiles(app)["Customers with MRR"] == ("1", "0")
 
     # May: Fjord 1,500 + Nordlys back with 1,200; April: Fjord alone.
     app.multiselect(key="filter_country").unselect("SE").select("NO").run()
-    assert tiles(app)["MRR"] == ("NOK 2,700.00", "+1,200.00")
+    assert tiles(app)["MRR"] == ("2\xa0700,00\xa0kr", "+1\xa0200,00\xa0kr")
 
 
 def test_owner_and_currency_filters_combine(app):
     app.multiselect(key="filter_owner").select("Lars")
     app.multiselect(key="filter_currency").select("SEK").run()
-    assert tiles(app)["MRR"] == ("NOK 2,400.00", "+0.00")  # Skärgård alone
+    assert tiles(app)["MRR"] == ("2\xa0400,00\xa0kr", "0,00\xa0kr")  # Skärgård alone
 
 
 def test_month_and_movement_list_the_customers_behind_them(app):

@@ -24,10 +24,11 @@ from streamlit.testing.v1 import AppTest
 
 from avtale.serving import connect_serving
 from avtale.settings import STREAMLIT_APP, Paths
-from tests.app_ops_fixtures import as_user, make_template, open_page, sqlite_url
+from tests.app_ops_fixtures import app_formatter, as_user, make_template, open_page, sqlite_url
 from tests.demo_home import demo_home
 
 pytestmark = pytest.mark.slow
+NB = app_formatter("nb")  # the users here read the default locale
 
 # page file -> the keys of its charts (each has a download button <key>_csv)
 PAGES = {
@@ -167,18 +168,21 @@ def test_kpi_tiles_show_the_latest_complete_month_of_the_mart(home, dashboard) -
         home, "select * from monthly_metrics where not is_future order by month desc limit 3"
     ).itertuples()
     shown = tiles(at)
-    assert shown["MRR"] == (f"NOK {latest.mrr:,.2f}", f"{latest.mrr - previous.mrr:+,.2f}")
-    assert shown["ARR"][0] == f"NOK {latest.arr:,.2f}"
-    assert shown["ARPA"][0] == f"NOK {latest.arpa:,.2f}"
-    assert shown["LTV"] == (f"NOK {latest.ltv:,.2f}", f"{latest.ltv - previous.ltv:+,.2f}")
+    # leo reads Norwegian (the default locale): amounts as "792 081,51 kr", a million or
+    # more in whole kroner, months as "nov. 2026".
+    assert shown["MRR"] == (NB.tile_money(latest.mrr), NB.change(latest.mrr - previous.mrr))
+    assert shown["ARR"][0] == NB.tile_money(latest.arr)
+    assert latest.arr < 1_000_000 or "," not in shown["ARR"][0]  # no øre on a million
+    assert shown["ARPA"][0] == NB.tile_money(latest.arpa)
+    assert shown["LTV"] == (NB.tile_money(latest.ltv), NB.change(latest.ltv - previous.ltv))
     assert shown["Customers with MRR"] == (
-        f"{latest.customers:,}",
-        f"{latest.customers - previous.customers:+,}",
+        NB.count(latest.customers),
+        NB.signed(latest.customers - previous.customers, 0),
     )
-    assert shown["Non-recurring revenue"][0] == f"NOK {latest.non_recurring_revenue:,.2f}"
-    assert shown["Net new MRR"][0] == f"NOK {latest.net_new_mrr:,.2f}"
-    assert shown["Quick ratio"][0] == f"{latest.quick_ratio:,.2f}"
-    assert f"{running.month:%b %Y} is still running" in at.caption[0].value
+    assert shown["Non-recurring revenue"][0] == NB.tile_money(latest.non_recurring_revenue)
+    assert shown["Net new MRR"][0] == NB.tile_money(latest.net_new_mrr)
+    assert shown["Quick ratio"][0] == NB.number(latest.quick_ratio, 2)
+    assert f"{NB.month(running.month)} is still running" in at.caption[0].value
     # Each definition is one click away, in SPEC IX's words.
     helps = {metric.label: metric.proto.help for metric in at.metric}
     assert "LTV = ARPA / average logo churn of the last 3 months" in helps["LTV"]
@@ -231,8 +235,8 @@ def test_kpis_follow_the_owner_filter(home, dashboard) -> None:
     ).iloc[0]
     at.multiselect(key="filter_owner").select(owner).run()
     assert not at.exception
-    assert tiles(at)["MRR"][0] == f"NOK {expected.mrr:,.2f}"
-    assert tiles(at)["Customers with MRR"][0] == f"{int(expected.customers):,}"
+    assert tiles(at)["MRR"][0] == NB.tile_money(expected.mrr)
+    assert tiles(at)["Customers with MRR"][0] == NB.count(int(expected.customers))
 
 
 # --- churn --------------------------------------------------------------------------
@@ -244,9 +248,9 @@ def test_churn_tiles_and_rates_are_the_marts(home, dashboard) -> None:
         home,
         "select * from monthly_metrics where not is_future order by month desc limit 1 offset 1",
     ).iloc[0]
-    assert tiles(at)["Logo churn"][0] == f"{latest.logo_churn_rate:.1%}"
-    assert tiles(at)["Gross revenue churn"][0] == f"{latest.gross_revenue_churn_rate:.1%}"
-    assert tiles(at)["NRR 12 months"][0] == f"{latest.nrr_12m:.1%}"
+    assert tiles(at)["Logo churn"][0] == NB.rate(latest.logo_churn_rate)  # e.g. 2,4 %
+    assert tiles(at)["Gross revenue churn"][0] == NB.rate(latest.gross_revenue_churn_rate)
+    assert tiles(at)["NRR 12 months"][0] == NB.rate(latest.nrr_12m)
 
     logo = trace(at, "churn_rates_chart", "Logo churn")
     _, table = download(at, "churn_rates_chart_csv")
@@ -310,7 +314,7 @@ def test_a_period_and_reason_list_the_customers_who_left(home, dashboard) -> Non
     _, reasons = download(at, "churn_reasons_chart_csv")
     assert reasons.customers.sum() == in_month.n
     assert reasons.mrr_lost.sum() == pytest.approx(in_month.lost)
-    assert set(at.dataframe[0].value["Month"]) <= {f"{month:%b %Y}"}
+    assert set(at.dataframe[0].value["Month"]) <= {NB.month(month)}
 
 
 # --- cohorts ------------------------------------------------------------------------
@@ -410,11 +414,12 @@ def test_forecast_shows_the_mart_and_the_horizon_selector_shortens_it(home, dash
     actual, ahead = mart[mart.is_actual], mart[~mart.is_actual]
     last = ahead.iloc[23]
     shown = tiles(at)
-    assert shown["MRR now"][0] == f"NOK {actual.actual_mrr.iloc[-1]:,.2f}"
-    assert shown[f"Contracted MRR in {last.month:%b %Y}"][0] == f"NOK {last.contracted_mrr:,.2f}"
-    assert shown[f"Trend in {last.month:%b %Y}"][0] == f"NOK {last.trend_mrr:,.2f}"
+    assert shown["MRR now"][0] == NB.tile_money(actual.actual_mrr.iloc[-1])
+    in_last = NB.month(last.month)
+    assert shown[f"Contracted MRR in {in_last}"][0] == NB.tile_money(last.contracted_mrr)
+    assert shown[f"Trend in {in_last}"][0] == NB.tile_money(last.trend_mrr)
     invoicing = ahead.expected_invoicing.head(24).sum()
-    assert shown["Expected invoicing, next 24 months"][0] == f"NOK {invoicing:,.2f}"
+    assert shown["Expected invoicing, next 24 months"][0] == NB.tile_money(invoicing)
     _, table = download(at, "forecast_mrr_csv")
     assert len(table) == len(actual) + 24
     band = trace(at, "forecast_mrr", "Trend band (80 %)")
@@ -445,11 +450,11 @@ def test_portfolio_tiles_list_and_signals_are_the_marts(home, dashboard) -> None
     ).itertuples()
     summary = next(summary)  # a row with each column's own type: counts stay ints
     shown = tiles(at)
-    assert shown["Healthy contracts"][0] == f"{summary.healthy:,}"
-    assert shown["Contracts at risk"][0] == f"{summary.at_risk:,}"
-    assert shown["Revenue at risk"][0] == f"NOK {summary.risk:,.2f}"
-    assert shown["Open upsell (MRR)"][0] == f"NOK {summary.upsell:,.2f}"
-    assert shown["Margin potential (MRR)"][0] == f"NOK {summary.margin:,.2f}"
+    assert shown["Healthy contracts"][0] == NB.count(summary.healthy)
+    assert shown["Contracts at risk"][0] == NB.count(summary.at_risk)
+    assert shown["Revenue at risk"][0] == NB.tile_money(summary.risk)
+    assert shown["Open upsell (MRR)"][0] == NB.tile_money(summary.upsell)
+    assert shown["Margin potential (MRR)"][0] == NB.tile_money(summary.margin)
 
     listed = at.dataframe[0].value
     assert len(listed) == summary.at_risk
@@ -462,7 +467,7 @@ def test_portfolio_tiles_list_and_signals_are_the_marts(home, dashboard) -> None
     listed = at.dataframe[0].value
     assert listed["Contract MRR"].tolist() == sorted(listed["Contract MRR"], reverse=True)
 
-    contract = listed["Contract"].iloc[0]
+    contract = listed["Contract"].iloc[0]  # the id; shown as "HubSpot 123" (a Styler)
     at.selectbox(key="portfolio_contract").set_value(contract).run()
     signals = sql(
         home,

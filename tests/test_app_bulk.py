@@ -153,5 +153,6 @@ def test_recent_operations_show_the_mrr_change_per_currency(app: Path) -> None:
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
     (shown,) = [m.value for m in at.markdown if m.value.startswith("**#1 ")]
-    assert "MRR DKK +591.25, EUR +8.85" in shown
-    assert "600.1" not in shown
+    # sally reads Norwegian (the default): each currency's change as a Norwegian writes it.
+    assert "MRR +591,25\xa0DKK, +8,85\xa0€" in shown
+    assert "600,1" not in shown and "600.1" not in shown

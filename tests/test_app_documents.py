@@ -31,6 +31,7 @@ from avtale.services import users
 from avtale.services.database import database_at
 from avtale.settings import paths
 from tests.app_ops_fixtures import (
+    app_formatter,
     as_user,
     make_template,
     open_page,
@@ -333,7 +334,8 @@ def test_a_large_licence_reduction_is_routed_to_customer_success(url):
     at.switch_page(FLOW)  # stay where the app went
     assert f"Renegotiation of {contract}" in [link.label for link in at.get("page_link")]
     assert "Additional licences / renegotiation" in texts(at.markdown)  # seed 004 defaults
-    assert (TODAY + timedelta(days=7)).isoformat() in texts(at.markdown)  # signing deadline
+    deadline = app_formatter("nb").day(TODAY + timedelta(days=7))  # e.g. 12. des. 2026
+    assert deadline in texts(at.markdown)  # the signing deadline, as sally reads a day
 
     edit_lines(at, edited={0: {"quantity": 70.0}})
     click(at, "flow_lines")

@@ -175,7 +175,7 @@ def test_app_renders_the_published_marts(
     from streamlit.testing.v1 import AppTest
 
     from avtale.settings import STREAMLIT_APP
-    from tests.app_ops_fixtures import log_in, make_template, sqlite_url
+    from tests.app_ops_fixtures import app_formatter, log_in, make_template, sqlite_url
 
     home, _ = built
     monkeypatch.setenv("AVTALE_HOME", str(home.home))
@@ -189,7 +189,7 @@ def test_app_renders_the_published_marts(
         home,
         "SELECT mrr FROM monthly_metrics WHERE NOT is_future ORDER BY month DESC LIMIT 1 OFFSET 1",
     )[0]
-    assert mrr_tile.value == f"NOK {latest_mrr:,.2f}"
+    assert mrr_tile.value == app_formatter("nb").tile_money(latest_mrr)  # anna reads nb
 
 
 def test_one_mart_materialises_alone_from_the_command_line(built, tmp_path: Path) -> None:

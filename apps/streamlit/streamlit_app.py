@@ -15,14 +15,13 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from avtale.dates import business_zone
 from avtale.services import users
 from avtale.services.database import DatabaseUnavailableError
 from avtale.services.unit_of_work import FORM
 from avtale.serving import NotPublishedError
 from avtale.settings import SettingsError, load_settings, paths
 from avtale.signing.tokens import secret_key
-from common import access, account_reads, database, links, marts_reads, ui
+from common import access, account_reads, database, fmt, links, marts_reads, ui
 from common.scope import FILTER_KEYS, current_scope
 from operations import notification_bell
 
@@ -205,7 +204,7 @@ def render_filters(options: pd.DataFrame, published: datetime | None) -> None:
             else:
                 st.query_params.pop(column, None)
         if published is not None:
-            st.caption(f"Data published {published.astimezone(business_zone()):%d %b %Y %H:%M %Z}")
+            st.caption(f"Data published {fmt.moment(published)}")
 
 
 def dashboard_frame(with_filters: bool = True) -> None:

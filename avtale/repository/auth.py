@@ -22,6 +22,7 @@ from avtale.repository.audit import record, snapshot
 from avtale.repository.models import ROLES, AppSession, LoginThrottle, User, utcnow
 from avtale.repository.validation import raise_if, require_actor
 from avtale.signing.tokens import digest, new_token
+from avtale.vocabulary import USER_LOCALES
 
 Permission = Literal[
     "read",
@@ -201,6 +202,19 @@ def update_user(
         user.active = active
     session.flush()
     record(session, actor, "user.update", "user", user.id, before, snapshot(user))
+    return user
+
+
+def set_locale(session: Session, actor: str, user: User, locale: str) -> User:
+    """How the app shows ``user`` numbers, dates and product names (one of USER_LOCALES)."""
+    actor = require_actor(actor)
+    if locale not in USER_LOCALES:
+        raise_if({"locale": "must be one of: " + ", ".join(USER_LOCALES)})
+    if user.locale != locale:
+        before = snapshot(user)
+        user.locale = locale
+        session.flush()
+        record(session, actor, "user.update", "user", user.id, before, snapshot(user))
     return user
 
 

@@ -26,7 +26,14 @@ from avtale.repository.audit import record, snapshot
 from avtale.repository.contracts import current_version
 from avtale.repository.documents import documents_dir, write_blob
 from avtale.repository.library import as_docgen, docgen_clauses, latest_template
-from avtale.repository.models import Contract, ContractVersion, Document, Proposal, Template
+from avtale.repository.models import (
+    Contract,
+    ContractVersion,
+    Document,
+    Product,
+    Proposal,
+    Template,
+)
 from avtale.repository.terms import values_of
 from avtale.repository.validation import ValidationError, raise_if, require_actor
 from avtale.rules.loading import RuleError, config_file
@@ -75,6 +82,28 @@ def _line_context(values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def in_language(
+    session: Session, lines: list[dict[str, Any]], language: str
+) -> list[dict[str, Any]]:
+    """The lines with each catalogue product named in the document's ``language``: a line
+    whose product is its catalogue product's default name (the flow filled it in) gets the
+    product's name in that language, or keeps the default; a name typed by hand stays."""
+    codes = {line["product_code"] for line in lines if line.get("product_code")}
+    if not codes:
+        return lines
+    products = {
+        product.code: product
+        for product in session.scalars(select(Product).where(Product.code.in_(codes)))
+    }
+    named = []
+    for line in lines:
+        product = products.get(line.get("product_code") or "")
+        if product is not None and line.get("product") in (None, "", product.name):
+            line = line | {"product": product.name_in(language)}
+        named.append(line)
+    return named
+
+
 def _totals(lines: list[dict[str, Any]], currency: str) -> dict[str, Any]:
     mrr = sum((line["mrr"] for line in lines), Decimal(0))
     one_off = sum((line["period_amount"] for line in lines if not line["recurring"]), Decimal(0))
@@ -96,7 +125,8 @@ def proposal_context(
 ) -> dict[str, Any]:
     """Everything a template may print for ``proposal`` (docs/documents.md)."""
     terms = proposal.terms
-    lines = [_line_context(line) for line in priced_lines(proposal)]
+    named = in_language(session, priced_lines(proposal), proposal.language)
+    lines = [_line_context(line) for line in named]
     chosen = chosen_clauses(session, proposal)
     me = seller(paths)
     signer = next((c for c in proposal.customer.contacts if c.may_sign), None)
@@ -140,7 +170,7 @@ def proposal_context(
         },
         "lines": lines,
         "totals": _totals(lines, terms.get("currency") or "NOK"),
-        "changes": _changes(proposal) if proposal.kind == "renegotiation" else [],
+        "changes": _changes(session, proposal) if proposal.kind == "renegotiation" else [],
         "clauses": [
             {"key": c.key, "version": c.version, "title": c.title, "body": c.body} for c in chosen
         ],
@@ -176,7 +206,7 @@ def _effective_date(proposal: Proposal) -> date | None:
     return None
 
 
-def _changes(proposal: Proposal) -> list[dict[str, Any]]:
+def _changes(session: Session, proposal: Proposal) -> list[dict[str, Any]]:
     """Old -> new per line for quantity, price, discount and start date (what seed 004
     reports), worded and formatted in the document's language."""
     base = proposal.base_version
@@ -192,7 +222,7 @@ def _changes(proposal: Proposal) -> list[dict[str, Any]]:
     }
     old = {line.line_no: values_of(line) for line in base.lines}
     changes = []
-    for line in priced_lines(proposal):
+    for line in in_language(session, priced_lines(proposal), proposal.language):
         before = old.get(line["line_no"]) if line.get("line_no") else None
         name = line["product"]
         if before is None:

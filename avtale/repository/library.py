@@ -313,14 +313,20 @@ def install_defaults(session: Session) -> dict[str, int]:
                     )
                 )
                 added["clauses"] += 1
-    codes = set(session.scalars(select(Product.code)))
+    installed = {product.code: product for product in session.scalars(select(Product))}
     for item in load_catalogue():
-        if item.code in codes:
+        if item.code in installed:
+            # A database from before product names (migration 0011) gets the built-in
+            # names once; names already there are kept.
+            if item.names and not installed[item.code].names:
+                installed[item.code].names = dict(item.names)
+                added["product_names"] = added.get("product_names", 0) + 1
             continue
         session.add(
             Product(
                 code=item.code,
                 name=item.name,
+                names=dict(item.names),
                 billing_period=item.billing_period,
                 billing_interval_months=item.billing_interval_months,
                 licence=item.licence,

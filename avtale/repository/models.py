@@ -29,7 +29,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from avtale.vocabulary import APP_BILLING_PERIODS, PRICE_ADJUSTMENT_RULES, ROLES
+from avtale.vocabulary import (
+    APP_BILLING_PERIODS,
+    DEFAULT_LOCALE,
+    PRICE_ADJUSTMENT_RULES,
+    ROLES,
+    USER_LOCALES,
+)
 
 CUSTOMER_STATUSES = ("active", "terminated", "archived")
 CONTRACT_STATUSES = ("draft", "active", "terminated", "expired")
@@ -103,7 +109,7 @@ class Base(DeclarativeBase):
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (one_of("role", ROLES),)
+    __table_args__ = (one_of("role", ROLES), one_of("locale", USER_LOCALES))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -116,6 +122,8 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     manager: Mapped[str | None] = mapped_column(String(64))
     crm_owner: Mapped[str | None] = mapped_column(String(100))
+    # How the app shows this user numbers, dates and product names (not its own words).
+    locale: Mapped[str] = mapped_column(String(5), default=DEFAULT_LOCALE)
 
 
 LOGIN_SCOPES = ("user", "client")
@@ -418,10 +426,18 @@ class Product(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The name per language ({"nb": ..., "en": ...}); ``name`` where a language has none.
+    # Read whole with the product and never queried by language, so a column, not a table.
+    names: Mapped[dict[str, Any]] = mapped_column(default=dict)
     billing_period: Mapped[str] = mapped_column(String(20))
     billing_interval_months: Mapped[int | None]
     licence: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+
+    def name_in(self, language: str | None) -> str:
+        """The product's name in ``language``, or its default name."""
+        named = self.names.get(language) if language and self.names else None
+        return str(named or self.name)
 
     prices: Mapped[list[Price]] = relationship(back_populates="product", order_by="Price.id")
 

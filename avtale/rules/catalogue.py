@@ -12,6 +12,7 @@ from typing import Any
 
 from avtale.rules.loading import RULES_DIR, Entry, document, read_yaml
 from avtale.vocabulary import APP_BILLING_PERIODS
+from docgen.locale import LANGUAGES
 
 CATALOGUE_FILE = RULES_DIR / "catalogue.yaml"
 CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,39}")  # fits the products table's code (40)
@@ -25,6 +26,8 @@ class Product:
     billing_period: str
     licence: bool = False
     billing_interval_months: int | None = None
+    # language -> the product's name in it ("nb" -> "Assist-lisens"); ``name`` otherwise.
+    names: Mapping[str, str] = field(default_factory=dict)
     # (price list, currency) -> unit price per billing period: ("standard", "NOK") -> 149.
     prices: Mapping[tuple[str, str], Decimal] = field(default_factory=dict)
 
@@ -57,7 +60,7 @@ def parse_catalogue(data: Any, *, source: str = CATALOGUE_FILE.name) -> list[Pro
 def _product(entry: Entry) -> Product:
     fields = entry.fields(
         required=("code", "name", "billing_period", "prices"),
-        optional=("licence", "billing_interval_months"),
+        optional=("licence", "billing_interval_months", "names"),
     )
     code = fields["code"].text(max_length=40)
     if not CODE.fullmatch(code):
@@ -80,8 +83,21 @@ def _product(entry: Entry) -> Product:
         billing_period=period,
         licence=licence,
         billing_interval_months=interval,
+        names=_names(fields["names"]) if "names" in fields else {},
         prices=_prices(fields["prices"]),
     )
+
+
+def _names(entry: Entry) -> dict[str, str]:
+    if not isinstance(entry.value, Mapping) or not entry.value:
+        entry.fail("must map languages (such as nb) to the product's name in them")
+    names = {}
+    for language, name in entry.value.items():
+        name_entry = entry.at(str(language), name)
+        if language not in LANGUAGES:
+            name_entry.fail(f"unknown language {language!r}; use one of: {', '.join(LANGUAGES)}")
+        names[str(language)] = name_entry.text(max_length=200)
+    return names
 
 
 def _prices(entry: Entry) -> dict[tuple[str, str], Decimal]:

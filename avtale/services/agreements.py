@@ -272,11 +272,13 @@ def open_renegotiation(db: Database, contract_number: str) -> str | None:
 
 
 def catalogue(db: Database) -> dict[str, dict[str, Any]]:
-    """Product code -> name, billing, and price by (price list, currency)."""
+    """Product code -> name (and ``names`` per language), billing, and price by (price
+    list, currency)."""
     with reading(db) as session:
         return {
             product.code: {
                 "name": product.name,
+                "names": dict(product.names or {}),
                 "billing_period": product.billing_period,
                 "billing_interval_months": product.billing_interval_months,
                 "licence": product.licence,

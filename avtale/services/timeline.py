@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from avtale.repository.models import AuditLog
+from avtale.vocabulary import field_label
 
 ACTIONS = {
     "customer.create": "Customer created",
@@ -38,7 +39,7 @@ def describe(entry: AuditLog) -> str:
         return str(after.get("termination_reason") or "")
     if entry.entity == "customer" and before:
         changed = [
-            f"{key}: {before.get(key) or '–'} → {after.get(key) or '–'}"
+            f"{field_label(key)}: {before.get(key) or '–'} → {after.get(key) or '–'}"
             for key in after
             if key not in QUIET and before.get(key) != after.get(key)
         ]

@@ -22,7 +22,9 @@ from avtale.repository.validation import ValidationError
 from avtale.services import lookups
 from avtale.services.database import Database
 from avtale.services.unit_of_work import FORM, MANAGE_USERS, Outcome, reading, refused, write
+from avtale.vocabulary import DEFAULT_LOCALE as DEFAULT_LOCALE
 from avtale.vocabulary import ROLES as ROLES
+from avtale.vocabulary import USER_LOCALES as USER_LOCALES
 
 
 def can(role: str | None, action: str) -> bool:
@@ -35,6 +37,8 @@ class Account:
     username: str
     role: str
     active: bool
+    # How the app shows this user numbers, dates and product names (USER_LOCALES).
+    locale: str = DEFAULT_LOCALE
 
 
 # --- logging in ---------------------------------------------------------------------
@@ -108,18 +112,27 @@ def has_users(db: Database) -> bool:
 
 
 def account(db: Database, username: str) -> Account | None:
-    """The user's role and whether they are active, as the database says now."""
+    """The user's role, whether they are active and their locale, as the database says now."""
     with reading(db) as session:
         row = session.scalar(select(User).where(User.username == username))
-        return None if row is None else Account(row.username, row.role, row.active)
+        return None if row is None else Account(row.username, row.role, row.active, row.locale)
 
 
-USER_COLUMNS = ["username", "role", "active", "email", "manager", "crm_owner", "created_at"]
+USER_COLUMNS = [
+    "username",
+    "role",
+    "active",
+    "email",
+    "manager",
+    "crm_owner",
+    "locale",
+    "created_at",
+]
 
 
 def users(db: Database) -> pd.DataFrame:
     """Every user by name: username, role, active, where reminders go (email, manager,
-    crm_owner), created_at."""
+    crm_owner), locale, created_at."""
     with reading(db) as session:
         rows = session.scalars(select(User).order_by(User.username))
         return pd.DataFrame(
@@ -198,14 +211,24 @@ def reset_password(db: Database, actor: str, username: str | None, password: str
 def set_contact_details(
     db: Database, actor: str, username: str | None, details: Mapping[str, Any]
 ) -> Outcome:
-    """Where a user's reminders go: e-mail, manager (a username), CRM owner name; only the
-    fields given change, an empty value clears one. ``detail`` has them as saved."""
+    """Where a user's reminders go: e-mail, manager (a username), CRM owner name; and the
+    ``locale`` the app shows them numbers, dates and product names in (USER_LOCALES). Only
+    the fields given change, an empty value clears one (not the locale). ``detail`` has them
+    as saved."""
 
     def work(session: Session) -> Outcome:
-        user = reminders.set_contact_details(
-            session, actor, lookups.user(session, username), details
-        )
-        saved = {"email": user.email, "manager": user.manager, "crm_owner": user.crm_owner}
+        user = lookups.user(session, username)
+        contact = {name: value for name, value in details.items() if name != "locale"}
+        if "locale" in details:
+            auth.set_locale(session, actor, user, details["locale"])
+        if contact:
+            reminders.set_contact_details(session, actor, user, contact)
+        saved = {
+            "email": user.email,
+            "manager": user.manager,
+            "crm_owner": user.crm_owner,
+            "locale": user.locale,
+        }
         return Outcome(
             message=f"Contact details of {user.username} saved.",
             detail={"username": user.username, **saved},

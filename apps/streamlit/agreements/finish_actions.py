@@ -13,7 +13,7 @@ from avtale.services import agreements
 from avtale.services.agreements import ProposalView
 from avtale.services.database import Database
 from avtale.settings import paths
-from common import document_reads, links, ui
+from common import document_reads, fmt, links, ui
 
 
 def documents(db: Database, actor: str, view: ProposalView) -> None:
@@ -84,7 +84,7 @@ def documents(db: Database, actor: str, view: ProposalView) -> None:
             st.caption("No previewer on this server: download the PDF to read it.")
     if not docs.empty:
         st.markdown("**Documents of this proposal**")
-        st.dataframe(
+        ui.dataframe(
             ui.local_times(docs, "uploaded_at"),
             key="flow_documents",
             hide_index=True,
@@ -151,7 +151,10 @@ def send_and_sign(db: Database, actor: str, view: ProposalView) -> None:
         )
         with expander, st.form(form):
             signed_on = st.date_input(
-                "Signed on *", value=None, key=ui.key(form, "signed_date"), format="YYYY-MM-DD"
+                "Signed on *",
+                value=None,
+                key=ui.key(form, "signed_date"),
+                format=fmt.date_input_format(),
             )
             ui.field_error(form, "signed_date")
             signer_name = st.text_input("Signed by *", key=ui.key(form, "signer_name"))
@@ -177,7 +180,7 @@ def send_and_sign(db: Database, actor: str, view: ProposalView) -> None:
         )
         if not view.tasks.empty:
             st.markdown("**Routed to the teams**")
-            st.dataframe(
+            ui.dataframe(
                 view.tasks.assign(
                     team=view.tasks.team.map(lambda t: agreement_reads.TEAMS.get(t, t)),
                     changes=view.tasks.changes.map(

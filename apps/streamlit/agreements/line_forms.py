@@ -12,7 +12,7 @@ import streamlit as st
 from avtale.services import agreements
 from avtale.services.agreements import ProposalView
 from avtale.services.database import Database
-from common import contract_inputs, ui
+from common import contract_inputs, fmt, ui
 from common.form_values import records
 
 # What a renegotiation edits unless "Edit all terms" is on (seed 004: price and licences).
@@ -55,7 +55,7 @@ def step(
     form, head = "flow_lines", view.header
     number, currency = head["number"], head["currency"]
     ui.prefill(form, (number, head["revision"]), {}, {"lines": lines_frame(view.lines)})
-    names = {code: f"{code} · {item['name']}" for code, item in catalogue.items()}
+    names = {code: f"{code} · {fmt.product_name(item)}" for code, item in catalogue.items()}
     config = contract_inputs.LINE_CONFIG | {
         "product_code": st.column_config.SelectboxColumn(
             "Catalogue product", options=list(names), format_func=ui.named(names)
@@ -100,21 +100,21 @@ def step(
         )
     if not view.priced.empty:
         st.markdown("**As priced by the discount rules**")
-        st.dataframe(
+        ui.dataframe(
             view.priced,
             key="flow_priced",
             hide_index=True,
             column_config=PRICED_COLUMNS,
         )
-        st.caption(f"MRR {ui.money(head['mrr'], currency)}")
+        st.caption(f"MRR {fmt.money(head['mrr'], currency)}")
         proposed_changes(db, actor, view)
     with st.expander("Catalogue", icon=":material/inventory_2:"):
-        st.dataframe(
+        ui.dataframe(
             pd.DataFrame(
                 [
                     {
                         "code": code,
-                        "name": item["name"],
+                        "name": fmt.product_name(item),
                         "billing": contract_inputs.PERIODS.get(item["billing_period"]),
                         "list_price": item["prices"].get((head["price_list"], currency)),
                     }

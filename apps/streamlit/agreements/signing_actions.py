@@ -61,7 +61,7 @@ def parties(db: Database, actor: str, number: str, status: str) -> None:
     if table.empty:
         return
     st.markdown("**Signatories**")
-    st.dataframe(
+    ui.dataframe(
         table.assign(status=table.status.map(lambda s: STATUS_ICONS.get(s, s))),
         key="flow_signatories",
         hide_index=True,

@@ -16,7 +16,7 @@ from avtale.services import agreements
 from avtale.services.agreements import PROPOSAL_TYPES, SITUATIONS, ProposalView
 from avtale.services.database import Database
 from avtale.services.unit_of_work import Outcome
-from common import contract_inputs, ui
+from common import contract_inputs, fmt, ui
 from common.form_values import records
 
 STEPS = {
@@ -79,7 +79,9 @@ def go_to(step: int) -> Callable[[Outcome], None]:
 
 
 def _date(form: str, field: str, text: str, help: str | None = None) -> date | None:
-    value = st.date_input(text, value=None, key=ui.key(form, field), format="YYYY-MM-DD", help=help)
+    value = st.date_input(
+        text, value=None, key=ui.key(form, field), format=fmt.date_input_format(), help=help
+    )
     ui.field_error(form, field)
     return value  # type: ignore[return-value]
 

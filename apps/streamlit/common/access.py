@@ -21,7 +21,7 @@ import streamlit as st
 from avtale.services import users
 from avtale.settings import paths
 from avtale.signing.tokens import secret_key
-from common import account_reads, database
+from common import account_reads, database, fmt
 
 USER_KEY = "user"
 SESSION_KEY = "login_session"
@@ -42,6 +42,7 @@ ROLE_NAMES = {
 class SignedIn:
     username: str
     role: str
+    locale: str = fmt.DEFAULT_LOCALE
 
     @property
     def role_name(self) -> str:
@@ -61,7 +62,9 @@ def current_user() -> SignedIn | None:
     if account is None or not account.active:
         log_out()
         return None
-    return SignedIn(account.username, account.role)
+    # Every value this run shows is formatted in the user's locale (``common.fmt``).
+    st.session_state[fmt.LOCALE_KEY] = account.locale
+    return SignedIn(account.username, account.role, account.locale)
 
 
 def user() -> SignedIn:

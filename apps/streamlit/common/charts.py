@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from avtale.csv_export import excel_csv, file_name, neutralise
+from common import fmt
 from common.scope import current_scope
 
 # movement -> (label, colour); gains first so a stack reads upwards from zero
@@ -120,21 +121,11 @@ def show(figure: go.Figure, frame: pd.DataFrame, name: str, key: str, **plotly: 
     """Draw ``figure`` (widget key ``key``) and the downloads of ``frame`` under it (keys
     ``<key>_csv`` and ``<key>_excel``); returns what ``st.plotly_chart`` returns (the
     selection)."""
+    # The axes and hover texts use the user's locale's decimal and group separators.
+    figure.update_layout(**fmt.plotly_layout())
     shown = st.plotly_chart(figure, key=key, config=config(name), **plotly)
     downloads(frame, name, key, scope_filters(), type="tertiary")
     return shown
-
-
-def nok(amount: float) -> str:
-    return f"NOK {amount:,.2f}"
-
-
-def pct(rate: float | None) -> str:
-    return "–" if rate is None or pd.isna(rate) else f"{rate:.1%}"
-
-
-def month_label(month: date | pd.Timestamp) -> str:
-    return f"{month:%b %Y}"
 
 
 def iso(month: date | pd.Timestamp) -> str:
@@ -181,8 +172,8 @@ def now_label(series: pd.DataFrame) -> str:
     complete month, and the running month is named as such (charts mark it partial)."""
     latest = complete_months(series).month.iloc[-1]
     running = series[~series.is_future].month.iloc[-1]
-    text = f"{month_label(latest)}, the latest complete month"
-    return text + (f" ({month_label(running)} is still running)" if running != latest else "")
+    text = f"{fmt.month(latest)}, the latest complete month"
+    return text + (f" ({fmt.month(running)} is still running)" if running != latest else "")
 
 
 def mark_running(figure: go.Figure, series: pd.DataFrame) -> go.Figure:

@@ -16,22 +16,12 @@ import streamlit as st
 from avtale.services.contracts import TERM_NAMES, currencies
 from avtale.vocabulary import APP_BILLING_PERIODS as BILLING_PERIODS
 from avtale.vocabulary import PRICE_ADJUSTMENT_RULES
-from common import ui
+from common import fmt, ui
 
 # Far enough either way for contracts signed long ago and terms running for decades.
 EARLIEST, LATEST = date(1900, 1, 1), date(2100, 12, 31)
 RULES = {"none": "None", "cpi": "Consumer price index", "fixed_pct": "Fixed percentage"}
-PERIODS = {
-    "one_off": "One-off",
-    "weekly": "Weekly",
-    "monthly": "Monthly",
-    "quarterly": "Quarterly",
-    "half_yearly": "Half-yearly",
-    "yearly": "Yearly",
-    "two_yearly": "Every 2 years",
-    "three_yearly": "Every 3 years",
-    "every_n_months": "Every N months",
-}
+PERIODS = ui.PERIODS
 # A choice added to the schema must get a label here before the app starts.
 assert set(RULES) == set(PRICE_ADJUSTMENT_RULES) and set(PERIODS) == set(BILLING_PERIODS)
 
@@ -127,7 +117,7 @@ def _date(form: str, field: str, text: str, help: str | None = None) -> date | N
         max_value=LATEST,
         key=ui.key(form, field),
         help=help,
-        format="YYYY-MM-DD",
+        format=fmt.date_input_format(),
     )
     ui.field_error(form, field)
     return value  # type: ignore[return-value]

@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import pandas as pd
 import streamlit as st
 
-from avtale.dates import business_zone
 from avtale.services.documents import max_upload_bytes
 from avtale.services.unit_of_work import FORM, Outcome
 from avtale.settings import paths
+from avtale.vocabulary import APP_BILLING_PERIODS, FIELD_LABELS, field_label
 from avtale.worker import request_refresh
+from common import fmt
 
 if TYPE_CHECKING:
     from streamlit.elements.lib.column_config_utils import ColumnConfigMappingInput
@@ -32,24 +33,7 @@ ColumnConfigs: TypeAlias = "ColumnConfigMappingInput"
 
 FLASH = "flash"
 
-LABELS = {
-    "customer_number": "Customer number",
-    "org_number": "Org number",
-    "email": "E-mail",
-    "may_sign": "May sign",
-    "sla": "SLA",
-    "term_months": "Term (months)",
-    "lock_in_months": "Lock-in (months)",
-    "notice_months": "Notice (months)",
-    "auto_renew": "Renews automatically",
-    "renewal_term_months": "Renewal term (months)",
-    "price_adjustment_pct": "Price adjustment %",
-    "payment_terms_days": "Payment terms (days)",
-    "discount_percent": "Discount %",
-    "billing_interval_months": "Every N months",
-    "terminated_date": "Last day",
-    "line_no": "Line",
-}
+LABELS = FIELD_LABELS
 
 
 MARKUP = re.compile(r"([\\`*_\[\]<>~|$])")
@@ -62,7 +46,8 @@ def md(text: object) -> str:
 
 
 def label(field: str) -> str:
-    return LABELS.get(field) or field.replace("_", " ").capitalize()
+    """A field's name as a reader says it: "unit_price" -> "Unit price"."""
+    return field_label(field)
 
 
 def change_label(field: str) -> str:
@@ -303,7 +288,7 @@ def url_picker(text: str, options: Mapping[str, str], param: str, widget_key: st
     # and in accounting) must not share one, or a click on the page opens the other.
     counts = Counter(options.values())
     labels = {
-        value: label if counts[label] == 1 else f"{label} · {value}"
+        value: label if counts[label] == 1 else f"{label} · {record_id(value)}"
         for value, label in options.items()
     }
     return st.selectbox(
@@ -343,27 +328,59 @@ def upload_limit_text() -> str:
 # --- showing values -----------------------------------------------------------------
 
 
-def when(moment: datetime | None) -> str:
-    # The users are Nordic: times as they read them, whatever the server's zone.
-    return "" if moment is None else f"{moment.astimezone(business_zone()):%d %b %Y %H:%M}"
-
-
 def shown(value: Any) -> str:
     if value is None or value == "" or value == {}:
         return "–"
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, datetime):
-        return when(value)
+        return fmt.moment(value)
     if isinstance(value, date):
-        return value.isoformat()
+        return fmt.day(value)
     if isinstance(value, dict):
-        return "; ".join(f"{name}: {item}" for name, item in value.items())
+        return "; ".join(f"{label(name)}: {shown(item)}" for name, item in value.items())
     return str(value)
 
 
-def money(amount: float, currency: str) -> str:
-    return f"{currency} {amount:,.2f}"
+SOURCE_NAMES = fmt.SOURCE_NAMES
+record_id = fmt.record_id
+
+# The billing periods by their English names (the app's words), as the English phrase book
+# of documents has them: one list of names.
+PERIODS = {
+    period: fmt.formatter("en").labels[f"period_{period}"].replace("{n}", "N")
+    for period in APP_BILLING_PERIODS
+}
+
+
+def period_name(billing_period: object) -> str:
+    """A billing period by its name: ``one_off`` -> "One-off"; one the app does not bill
+    in (a CRM export's) with its underscores as spaces."""
+    if billing_period is None or billing_period == "" or pd.isna(billing_period):
+        return ""
+    return PERIODS.get(str(billing_period)) or str(billing_period).replace("_", " ").capitalize()
+
+
+def bulk_params(params: Mapping[str, Any]) -> str:
+    """What a bulk operation was given, in words: "3 %", "Undo of operation #1"."""
+    said = []
+    for name, value in params.items():
+        if value in (None, "", [], {}):
+            continue
+        if name == "percent":
+            said.append(fmt.current().percent(value))
+        elif name == "price_list":
+            said.append(f"price list {value}")
+        elif name == "end_date":
+            said.append(f"ending {fmt.day(value)}")
+        elif name == "undo_of":
+            said.append(f"Undo of operation #{value}")
+        elif name == "skipped":
+            count = len(value) if isinstance(value, list | tuple) else 1
+            said.append(f"{count} changed contract{'s' if count != 1 else ''} left as they were")
+        else:
+            said.append(f"{label(name)} {value}")
+    return ", ".join(said)
 
 
 def facts(items: Iterable[tuple[str, Any]], columns: int = 3) -> None:
@@ -382,9 +399,23 @@ def ended(heading: str, reason: str | None, circumstances: str | None) -> None:
     st.warning(md(told), icon=":material/block:")
 
 
+def dataframe(
+    data: pd.DataFrame,
+    *,
+    column_config: ColumnConfigs | None = None,
+    kinds: Mapping[str, fmt.Kind] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """``st.dataframe`` with numbers and dates in the user's locale, and the columns in
+    ``kinds`` shown as named there (``fmt.table``); the cells keep their values, so the
+    table sorts as numbers and dates and a clicked row gives the record's id."""
+    styled, config = fmt.table(data, column_config, kinds)
+    return st.dataframe(styled, column_config=config, **kwargs)
+
+
 def local_times(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
-    """Timestamps as local, readable text (the database keeps UTC)."""
+    """Timestamps as local, readable text in the user's locale (the database keeps UTC)."""
     frame = frame.copy()
     for column in columns:
-        frame[column] = frame[column].map(when)
+        frame[column] = frame[column].map(fmt.moment)
     return frame

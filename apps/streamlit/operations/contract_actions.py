@@ -17,7 +17,7 @@ from avtale.services import agreements, contracts, documents, invoices, portal
 from avtale.services.database import Database
 from avtale.services.unit_of_work import Outcome
 from avtale.settings import paths
-from common import contract_inputs, database, document_reads, links, ui
+from common import contract_inputs, database, document_reads, fmt, links, ui
 from common.form_values import records
 
 
@@ -52,7 +52,7 @@ def invoice(db: Database, actor: str, number: str, terms: dict[str, Any]) -> Non
                 "Month *",
                 months,
                 index=invoices.this_month(months),
-                format_func=lambda m: f"{m:%B %Y}",
+                format_func=fmt.bound(lambda shown, m: shown.month(m)),
                 key=ui.key(form, "period_start"),
             )
             ui.field_error(form, "period_start", "template", "document")
@@ -110,7 +110,7 @@ def revise(
                 "Effective from *",
                 value=None,
                 key=ui.key(form, "effective_date"),
-                format="YYYY-MM-DD",
+                format=fmt.date_input_format(),
             )
             with meta_a:
                 ui.field_error(form, "effective_date")
@@ -186,7 +186,10 @@ def termination_form(
     ):
         with st.form(form):
             last_day = st.date_input(
-                "Last day *", value=None, key=ui.key(form, "terminated_date"), format="YYYY-MM-DD"
+                "Last day *",
+                value=None,
+                key=ui.key(form, "terminated_date"),
+                format=fmt.date_input_format(),
             )
             ui.field_error(form, "terminated_date")
             reason = st.text_input("Reason *", key=ui.key(form, "reason"))

@@ -29,7 +29,7 @@ templates = template_reads.template_list(url, version)
 latest = templates.drop_duplicates("key")
 
 st.subheader("Templates")
-st.dataframe(
+ui.dataframe(
     ui.local_times(latest, "created_at"),
     key="tpl_table",
     hide_index=True,
@@ -134,7 +134,7 @@ with st.expander("Edit an HTML template", icon=":material/code:", expanded=ui.pe
 
 st.subheader("Clause library")
 clauses = template_reads.clause_library(url, version)
-st.dataframe(
+ui.dataframe(
     clauses,
     key="clause_table",
     hide_index=True,

@@ -8,8 +8,8 @@ import streamlit as st
 
 from admin import user_reads
 from avtale.services import users
-from avtale.services.users import LOCK_AFTER, MIN_PASSWORD_LENGTH, ROLES
-from common import access, database, ui
+from avtale.services.users import LOCK_AFTER, MIN_PASSWORD_LENGTH, ROLES, USER_LOCALES
+from common import access, database, fmt, ui
 
 user = access.user()
 url, version = database.current()
@@ -18,8 +18,13 @@ ROLE_NAMES = access.ROLE_NAMES
 
 st.title("Users")
 everyone = user_reads.user_list(url, version)
-st.dataframe(
-    ui.local_times(everyone.assign(role=everyone.role.map(ROLE_NAMES)), "created_at"),
+ui.dataframe(
+    ui.local_times(
+        everyone.assign(
+            role=everyone.role.map(ROLE_NAMES), locale=everyone.locale.map(fmt.LOCALE_NAMES)
+        ),
+        "created_at",
+    ),
     key="users_table",
     hide_index=True,
     column_config={
@@ -29,6 +34,7 @@ st.dataframe(
         "email": "E-mail",
         "manager": "Manager",
         "crm_owner": "CRM owner",
+        "locale": "Locale",
         "created_at": "Created",
     },
 )
@@ -120,10 +126,11 @@ with manage_col:
         )
         ui.result("unlock_user")
 
-st.subheader("Contact details")
+st.subheader("Contact details and locale")
 st.caption(
     "Where a user's reminders and notifications go (e-mail), who they escalate to "
-    "(manager), and the owner name CRM exports give their contracts."
+    "(manager), the owner name CRM exports give their contracts, and the locale the app "
+    "shows them numbers, dates and product names in."
 )
 chosen = st.selectbox("User", names, index=None, key="contact_user")
 if chosen:
@@ -145,6 +152,16 @@ if chosen:
             "CRM owner name", value=current.crm_owner or "", key=ui.key(form, "crm_owner")
         )
         ui.field_error(form, "crm_owner", "user")
+        locale = st.selectbox(
+            "Locale",
+            USER_LOCALES,
+            index=USER_LOCALES.index(current.locale),
+            format_func=ui.named(fmt.LOCALE_NAMES),
+            key=ui.key(form, "locale"),
+            help="How numbers, amounts, dates and product names read for this user "
+            "(nb: 1 250,50 kr, 3. des. 2026); the app's words stay English.",
+        )
+        ui.field_error(form, "locale")
         ui.submit(
             form,
             "Save contact details",
@@ -152,7 +169,12 @@ if chosen:
                 db,
                 user.username,
                 chosen,
-                {"email": email, "manager": manager or "", "crm_owner": crm_owner},
+                {
+                    "email": email,
+                    "manager": manager or "",
+                    "crm_owner": crm_owner,
+                    "locale": locale,
+                },
             ),
         )
         ui.result(form)

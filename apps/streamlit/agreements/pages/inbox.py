@@ -10,7 +10,7 @@ import streamlit as st
 from agreements import agreement_reads
 from avtale.services import agreements, users
 from avtale.settings import paths
-from common import access, database, links, ui
+from common import access, database, fmt, links, ui
 
 user = access.user()
 can_edit = users.can(user.role, "edit_agreements")
@@ -33,7 +33,7 @@ for approval in approvals:
     identity = approval.id
     with st.container(border=True):
         st.markdown("**" + ui.md(f"{approval.proposal} · {approval.customer}") + "**")
-        st.caption(f"Asked by {approval.requested_by}, {ui.when(approval.requested_at)}")
+        st.caption(f"Asked by {approval.requested_by}, {fmt.moment(approval.requested_at)}")
         if can_edit:
             st.page_link(
                 links.NEW_AGREEMENT,
@@ -44,7 +44,7 @@ for approval in approvals:
         st.markdown("\n".join(f"- {ui.md(reason)}" for reason in approval.reasons))
         if not approval.current:
             st.warning("The proposal changed after this was asked: it has to be asked again.")
-        st.dataframe(
+        ui.dataframe(
             approval.priced,
             key=f"approval_{identity}_lines",
             hide_index=True,
@@ -96,7 +96,7 @@ for team, name in agreement_reads.TEAMS.items():
         with st.container(border=True):
             st.markdown("**" + ui.md(task.title) + "**")
             kind = "Notice" if task.action == "notify" else "Task"
-            st.caption(f"{kind} · rule {task.rule} · {ui.when(task.created_at)}")
+            st.caption(f"{kind} · rule {task.rule} · {fmt.moment(task.created_at)}")
             st.page_link(
                 links.CONTRACT,
                 label=f"{task.contract} · {task.customer}",

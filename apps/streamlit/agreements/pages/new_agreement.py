@@ -13,7 +13,7 @@ from admin import template_reads
 from agreements import agreement_reads, finish_actions, line_forms, step_forms
 from avtale.services import agreements
 from avtale.services.unit_of_work import Outcome
-from common import access, database, links, ui
+from common import access, database, fmt, links, ui
 from operations import customer_reads
 
 STATUS = {"draft": "Draft", "sent": "Sent for signature", "signed": "Signed"}
@@ -66,7 +66,7 @@ if not number:
     if waiting.empty:
         st.caption("None open. Renegotiations start on a contract's page.")
         st.stop()
-    picked = st.dataframe(
+    picked = ui.dataframe(
         ui.local_times(waiting, "updated_at"),
         key="flow_open",
         hide_index=True,
@@ -111,7 +111,7 @@ ui.facts(
         ),
         ("Signing deadline", head["signing_deadline"]),
         ("Expected close", head["expected_close"]),
-        ("MRR", ui.money(head["mrr"], head["currency"])),
+        ("MRR", fmt.money(head["mrr"], head["currency"])),
         ("Discount approval", APPROVAL[head["approval_state"]]),
         ("Template", f"{head['template_key']} · {head['language']}"),
     ],

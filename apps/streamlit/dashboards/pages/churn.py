@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from common import charts
+from common import charts, fmt, ui
 from common.scope import Scope, current_scope
 from dashboards import analytics_reads, metrics_reads
 
@@ -36,7 +36,7 @@ COLUMNS = {
 def render_tiles(complete: pd.DataFrame) -> None:
     latest = complete.iloc[-1]
     previous = complete.iloc[-2] if len(complete) > 1 else None
-    since = f"vs {charts.month_label(previous.month)}" if previous is not None else None
+    since = f"vs {fmt.month(previous.month)}" if previous is not None else None
     tiles: list[tuple[str, str, Literal["normal", "inverse"]]] = [
         ("Logo churn", "logo_churn_rate", "inverse"),
         ("Gross revenue churn", "gross_revenue_churn_rate", "inverse"),
@@ -49,7 +49,7 @@ def render_tiles(complete: pd.DataFrame) -> None:
                 change = f"{(latest[column] - previous[column]) * 100:+.1f} pp"
             st.metric(
                 label,
-                charts.pct(latest[column]),
+                fmt.rate(latest[column]),
                 change,
                 delta_color=colour,
                 delta_description=since,
@@ -57,10 +57,10 @@ def render_tiles(complete: pd.DataFrame) -> None:
                 border=True,
             )
     churned = latest.churned_customers
-    customers = "1 customer" if churned == 1 else f"{churned:,} customers"
+    customers = "1 customer" if churned == 1 else f"{fmt.count(churned)} customers"
     st.caption(
-        f"{charts.month_label(latest.month)}: {customers} churned, MRR lost "
-        f"{charts.nok(-latest.churn_mrr)}, contraction {charts.nok(-latest.contraction_mrr)}"
+        f"{fmt.month(latest.month)}: {customers} churned, MRR lost "
+        f"{fmt.tile(-latest.churn_mrr)}, contraction {fmt.tile(-latest.contraction_mrr)}"
     )
 
 
@@ -104,7 +104,7 @@ def reasons_figure(reasons: pd.DataFrame) -> go.Figure:
         orientation="h",
         marker_color=LOGO_COLOUR,
         customdata=ordered.reason,
-        text=ordered.customers.map(lambda n: f"{n:,} customer" + ("" if n == 1 else "s")),
+        text=ordered.customers.map(lambda n: f"{fmt.count(n)} customer" + ("" if n == 1 else "s")),
         hovertemplate="%{y}: NOK %{x:,.2f} (%{text})<extra></extra>",
     )
     height = 120 + 28 * len(ordered)
@@ -124,8 +124,8 @@ def pick_reason() -> None:
         st.session_state[REASON_KEY] = points[0]["customdata"]
 
 
-def period_label(period: date | str) -> str:
-    return "Last 12 months" if period == ALL else charts.month_label(period)
+def period_label(period: date | str, shown: fmt.Shown | None = None) -> str:
+    return "Last 12 months" if period == ALL else (shown or fmt.current()).month(period)
 
 
 def render_customers(scope: Scope, start: date, end: date, reason: str, heading: str) -> None:
@@ -137,9 +137,9 @@ def render_customers(scope: Scope, start: date, end: date, reason: str, heading:
     if rows.empty:
         st.caption("No customer churned for this reason in this period.")
         return
-    st.caption(f"{len(rows):,} churned, MRR lost {charts.nok(-rows.amount.sum())}")
-    rows["month"] = rows.month.dt.strftime("%b %Y")
-    st.dataframe(
+    st.caption(f"{fmt.count(len(rows))} churned, MRR lost {fmt.tile(-rows.amount.sum())}")
+    rows["month"] = rows.month.map(fmt.month)
+    ui.dataframe(
         rows.rename(columns=COLUMNS),
         hide_index=True,
         column_config={"MRR lost": st.column_config.NumberColumn(format="NOK %,.2f")},
@@ -182,7 +182,12 @@ charts.show(nrr_figure(nrr), nrr, "net-revenue-retention", "churn_nrr_chart")
 months = actual.month.dt.date.tolist()[::-1]  # newest first
 if st.session_state.get(PERIOD_KEY) not in [ALL, *months]:
     st.session_state.pop(PERIOD_KEY, None)
-period = st.selectbox("Period", [ALL, *months], key=PERIOD_KEY, format_func=period_label)
+period = st.selectbox(
+    "Period",
+    [ALL, *months],
+    key=PERIOD_KEY,
+    format_func=fmt.bound(lambda shown, p: period_label(p, shown)),
+)
 end = months[0] if period == ALL else period
 start = (pd.Timestamp(end) - pd.DateOffset(months=11)).date() if period == ALL else period
 reasons = analytics_reads.churn_reasons(scope.serving, scope.version, start, end, *scope.filters)

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from common import charts, marts_reads, ui
+from common import charts, fmt, marts_reads, ui
 from common.scope import current_scope
 from dashboards import analytics_reads
 
@@ -36,13 +36,13 @@ def cohort_label(cohort: pd.Timestamp, grain: str) -> str:
         return f"{cohort:%Y}"
     if grain == "quarter":
         return f"{cohort:%Y} Q{(cohort.month - 1) // 3 + 1}"
-    return charts.month_label(cohort)
+    return fmt.month(cohort)
 
 
 def heatmap(table: pd.DataFrame, measure: str, grain: str) -> go.Figure:
     grid = table.pivot(index="cohort", columns="months_since_start", values=measure)
     sizes = table[table.months_since_start == 0].set_index("cohort").cohort_customers
-    rows = [f"{cohort_label(c, grain)} ({sizes.get(c, 0):,})" for c in grid.index]
+    rows = [f"{cohort_label(c, grain)} ({fmt.count(sizes.get(c, 0))})" for c in grid.index]
     figure = go.Figure(
         go.Heatmap(
             z=grid.to_numpy(),

@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from common import charts, ui
+from common import charts, fmt, ui
 from common.scope import current_scope
 from dashboards import analytics_reads
 
@@ -122,7 +122,7 @@ table = pd.concat([actual, ahead.head(horizon)], ignore_index=True)
 shown_ahead = table[~table.is_actual]
 now, last = actual.iloc[-1], shown_ahead.iloc[-1]
 st.caption(
-    f"Whole portfolio ({charts.month_label(now.month)} actual, then "
+    f"Whole portfolio ({fmt.month(now.month)} actual, then "
     f"{len(shown_ahead)} months ahead) · contracted = signed lines, known expiries without "
     "renewal; adjusted adds scheduled price adjustments; trend = linear, 80 % band"
 )
@@ -134,26 +134,26 @@ if scope.is_filtered:
     )
 
 with st.container(horizontal=True):
-    at = f"in {charts.month_label(last.month)}"
-    st.metric("MRR now", charts.nok(now.actual_mrr), border=True)
+    at = f"in {fmt.month(last.month)}"
+    st.metric("MRR now", fmt.tile(now.actual_mrr), border=True)
     st.metric(
         f"Contracted MRR {at}",
-        charts.nok(last.contracted_mrr),
-        f"{last.contracted_mrr - now.actual_mrr:+,.2f}",
+        fmt.tile(last.contracted_mrr),
+        fmt.change(last.contracted_mrr - now.actual_mrr),
         delta_color="off",  # expiries without renewal lower it by definition
         border=True,
     )
     st.metric(
         f"With price adjustments {at}",
-        charts.nok(last.adjusted_mrr),
-        f"{last.adjusted_mrr - now.actual_mrr:+,.2f}",
+        fmt.tile(last.adjusted_mrr),
+        fmt.change(last.adjusted_mrr - now.actual_mrr),
         delta_color="off",  # expiries without renewal lower it by definition
         border=True,
     )
-    st.metric(f"Trend {at}", charts.nok(last.trend_mrr), border=True)
+    st.metric(f"Trend {at}", fmt.tile(last.trend_mrr), border=True)
     st.metric(
         f"Expected invoicing, next {len(shown_ahead)} months",
-        charts.nok(shown_ahead.expected_invoicing.sum()),
+        fmt.tile(shown_ahead.expected_invoicing.sum()),
         border=True,
     )
 

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from common import charts
+from common import charts, fmt
 from common.scope import current_scope
 from dashboards import metrics_reads
 
@@ -15,31 +18,26 @@ TREND_MONTHS = 24
 COLUMNS_PER_ROW = 2  # wide enough for ARR in the billions with two decimals
 
 
-def count(value: float) -> str:
-    return f"{int(value):,}"
-
-
-def ratio(value: float | None) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:,.2f}"
-
-
-# column -> (tile label, value format, delta format, y axis tick format)
-KPIS = {
-    "mrr": ("MRR", charts.nok, "{:+,.2f}", ",.0f"),
-    "arr": ("ARR", charts.nok, "{:+,.2f}", ",.0f"),
-    "arpa": ("ARPA", charts.nok, "{:+,.2f}", ",.0f"),
-    "ltv": ("LTV", charts.nok, "{:+,.2f}", ",.0f"),
-    "customers": ("Customers with MRR", count, "{:+,.0f}", ",.0f"),
-    "non_recurring_revenue": ("Non-recurring revenue", charts.nok, "{:+,.2f}", ",.0f"),
-    "net_new_mrr": ("Net new MRR", charts.nok, "{:+,.2f}", ",.0f"),
-    "quick_ratio": ("Quick ratio", ratio, "{:+,.2f}", ",.2f"),
+# column -> (tile label, value format, delta format, y axis tick format); the formats are
+# the user's locale's (common.fmt).
+KPIS: dict[str, tuple[str, Callable[[Any], str], Callable[[Any], str], str]] = {
+    "mrr": ("MRR", fmt.tile, fmt.change, ",.0f"),
+    "arr": ("ARR", fmt.tile, fmt.change, ",.0f"),
+    "arpa": ("ARPA", fmt.tile, fmt.change, ",.0f"),
+    "ltv": ("LTV", fmt.tile, fmt.change, ",.0f"),
+    "customers": ("Customers with MRR", fmt.count, fmt.signed_count, ",.0f"),
+    "non_recurring_revenue": ("Non-recurring revenue", fmt.tile, fmt.change, ",.0f"),
+    "net_new_mrr": ("Net new MRR", fmt.tile, fmt.change, ",.0f"),
+    "quick_ratio": ("Quick ratio", fmt.number, fmt.signed, ",.2f"),
 }
 
 
-def delta(latest: pd.Series, previous: pd.Series | None, column: str, template: str) -> str | None:
+def delta(
+    latest: pd.Series, previous: pd.Series | None, column: str, show: Callable[[Any], str]
+) -> str | None:
     if previous is None or pd.isna(latest[column]) or pd.isna(previous[column]):
         return None
-    return template.format(latest[column] - previous[column])
+    return show(latest[column] - previous[column])
 
 
 def trend_figure(trend: pd.DataFrame, column: str, tickformat: str) -> go.Figure:
@@ -66,7 +64,7 @@ def render_kpi(
     column: str, latest: pd.Series, previous: pd.Series | None, trend: pd.DataFrame
 ) -> None:
     label, shown, change, tickformat = KPIS[column]
-    since = f"vs {charts.month_label(previous.month)}" if previous is not None else None
+    since = f"vs {fmt.month(previous.month)}" if previous is not None else None
     value = latest[column]
     st.metric(
         label,

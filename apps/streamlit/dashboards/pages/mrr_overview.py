@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -9,8 +10,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from common import charts
-from common.charts import MOVEMENTS, MRR_COLOUR, NET_COLOUR, month_label, nok
+from common import charts, fmt, ui
+from common.charts import MOVEMENTS, MRR_COLOUR, NET_COLOUR
 from common.scope import Scope, current_scope
 from dashboards import metrics_reads
 
@@ -43,16 +44,16 @@ def movement_label(movement: str) -> str:
 def render_tiles(actual: pd.DataFrame) -> None:
     latest = actual.iloc[-1]
     previous = actual.iloc[-2] if len(actual) > 1 else None
-    since = f"vs {month_label(previous.month)}" if previous is not None else None
+    since = f"vs {fmt.month(previous.month)}" if previous is not None else None
 
-    def change(column: str, template: str) -> str | None:
-        return None if previous is None else template.format(latest[column] - previous[column])
+    def change(column: str, show: Callable[[Any], str]) -> str | None:
+        return None if previous is None else show(latest[column] - previous[column])
 
     tiles = [
-        ("MRR", nok(latest.mrr), change("mrr", "{:+,.2f}")),
-        ("ARR", nok(latest.arr), change("arr", "{:+,.2f}")),
-        ("Customers with MRR", f"{latest.customers:,}", change("customers", "{:+,}")),
-        ("Net new MRR", nok(latest.net_new_mrr), change("net_new_mrr", "{:+,.2f}")),
+        ("MRR", fmt.tile(latest.mrr), change("mrr", fmt.change)),
+        ("ARR", fmt.tile(latest.arr), change("arr", fmt.change)),
+        ("Customers with MRR", fmt.count(latest.customers), change("customers", fmt.signed_count)),
+        ("Net new MRR", fmt.tile(latest.net_new_mrr), change("net_new_mrr", fmt.change)),
     ]
     # A wrapping row rather than st.columns: long amounts move to a new line
     # on narrow screens instead of being cut off.
@@ -84,7 +85,7 @@ def mrr_figure(series: pd.DataFrame) -> go.Figure:
             opacity=0.6,
         )
     figure.update_traces(hovertemplate="%{x|%b %Y}: NOK %{y:,.2f}")
-    figure.update_layout(height=320, **LAYOUT)
+    figure.update_layout(height=320, **LAYOUT, **fmt.plotly_layout())
     return figure
 
 
@@ -109,7 +110,7 @@ def movements_figure(actual: pd.DataFrame) -> go.Figure:
         customdata=[[month, ALL] for month in months],
     )
     figure.update_traces(hovertemplate="%{x|%b %Y}: NOK %{y:,.2f}")
-    figure.update_layout(barmode="relative", height=360, **LAYOUT)
+    figure.update_layout(barmode="relative", height=360, **LAYOUT, **fmt.plotly_layout())
     return figure
 
 
@@ -127,15 +128,15 @@ def render_customers(scope: Scope, month: date, movement: str) -> None:
     rows = metrics_reads.movement_customers(
         scope.serving, scope.version, month, movement_filter, *scope.filters
     )
-    st.subheader(f"{movement_label(movement)} in {month_label(month)}")
+    st.subheader(f"{movement_label(movement)} in {fmt.month(month)}")
     if rows.empty:
         st.caption("No customer had this movement in this month.")
         return
-    customers = "1 customer" if len(rows) == 1 else f"{len(rows):,} customers"
-    st.caption(f"{customers}, net {nok(rows.amount.sum())}")
+    customers = "1 customer" if len(rows) == 1 else f"{fmt.count(len(rows))} customers"
+    st.caption(f"{customers}, net {fmt.tile(rows.amount.sum())}")
     rows["movement"] = rows.movement.map(movement_label)
     amount = st.column_config.NumberColumn(format="NOK %,.2f")
-    st.dataframe(
+    ui.dataframe(
         rows.rename(columns=COLUMNS),
         hide_index=True,
         column_config={"Previous MRR": amount, "MRR": amount, "Amount": amount},
@@ -172,7 +173,12 @@ if st.session_state.get(MONTH_KEY) not in months:
     # New filters or a new publish can remove the month picked before.
     st.session_state.pop(MONTH_KEY, None)
 pick_month, pick_movement = st.columns(2)
-month = pick_month.selectbox("Month", months, key=MONTH_KEY, format_func=month_label)
+month = pick_month.selectbox(
+    "Month",
+    months,
+    key=MONTH_KEY,
+    format_func=fmt.bound(lambda shown, m: shown.month(pd.Timestamp(m))),
+)
 movement = pick_movement.selectbox(
     "Movement", [ALL, *MOVEMENTS], key=MOVEMENT_KEY, format_func=movement_label
 )

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from common import charts, ui
+from common import charts, fmt, ui
 from common.scope import current_scope
 from dashboards import analytics_reads
 
@@ -54,25 +54,25 @@ def render_tiles(summary: dict) -> None:
         # Sized to their content, so the five fit a row and long amounts wrap, not cut off.
         for label, count in [("Healthy contracts", "healthy"), ("Contracts at risk", "at_risk")]:
             st.metric(
-                label, f"{summary[count]:,}", help=HELP["status"], border=True, width="content"
+                label, fmt.count(summary[count]), help=HELP["status"], border=True, width="content"
             )
         st.metric(
             "Revenue at risk",
-            charts.nok(summary["revenue_at_risk"]),
+            fmt.tile(summary["revenue_at_risk"]),
             help=HELP["revenue_at_risk"],
             border=True,
             width="content",
         )
         st.metric(
             "Open upsell (MRR)",
-            charts.nok(summary["upsell_mrr"]),
+            fmt.tile(summary["upsell_mrr"]),
             help=HELP["upsell_mrr"],
             border=True,
             width="content",
         )
         st.metric(
             "Margin potential (MRR)",
-            charts.nok(summary["margin_potential"]),
+            fmt.tile(summary["margin_potential"]),
             help=HELP["margin_potential"],
             border=True,
             width="content",
@@ -115,11 +115,10 @@ def render_signals(contract: pd.Series) -> None:
     signals = analytics_reads.contract_signals(scope.serving, scope.version, contract.contract_id)
     st.subheader(f"Signals · {contract.customer_name}")
     st.caption(
-        f"Contract {contract.contract_id} · owner {contract.owner} · contract MRR "
-        f"{charts.nok(contract.contract_mrr)}"
+        f"Contract {ui.record_id(contract.contract_id)} · owner {contract.owner} · contract MRR "
+        f"{fmt.tile(contract.contract_mrr)}"
     )
-    signals["due_date"] = signals.due_date.dt.strftime("%Y-%m-%d")
-    st.dataframe(
+    ui.dataframe(
         signals.drop(columns="condition").rename(
             columns={"label": "Condition", "due_date": "Act by", "detail": "Detail"}
             | {"amount": "Amount (MRR)"}
@@ -133,7 +132,7 @@ scope = current_scope()
 summary = analytics_reads.health_summary(scope.serving, scope.version, *scope.filters)
 st.title("Portfolio health")
 st.caption(
-    f"{scope.describe()} · {summary['contracts']:,} active contracts · owner is the "
+    f"{scope.describe()} · {fmt.count(summary['contracts'])} active contracts · owner is the "
     "contract's · amounts are MRR in NOK at planning rates"
 )
 if not summary["contracts"]:
@@ -158,17 +157,19 @@ contracts = contracts.sort_values(
 ).reset_index(drop=True)
 ids = contracts.contract_id.tolist()
 shown = contracts[list(COLUMNS)].rename(columns=COLUMNS)
-shown["Next action"] = contracts.next_action_date.dt.strftime("%Y-%m-%d")
-st.dataframe(
+ui.dataframe(
     shown,
     hide_index=True,
     key=LIST_KEY,
     on_select=partial(pick_row, ids),
     selection_mode="single-row",
     column_config={name: MONEY for name in list(COLUMNS.values())[5:9]},
+    kinds={"Contract": "record"},
 )
 
-labels = dict(zip(ids, contracts.customer_name + " · " + contracts.contract_id, strict=True))
+labels = dict(
+    zip(ids, contracts.customer_name + " · " + contracts.contract_id.map(ui.record_id), strict=True)
+)
 if st.session_state.get(CONTRACT_KEY) not in labels:
     st.session_state.pop(CONTRACT_KEY, None)
 picked = st.selectbox("Contract", ids, key=CONTRACT_KEY, format_func=ui.named(labels))

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from common import charts
+from common import charts, fmt
 from common.scope import current_scope
 from dashboards import analytics_reads, metrics_reads
 
@@ -30,7 +30,7 @@ def periods(latest: date) -> dict[str, tuple[date, date, str]]:
 
     year = latest.year
     return {
-        "month": (latest, latest, charts.month_label(latest)),
+        "month": (latest, latest, fmt.month(latest)),
         "3m": (back(2), latest, "Last 3 months"),
         "12m": (back(11), latest, "Last 12 months"),
         "ytd": (date(year, 1, 1), latest, f"{year} so far"),
@@ -80,7 +80,7 @@ period = st.segmented_control(
 )
 start, end, label = choices[period or "12m"]
 st.caption(
-    f"{scope.describe()} · {charts.month_label(start)} – {charts.month_label(end)} · "
+    f"{scope.describe()} · {fmt.month(start)} – {fmt.month(end)} · "
     "movements in NOK at planning rates; net new MRR is the diamond · owner and country "
     "are the customer's"
 )

@@ -13,7 +13,7 @@ import streamlit as st
 from avtale.dates import today as business_today
 from avtale.services import bulk
 from avtale.services.unit_of_work import Outcome
-from common import access, database, ui
+from common import access, database, fmt, ui
 from common.scope import current_scope
 from operations import bulk_reads
 
@@ -181,7 +181,7 @@ if stored is not None and stored[0] == request:
         if not made.rows:
             st.info("No contract would change.", icon=":material/info:")
         else:
-            st.dataframe(
+            ui.dataframe(
                 bulk.preview_table(made),
                 key="bulk_preview_table",
                 hide_index=True,
@@ -205,9 +205,9 @@ if stored is not None and stored[0] == request:
             st.metric("Contracts", count)
             for currency, (old, new, change) in made.totals_by_currency().items():
                 a, b, c = st.columns(3)
-                a.metric(f"MRR before ({currency})", ui.money(float(old), currency))
-                b.metric(f"MRR after ({currency})", ui.money(float(new), currency))
-                c.metric(f"MRR change ({currency})", f"{float(change):+,.2f}")
+                a.metric(f"MRR before ({currency})", fmt.money(float(old), currency))
+                b.metric(f"MRR after ({currency})", fmt.money(float(new), currency))
+                c.metric(f"MRR change ({currency})", fmt.change(float(change), currency))
 
             def applied(outcome: Outcome) -> None:
                 st.session_state.pop(PREVIEW, None)
@@ -228,15 +228,15 @@ if not operations:
 for item in operations:
     identity = item.id
     with st.container(border=True, key=f"bulk_operation_{identity}"):
-        what = ", ".join(f"{key} {value}" for key, value in item.params.items() if value)
+        what = ui.bulk_params(item.params)
         mrr = ", ".join(
-            f"{currency} {float(change):+,.2f}" for currency, change in item.mrr_change.items()
+            fmt.change(float(change), currency) for currency, change in item.mrr_change.items()
         )
         st.markdown(
             f"**#{identity} {item.label.capitalize()}** · {item.contract_count} contracts · "
             f"MRR {mrr or '±0'}" + (f" · {ui.md(what)}" if what else "")
         )
-        st.caption(f"{item.applied_by}, {ui.when(item.applied_at)}")
+        st.caption(f"{item.applied_by}, {fmt.moment(item.applied_at)}")
         if item.undone_by_id:
             st.caption(f"Undone by #{item.undone_by_id}")
         elif item.kind != "undo":

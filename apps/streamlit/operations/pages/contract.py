@@ -10,7 +10,7 @@ import streamlit as st
 
 from avtale.dates import today as oslo_today
 from avtale.services import users
-from common import access, contract_inputs, database, document_reads, links, ui
+from common import access, contract_inputs, database, document_reads, fmt, links, ui
 from common.scope import current_scope
 from operations import asset_reads, contract_actions, contract_reads, crm_reads, invoice_reads
 
@@ -59,8 +59,8 @@ ui.facts(
     [
         ("Status", head["status"].capitalize()),
         ("Origin", ORIGINS.get(head["origin"], head["origin"])),
-        ("Current version", f"{head['version_no']}, effective {head['effective_date']}"),
-        ("MRR now", ui.money(head["mrr"], terms["currency"])),
+        ("Current version", f"{head['version_no']}, effective {fmt.day(head['effective_date'])}"),
+        ("MRR now", fmt.money(head["mrr"], terms["currency"])),
     ],
     columns=4,
 )
@@ -78,7 +78,7 @@ if head["source_ref"]:
             "the source system, or renegotiate here.",
             icon=":material/difference:",
         )
-        st.dataframe(
+        ui.dataframe(
             differences,
             key="contract_reconciliation",
             hide_index=True,
@@ -114,7 +114,7 @@ ui.facts(
 )
 
 st.subheader("Lines")
-st.dataframe(
+ui.dataframe(
     view.lines,
     key="contract_lines",
     hide_index=True,
@@ -140,7 +140,7 @@ with assets_col:
     if assets.empty:
         st.caption("None registered.")
     else:
-        st.dataframe(
+        ui.dataframe(
             assets,
             key="contract_assets",
             hide_index=True,
@@ -155,7 +155,7 @@ with documents_col:
     for document in view.documents.itertuples():
         kind = notes.get(document.id) or document.kind.replace("_", " ")
         st.download_button(
-            f"{document.filename} ({kind}, {document.size_bytes:,} bytes)",
+            f"{document.filename} ({kind}, {fmt.count(document.size_bytes)} bytes)",
             data=partial(document_reads.document_bytes, document.stored_path),
             file_name=document.filename,
             mime=document.content_type,
@@ -166,7 +166,7 @@ with documents_col:
         )
 
 st.subheader("Version history")
-st.dataframe(
+ui.dataframe(
     ui.local_times(view.versions, "created_at"),
     key="contract_versions",
     hide_index=True,
@@ -186,7 +186,7 @@ if billed.empty:
     st.caption("None issued yet.")
 else:
     st.caption("Pick a row to open it under Invoices.")
-    picked = st.dataframe(
+    picked = ui.dataframe(
         billed,
         key="contract_invoices",
         hide_index=True,
@@ -232,7 +232,7 @@ if len(view.version_numbers) > 1:
         if changes.empty:
             st.caption("These versions have the same terms and lines.")
         else:
-            st.dataframe(
+            ui.dataframe(
                 changes.assign(field=changes.field.map(ui.change_label)),
                 key="compare_table",
                 hide_index=True,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from avtale.serving import NotPublishedError
-from common import access, contract_inputs, database, ui
+from common import access, contract_inputs, database, fmt, ui
 from common.scope import current_scope
 from operations import adoption_actions, asset_reads, crm_reads
 
@@ -72,7 +72,7 @@ ui.facts(
         ("Customer since", company["created_date"]),
         ("First month with MRR", company["first_mrr_month"]),
         ("Main currency", company["currency"]),
-        ("MRR now", ui.money(company["current_mrr"] or 0, "NOK")),
+        ("MRR now", fmt.money(company["current_mrr"] or 0, "NOK")),
     ]
 )
 
@@ -106,7 +106,7 @@ for contract in crm.contracts:
                 ("Signed", contract["signed_date"]),
                 ("Owner", contract["owner"]),
                 ("Currency", contract["currency"]),
-                ("MRR now", None if mrr is None else ui.money(mrr, "NOK")),
+                ("MRR now", None if mrr is None else fmt.money(mrr, "NOK")),
             ],
             columns=5,
         )
@@ -126,8 +126,10 @@ for contract in crm.contracts:
         if lines.empty:
             st.caption("No lines.")
         else:
-            st.dataframe(
-                lines.drop(columns="contract_id"),
+            ui.dataframe(
+                lines.drop(columns="contract_id").assign(
+                    billing_period=lines.billing_period.map(ui.period_name)
+                ),
                 key=f"crm_lines_{contract['contract_id']}",
                 hide_index=True,
                 column_config={

@@ -56,7 +56,7 @@ if card.contracts.empty:
     st.caption("No contracts yet.")
 else:
     st.caption("Current MRR in each contract's currency. Click a row to open the contract.")
-    picked = st.dataframe(
+    picked = ui.dataframe(
         card.contracts,
         key="card_contracts",
         hide_index=True,
@@ -106,7 +106,7 @@ st.subheader("Contacts")
 if card.contacts.empty:
     st.caption("No contacts yet.")
 else:
-    st.dataframe(
+    ui.dataframe(
         card.contacts,
         key="card_contacts",
         hide_index=True,
@@ -124,7 +124,7 @@ st.subheader("Documents")
 if card.documents.empty:
     st.caption("No documents yet.")
 else:
-    st.dataframe(
+    ui.dataframe(
         ui.local_times(card.documents, "uploaded_at"),
         key="card_documents",
         hide_index=True,
@@ -149,7 +149,7 @@ else:
     )
 
 st.subheader("Timeline")
-st.dataframe(
+ui.dataframe(
     ui.local_times(card.timeline, "at"),
     key="card_timeline",
     hide_index=True,

@@ -12,7 +12,7 @@ import streamlit as st
 
 from avtale.dates import today as business_today
 from avtale.serving import NotPublishedError
-from common import charts, links, ui
+from common import charts, fmt, links, ui
 from common.scope import current_scope
 from operations import deadline_reads
 
@@ -76,21 +76,21 @@ def render_tiles(summary: deadline_reads.Summary) -> None:
     with st.container(horizontal=True):
         st.metric(
             f"Notice deadlines in {soon} days",
-            f"{summary.notices_soon:,}",
+            fmt.count(summary.notices_soon),
             help=f"Last days to give notice from today through {soon} days ahead.",
             border=True,
             width="content",
         )
         st.metric(
             "Their MRR at stake",
-            charts.nok(summary.notices_soon_mrr),
+            fmt.tile(summary.notices_soon_mrr),
             help="The contract MRR of those notice deadlines.",
             border=True,
             width="content",
         )
         st.metric(
             "Passed in the last 30 days",
-            f"{summary.passed:,}",
+            fmt.count(summary.passed),
             help="Notice deadlines and renegotiation windows whose date has passed.",
             border=True,
             width="content",
@@ -120,6 +120,7 @@ def weeks_figure(weeks: pd.DataFrame, today: date) -> go.Figure:
         yaxis_tickformat=",.0f",
         xaxis_title="Week",
         **LAYOUT,
+        **fmt.plotly_layout(),
     )
     return figure
 
@@ -176,7 +177,7 @@ except deadline_reads.PublishedTooOldError:
     st.stop()
 
 st.caption(
-    f"From {today - timedelta(days=30):%d %b %Y} (recent misses) to {until:%d %b %Y} · "
+    f"From {fmt.day(today - timedelta(days=30))} (recent misses) to {fmt.day(until)} · "
     "NOK at planning rates · deadlines as of the last refresh"
 )
 if rows.empty:
@@ -200,11 +201,11 @@ st.plotly_chart(
 
 st.subheader("What to do, week by week")
 st.caption(
-    f"{len(rows):,} deadlines. In each week, notice deadlines and renegotiation windows "
+    f"{fmt.count(len(rows))} deadlines. In each week, notice deadlines and renegotiation windows "
     "come first, soonest first; then the rest by MRR at stake. Click a row to open the "
     "contract."
 )
-event = st.dataframe(
+event = ui.dataframe(
     rows.assign(deadline_type=rows.deadline_type.map(type_label)),
     key=LIST_KEY,
     hide_index=True,
@@ -212,6 +213,7 @@ event = st.dataframe(
     selection_mode="single-row",
     column_order=list(COLUMNS),
     column_config=COLUMNS,
+    kinds={"contract_id": "record"},
 )
 charts.downloads(
     rows.drop(columns=["source_id"]),

@@ -9,7 +9,7 @@ import streamlit as st
 
 from avtale.dates import today as business_today
 from avtale.services import invoices, users
-from common import access, database, links, ui
+from common import access, database, fmt, links, ui
 from operations import invoice_actions, invoice_reads
 
 COLUMNS: dict[str, Any] = {
@@ -40,8 +40,10 @@ shown = st.multiselect(
     "Status", invoices.STATUSES, key="invoice_status", placeholder="Every status"
 )
 listed = register[register.status.isin(shown)] if shown else register
-st.caption(f"{len(listed)} of {len(register)} documents, newest first; status as of {today}.")
-st.dataframe(
+st.caption(
+    f"{len(listed)} of {len(register)} documents, newest first; status as of {fmt.day(today)}."
+)
+ui.dataframe(
     listed.assign(kind=listed.kind.str.replace("_", " ")),
     key="invoice_register",
     hide_index=True,
@@ -67,10 +69,10 @@ if number is not None:
     ui.facts(
         [
             ("Status", document.status),
-            ("Total", ui.money(document.total, document.currency)),
-            ("Paid", ui.money(document.paid, document.currency)),
-            ("Credited", ui.money(document.credited, document.currency)),
-            ("Open", ui.money(document.open, document.currency)),
+            ("Total", fmt.money(document.total, document.currency)),
+            ("Paid", fmt.money(document.paid, document.currency)),
+            ("Credited", fmt.money(document.credited, document.currency)),
+            ("Open", fmt.money(document.open, document.currency)),
             ("Corrects", document.corrects),
         ]
     )
@@ -85,7 +87,7 @@ queue = invoice_reads.payment_queue(url, version)
 if queue.empty:
     st.caption("Every imported payment found its invoice.")
 else:
-    st.dataframe(
+    ui.dataframe(
         queue,
         key="payment_queue",
         hide_index=True,

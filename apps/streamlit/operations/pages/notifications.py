@@ -9,7 +9,7 @@ from functools import partial
 import streamlit as st
 
 from avtale.services import notifications
-from common import access, database, ui
+from common import access, database, fmt, ui
 from operations import notification_reads
 
 user = access.user()
@@ -36,11 +36,13 @@ for item in items:
             st.badge("Unread", color="blue", icon=":material/fiber_new:")
         title = ui.md(item.title)
         st.markdown(f"**{title}**" if item.unread else title)
-        told = [ui.when(item.created_at)]
+        told = [fmt.moment(item.created_at)]
         if item.kind == "escalation":
             told.append("escalation")
         if item.status == "acknowledged":
-            told.append(f"acknowledged by {item.acknowledged_by}, {ui.when(item.acknowledged_at)}")
+            told.append(
+                f"acknowledged by {item.acknowledged_by}, {fmt.moment(item.acknowledged_at)}"
+            )
         st.caption(" · ".join(told))
         with st.expander("Details", expanded=item.unread):
             st.text(item.body)

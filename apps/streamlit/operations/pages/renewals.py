@@ -11,7 +11,7 @@ import streamlit as st
 
 from avtale.dates import today as oslo_today
 from avtale.services import renewals
-from common import access, database, links, ui
+from common import access, database, fmt, links, ui
 from operations import contract_actions, renewal_reads
 
 user = access.user()
@@ -38,7 +38,7 @@ for row in due.itertuples(index=False):
         st.caption(
             ("Ended " if overdue else "Ends ")
             + term_end.isoformat()
-            + f" · MRR {ui.money(row.mrr, row.currency)}"
+            + f" · MRR {fmt.money(row.mrr, row.currency)}"
             + (f" · renews for {row.renewal_term_months} months" if row.renewal_term_months else "")
         )
         renew_col, renegotiate_col, expire_col = st.columns(3)
@@ -73,7 +73,7 @@ recent = renewal_reads.recent_auto_renewals(url, version, today)
 if recent.empty:
     st.caption(f"No automatic renewals in the last {renewals.RECENT_DAYS} days.")
 else:
-    st.dataframe(
+    ui.dataframe(
         ui.local_times(recent, "decided_at"),
         key="recent_renewals",
         hide_index=True,

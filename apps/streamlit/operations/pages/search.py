@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from avtale.serving import NotPublishedError
-from common import database, links, ui
+from common import database, fmt, links, ui
 from common.scope import current_scope
 from operations import crm_reads, search_reads
 
@@ -29,7 +29,7 @@ if text.strip():
         st.caption(f"Nothing entered in Avtale matches “{ui.md(text.strip())}”.")
     else:
         st.caption(f"{len(hits)} found. Click a row to open it.")
-        picked = st.dataframe(
+        picked = ui.dataframe(
             hits.assign(kind=hits.kind.str.capitalize()),
             key="search_hits",
             hide_index=True,
@@ -65,7 +65,7 @@ if text.strip():
             st.caption(
                 f"{len(crm_hits)} found. Click a row to open it; change them in the source system."
             )
-            picked = st.dataframe(
+            picked = ui.dataframe(
                 crm_hits.assign(
                     source_system=crm_hits.source_system.map(SOURCES).fillna(crm_hits.source_system)
                 ),
@@ -101,7 +101,7 @@ min_notice = notice_col.number_input(
     "Notice at least (months)", min_value=0, step=1, value=None, key="terms_min_notice"
 )
 ends_before = ends_col.date_input(
-    "Ends before", value=None, key="terms_ends_before", format="YYYY-MM-DD"
+    "Ends before", value=None, key="terms_ends_before", format=fmt.date_input_format()
 )
 status = status_col.selectbox(
     "Status", list(STATUSES), format_func=ui.named(STATUSES), key="terms_status"
@@ -121,7 +121,7 @@ else:
     st.caption(
         f"{len(contracts)} contracts. Click a row to open it. MRR is in each contract's currency."
     )
-    picked = st.dataframe(
+    picked = ui.dataframe(
         contracts,
         key="terms_results",
         hide_index=True,
@@ -158,7 +158,7 @@ else:
         st.caption("No exported contract has these terms.")
     else:
         st.caption(f"{len(crm_contracts)} contracts (at most 500). MRR in NOK.")
-        picked = st.dataframe(
+        picked = ui.dataframe(
             crm_contracts.assign(
                 source_system=crm_contracts.source_system.map(SOURCES).fillna(
                     crm_contracts.source_system
