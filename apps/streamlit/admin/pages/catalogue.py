@@ -22,7 +22,7 @@ st.caption(
     "guided flow offers the active ones at the proposal's price list and currency."
 )
 st.dataframe(
-    table,
+    table.assign(billing_period=table.billing_period.map(ui.period_name)),
     key="cat_table",
     hide_index=True,
     column_config={
@@ -38,9 +38,9 @@ st.dataframe(
 form = "cat_import"
 with st.expander("Import products and prices", icon=":material/upload_file:", expanded=True):
     st.caption(
-        "One row per product and price (code; name, billing_period, "
-        "billing_interval_months, licence, active; price_list, currency, unit_price), as "
-        "described in docs/formats.md. Products are matched by code and prices by price list "
+        "One row per product and price: its code and product fields, then a price list, "
+        "currency and price; the columns are named in docs/formats.md (Products and price "
+        "lists). Products are matched by code and prices by price list "
         "and currency; products not in the file stay as they are and nothing is deleted. A "
         "file with any bad row changes nothing: fix the rows named and upload it again."
     )
