@@ -8,6 +8,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from avtale.dates import today as business_today
@@ -19,6 +20,20 @@ from operations import bulk_reads
 
 PREVIEW = "bulk_preview"
 SELECT_BY = {"contracts": "Contracts", "assets": "By installed asset"}
+
+
+def filtered(frame: pd.DataFrame, *filters: tuple[str, str, str]) -> tuple[pd.DataFrame, bool]:
+    """``frame`` narrowed by a multiselect per (label, column, key), side by side, each
+    offering the column's non-empty values; and whether any was used."""
+    narrowed = False
+    for column, (label, name, key) in zip(st.columns(len(filters)), filters, strict=True):
+        chosen = column.multiselect(
+            label, sorted(v for v in frame[name].unique() if v), key=key, placeholder="All"
+        )
+        if chosen:
+            frame, narrowed = frame[frame[name].isin(chosen)], True
+    return frame, narrowed
+
 
 user = access.user()
 url, version = database.current()
@@ -53,21 +68,9 @@ by_assets = kind == "co_terminate" and (
 if by_assets:
     scope = current_scope()
     assets = bulk_reads.covered_assets(scope.serving, scope.version)
-    left, right = st.columns(2)
-    models = left.multiselect(
-        "Model", sorted(m for m in assets.model.unique() if m), key="bulk_models", placeholder="All"
+    shown, narrowed = filtered(
+        assets, ("Model", "model", "bulk_models"), ("Location", "location", "bulk_locations")
     )
-    locations = right.multiselect(
-        "Location",
-        sorted(loc for loc in assets.location.unique() if loc),
-        key="bulk_locations",
-        placeholder="All",
-    )
-    shown = assets
-    if models:
-        shown = shown[shown.model.isin(models)]
-    if locations:
-        shown = shown[shown.location.isin(locations)]
     labels = {
         row.serial_number: f"{row.serial_number} · {row.model or '?'} · {row.customer}"
         for row in shown.itertuples()
@@ -79,7 +82,7 @@ if by_assets:
         key="bulk_serials",
         placeholder="All the assets of the models and locations chosen",
     )
-    if not serials and (models or locations):
+    if not serials and narrowed:
         serials = sorted(labels)
     contracts_hit = shown[shown.serial_number.isin(serials)].contract_id.nunique()
     st.caption(
@@ -88,21 +91,9 @@ if by_assets:
     )
 elif kind != "indexation":
     contracts = bulk_reads.active_contracts(url, version)
-    left, right = st.columns(2)
-    customers = left.multiselect(
-        "Customer", sorted(contracts.customer.unique()), key="bulk_customers", placeholder="All"
+    shown, _ = filtered(
+        contracts, ("Customer", "customer", "bulk_customers"), ("Owner", "owner", "bulk_owners")
     )
-    owners = right.multiselect(
-        "Owner",
-        sorted(o for o in contracts.owner.unique() if o),
-        key="bulk_owners",
-        placeholder="All",
-    )
-    shown = contracts
-    if customers:
-        shown = shown[shown.customer.isin(customers)]
-    if owners:
-        shown = shown[shown.owner.isin(owners)]
     labels = {
         row.contract_number: f"{row.contract_number} · {row.customer} · {row.currency}"
         for row in shown.itertuples()
