@@ -6,6 +6,7 @@ does not know (billing period names, headings, field labels).
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
@@ -14,7 +15,7 @@ from typing import Literal
 
 import yaml
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton
 from babel.numbers import format_currency, format_decimal, format_percent
 from babel.units import format_unit
 
@@ -92,6 +93,15 @@ def to_date(value: object) -> date:
     raise ValueError(f"not a date: {value!r}")
 
 
+# The values inside a sentence the warehouse writes for readers (a deadline's or a health
+# signal's ``detail``), in the one form dbt writes them (ARCHITECTURE.md): days as ISO 8601,
+# months as ``2027-02``, amounts as ``DKK 332640.00``, percents as ``12.5 %``.
+SENTENCE_VALUES = re.compile(
+    r"(?<![\w.-])(?:(?P<day>\d{4}-\d{2}-\d{2})|(?P<month>\d{4}-\d{2})"
+    r"|(?P<currency>[A-Z]{3}) (?P<amount>-?\d+\.\d{2})|(?P<percent>\d+(?:\.\d+)?) %)(?![\w.-])"
+)
+
+
 class Formatter:
     """Formatting for one document language; the template filters are its methods."""
 
@@ -127,6 +137,23 @@ class Formatter:
         if format not in ("long", "medium", "short"):
             raise ValueError(f"date format must be long, medium or short, not {format!r}")
         return format_date(to_date(value), format=format, locale=self.locale)
+
+    def sentence(self, text: str) -> str:
+        """A sentence of the warehouse's with its days, months, amounts and percents in this
+        locale (days in the medium format): nb ``Notice deadline 11. feb. 2027`` for
+        ``Notice deadline 2027-02-11``; ``DKK 332640.00`` is nb ``332 640,00 DKK``."""
+
+        def shown(found: re.Match[str]) -> str:
+            if found["day"]:
+                return self.date(found["day"], "medium")
+            if found["month"]:
+                month = date.fromisoformat(found["month"] + "-01")
+                return format_skeleton("yMMM", month, locale=self.locale)
+            if found["amount"]:
+                return self.money(found["amount"], found["currency"])
+            return self.percent(found["percent"])
+
+        return SENTENCE_VALUES.sub(shown, text)
 
     def period(self, billing_period: str, interval: object = None) -> str:
         """The billing period's name; ``interval`` (months) is needed by every_n_months."""

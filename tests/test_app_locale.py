@@ -25,9 +25,13 @@ from tests.app_ops_fixtures import PASSWORD, as_user, open_page
 
 pytestmark = pytest.mark.slow
 
-# What must never be shown: a billing period's, an operation's or a field's code, and a
-# marts id with its source prefix.
-LEAKED = re.compile(r"\bone_off\b|\bundo_of\b|\bunit_price\b|\b(?:app|hubspot|generic|odoo):\S")
+# What must never be shown: a billing period's, an operation's or a field's code, a
+# marts id with its source prefix, and a day or an amount in the warehouse's own form
+# (``2027-02-11``, ``DKK 332640.00``) instead of the reader's (``11. feb. 2027``).
+LEAKED = re.compile(
+    r"\bone_off\b|\bundo_of\b|\bunit_price\b|\b(?:app|hubspot|generic|odoo):\S"
+    r"|(?<![\w-])\d{4}-\d{2}-\d{2}(?![\w-])|\b[A-Z]{3} \d+\.\d{2}\b"
+)
 APP_DIR = Path(STREAMLIT_APP).parent
 # The template editor shows clause keys and conditions as an admin writes them: the
 # codes are what is edited there.
@@ -99,12 +103,17 @@ def table_texts(table: Any) -> list[str]:
     if styled:
         frame = pa.ipc.open_stream(styled).read_all().to_pandas()
     order = list(table.proto.column_order) or list(frame.columns)
+    # An editable table has no Styler: a column with its own display format shows its
+    # values in that format (a date column as the locale's pickers do), not as stored.
+    editable = table.proto.editing_mode != table.proto.EditingMode.READ_ONLY
     texts = []
     for column in order:
         entry = config.get(f"name:{column}") or config.get(str(column)) or {}
         if column not in frame.columns or entry.get("hidden"):
             continue
         texts.append(str(entry.get("label") or column))
+        if editable and (entry.get("type_config") or {}).get("format"):
+            continue
         texts += [str(value) for value in frame[column].head(50)]
     return texts
 
@@ -143,6 +152,12 @@ def test_no_page_shows_a_code(app: Paths) -> None:
     assert "CT-000001" in everything and "HubSpot " in everything
     assert "Undo of operation #1" in everything
     assert "One-off" in everything or "Monthly" in everything
+    # and the warehouse's sentences, their days in the reader's form (nb "31. jan. 2027"):
+    # the Deadlines list's and the health signals' details.
+    nb_day = r"\d{1,2}\. [a-zø]+\.? \d{4}"
+    assert re.search(
+        rf"Last day to give notice \(\d+-month notice period\); the term ends {nb_day}", everything
+    )
 
 
 def test_a_norwegian_and_an_english_reader_see_the_same_invoice_their_way(app: Paths) -> None:

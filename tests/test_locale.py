@@ -121,6 +121,30 @@ def test_a_change_has_its_sign_and_a_missing_rate_a_dash() -> None:
     assert shown.cell("day", None) == ""
 
 
+def test_the_warehouses_sentences_read_in_the_locale() -> None:
+    """dbt writes a deadline's or a health signal's detail with ISO days and months, amounts
+    as ``DKK 332640.00`` and percents as ``12.5 %``; the app shows them the reader's way and
+    leaves every other number (terms, invoice numbers, ids) alone."""
+    nb, en = formatter("nb"), formatter("en")
+    notice = "Notice deadline 2027-02-11, else it renews on 2027-03-01"
+    assert nb.sentence(notice) == "Notice deadline 11. feb. 2027, else it renews on 1. mars 2027"
+    assert en.sentence(notice) == "Notice deadline 11 Feb 2027, else it renews on 1 Mar 2027"
+    overdue = "F10001 overdue 12 days, DKK 332640.00 open; F10002 overdue 3 days, NOK 1250.50 open"
+    assert nb.sentence(overdue) == (
+        f"F10001 overdue 12 days, 332{NB}640,00{NB}DKK open; "
+        f"F10002 overdue 3 days, 1{NB}250,50{NB}kr open"
+    )
+    assert nb.sentence("MRR fell 12 % since 2026-09") == f"MRR fell 12{NB}% since sep. 2026"
+    assert nb.sentence("Discount of 12.5 % on Support ends 2027-01-31") == (
+        f"Discount of 12,5{NB}% on Support ends 31. jan. 2027"
+    )
+    untouched = "Renews for a 12-month term; SO-2026-12; CT-000002; K2026-01-31x; v1.5"
+    assert nb.sentence(untouched) == untouched
+    assert nb.cell("sentence", "Price unchanged since 2025-04-01") == (
+        "Price unchanged since 1. apr. 2025"
+    )
+
+
 def test_an_unknown_locale_reads_as_the_default() -> None:
     assert formatter("xx").language == "nb"
 

@@ -600,3 +600,21 @@ def test_the_days_reminders_come_from_a_publish_after_its_renewals(
     publish(instance, home)
     again = evaluate(remind_sensor, instance)
     assert isinstance(again, dg.RunRequest) and again.run_key == request.run_key
+
+
+def test_a_reminders_detail_reads_as_the_mails_english() -> None:
+    """The deadline's detail comes from dbt with ISO days and plain amounts; the mail writes
+    them as the rest of its English does (``31 Jan 2027``), not ``2027-01-31``."""
+    from avtale.notify.texts import reminder_text
+
+    row = {
+        "contract_id": "hubspot:7",
+        "customer_name": "Fjord AS",
+        "deadline_type": "notice",
+        "deadline_date": date(2026, 10, 31),
+        "mrr_at_stake": 100.0,
+        "detail": "Last day to give notice (3-month notice period); the term ends 2027-01-31",
+    }
+    _, body = reminder_text(row, TODAY, "sally", 3)
+    assert "the term ends 31 Jan 2027" in body
+    assert "2027-01-31" not in body

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from avtale.settings import reporting_currency
+from docgen.locale import Formatter
 
 LABELS = {
     "expiry": "Expiry",
@@ -73,8 +74,8 @@ def _facts(row: Mapping[str, Any]) -> str:
         facts.append(f"MRR at stake: {currency} {float(at_stake):,.2f}")
     elif row.get("contract_mrr") is not None:
         facts.append(f"Contract MRR: {currency} {float(row['contract_mrr']):,.2f}")
-    if row.get("detail"):
-        facts.append(str(row["detail"]))
+    if row.get("detail"):  # its days and amounts as the mail's English writes them
+        facts.append(Formatter("en").sentence(str(row["detail"])))
     return "\n".join(facts)
 
 

@@ -168,7 +168,7 @@ def send_and_sign(db: Database, actor: str, view: ProposalView) -> None:
         ui.result(form)
     elif status == "signed":
         st.success(
-            ui.md(f"Signed on {head['signed_date']} by {head['signer_name']}."),
+            ui.md(f"Signed on {fmt.day(head['signed_date'])} by {head['signer_name']}."),
             icon=":material/task_alt:",
         )
         signing_actions.parties(db, actor, number, status)

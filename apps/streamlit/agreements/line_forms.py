@@ -80,7 +80,7 @@ def step(
             key=ui.key(form, "lines"),
             num_rows="fixed" if locked else "dynamic",
             hide_index=True,
-            column_config=config,
+            column_config=fmt.editor_config(config),
             column_order=list(LINE_COLUMNS)[1:],
             disabled=[c for c in LINE_COLUMNS if c not in RENEGOTIATED] if locked else ["line_no"],
         )

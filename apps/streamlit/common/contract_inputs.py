@@ -210,7 +210,7 @@ def lines(form: str, numbered: bool = False) -> pd.DataFrame:
         key=ui.key(form, "lines"),
         num_rows="dynamic",
         hide_index=True,
-        column_config=LINE_CONFIG,
+        column_config=fmt.editor_config(LINE_CONFIG),
         column_order=columns,
     )
     ui.row_errors(form, "lines")

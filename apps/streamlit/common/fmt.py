@@ -49,6 +49,7 @@ Kind = Literal[
     "day",
     "moment",
     "record",
+    "sentence",
 ]
 # The systems a marts id (``<source>:<id>``) comes from, as readers call them; the app's
 # own records go by their number alone.
@@ -151,6 +152,8 @@ class Shown(Formatter):
             return self.moment(pd.Timestamp(value).to_pydatetime())
         if kind == "record":
             return record_id(value)
+        if kind == "sentence":
+            return self.sentence(str(value))
         return self.day(value)
 
     def quantity(self, value: object) -> str:
@@ -244,6 +247,10 @@ def month(value: date | pd.Timestamp) -> str:
     return current().month(value)
 
 
+def sentence(text: str) -> str:
+    return current().sentence(text)
+
+
 def bound(show: Callable[[Shown, Any], str]) -> Callable[[Any], str]:
     """A widget's ``format_func`` formatting with the locale of this run: Streamlit may call
     it outside the run (AppTest does), where the session's locale is not to be read."""
@@ -264,6 +271,18 @@ DATE_INPUT_FORMATS = {
 def date_input_format() -> Literal["DD.MM.YYYY", "YYYY-MM-DD", "DD/MM/YYYY"]:
     """``st.date_input``'s ``format`` for the user's locale: nb ``03.12.2026``."""
     return DATE_INPUT_FORMATS[current().language]  # type: ignore[return-value]
+
+
+def editor_config(column_config: Mapping[str, Any]) -> dict[str, Any]:
+    """An editable table's ``column_config`` with its days shown and typed the way this
+    locale's date pickers take them (nb ``03.12.2026``): Streamlit applies no Styler to an
+    editable table, so its date columns carry the format themselves."""
+    config = dict(column_config)
+    for name, entry in config.items():
+        typed = entry.get("type_config") if isinstance(entry, Mapping) else None
+        if typed and typed.get("type") == "date" and not typed.get("format"):
+            config[name] = {**entry, "type_config": {**typed, "format": date_input_format()}}
+    return config
 
 
 def product_name(item: Mapping[str, Any]) -> str:

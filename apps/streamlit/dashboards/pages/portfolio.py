@@ -125,6 +125,7 @@ def render_signals(contract: pd.Series) -> None:
         ),
         hide_index=True,
         column_config={"Amount (MRR)": MONEY},
+        kinds={"Detail": "sentence"},
     )
 
 

@@ -86,7 +86,7 @@ if head["source_ref"]:
         )
 if terms["terminated_date"]:
     ui.ended(
-        f"Terminated, last day {terms['terminated_date']}",
+        f"Terminated, last day {fmt.day(terms['terminated_date'])}",
         terms["termination_reason"],
         terms["termination_circumstances"],
     )

@@ -112,7 +112,9 @@ for contract in crm.contracts:
         )
         if contract["terminated_date"]:
             ui.ended(
-                f"Terminated {contract['terminated_date']}", contract["termination_reason"], None
+                f"Terminated {fmt.day(contract['terminated_date'])}",
+                contract["termination_reason"],
+                None,
             )
         if contract["source_system"] != "app" and may_edit:
             adoption_actions.contract(

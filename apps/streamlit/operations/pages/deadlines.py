@@ -213,7 +213,7 @@ event = ui.dataframe(
     selection_mode="single-row",
     column_order=list(COLUMNS),
     column_config=COLUMNS,
-    kinds={"contract_id": "record"},
+    kinds={"contract_id": "record", "detail": "sentence"},
 )
 charts.downloads(
     rows.drop(columns=["source_id"]),
