@@ -48,6 +48,7 @@ T = FieldType
 # product fields only, is a catalogue file too).
 CATALOGUE = Kind(
     name="catalogue",
+    title="Products and price lists",
     table="app.products",  # not a warehouse table: applied to the operational database
     markers=("code",),
     rules=(EVERY_N_MONTHS_NEEDS_INTERVAL,),

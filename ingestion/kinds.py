@@ -66,6 +66,8 @@ class RowRule:
 @dataclass(frozen=True)
 class Kind:
     name: str
+    # What a reader calls the file: "HubSpot deals", "Odoo MRR history".
+    title: str
     table: str
     fields: tuple[Field, ...]
     # Header names (lower case) of which at least one must be present.
@@ -104,6 +106,7 @@ EVERY_N_MONTHS_NEEDS_INTERVAL = RowRule(
 
 HUBSPOT_COMPANIES = Kind(
     name="hubspot_companies",
+    title="HubSpot companies",
     table="hubspot.companies",
     order=0,
     markers=("company name", "name"),
@@ -129,6 +132,7 @@ HUBSPOT_COMPANIES = Kind(
 
 HUBSPOT_DEALS = Kind(
     name="hubspot_deals",
+    title="HubSpot deals",
     table="hubspot.deals",
     order=1,
     markers=("deal name", "dealname"),
@@ -162,6 +166,7 @@ HUBSPOT_DEALS = Kind(
 
 HUBSPOT_LINE_ITEMS = Kind(
     name="hubspot_line_items",
+    title="HubSpot line items",
     table="hubspot.line_items",
     order=2,
     markers=(
@@ -211,6 +216,7 @@ HUBSPOT_LINE_ITEMS = Kind(
 
 GENERIC_CUSTOMERS = Kind(
     name="generic_customers",
+    title="Accounting customers",
     table="generic.customers",
     order=0,
     markers=("customer_id",),
@@ -228,6 +234,7 @@ GENERIC_CUSTOMERS = Kind(
 
 GENERIC_CONTRACTS = Kind(
     name="generic_contracts",
+    title="Accounting contracts",
     table="generic.contracts",
     order=1,
     markers=("contract_id",),
@@ -261,6 +268,7 @@ GENERIC_CONTRACTS = Kind(
 
 GENERIC_CONTRACT_LINES = Kind(
     name="generic_contract_lines",
+    title="Accounting contract lines",
     table="generic.contract_lines",
     order=2,
     markers=("line_id",),
@@ -311,6 +319,7 @@ DUPLICATE_SERIAL = (
 )
 GENERIC_ASSETS = Kind(
     name="generic_assets",
+    title="Installed assets",
     table="generic.assets",
     order=3,
     markers=("serial_number", "serial number", "serienummer", "serial no", "serienr"),
@@ -367,6 +376,7 @@ GENERIC_ASSETS = Kind(
 # plan's name ("Monthly", "3 Months"), the currency's code.
 ODOO_SUBSCRIPTIONS = Kind(
     name="odoo_subscriptions",
+    title="Odoo subscriptions",
     table="odoo.subscriptions",
     order=0,
     markers=("recurring plan", "plan_id", "subscription status", "subscription_state"),
@@ -414,6 +424,7 @@ ODOO_SUBSCRIPTIONS = Kind(
 
 ODOO_SUBSCRIPTION_LINES = Kind(
     name="odoo_subscription_lines",
+    title="Odoo subscription lines",
     table="odoo.subscription_lines",
     order=1,
     markers=("product", "product_id", "price_unit", "product_uom_qty"),
@@ -455,6 +466,7 @@ ODOO_SUBSCRIPTION_LINES = Kind(
 
 ODOO_MRR_LOG = Kind(
     name="odoo_mrr_log",
+    title="Odoo MRR history",
     table="odoo.mrr_log",
     order=1,
     markers=("mrr change", "amount_signed", "event_type", "type of event"),
@@ -496,6 +508,7 @@ ODOO_MRR_LOG = Kind(
 
 FX_RATES = Kind(
     name="fx_rates",
+    title="Exchange rates",
     table="planning.fx_rates",
     order=0,
     markers=("rate",),
@@ -533,6 +546,12 @@ def recognise(headers: list[str]) -> Kind | None:
         if all(any_of(f.aliases) for f in kind.fields if f.required):
             return kind
     return None
+
+
+def title_of(name: str) -> str:
+    """The reader's name of a file kind (a mapping file's kind goes by its own name)."""
+    known = {kind.name: kind.title for kind in KINDS}
+    return known.get(name) or name.replace("_", " ")
 
 
 def describe(kind: Kind) -> str:

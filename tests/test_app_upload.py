@@ -77,7 +77,7 @@ def test_an_upload_shows_the_load_report_and_keeps_every_file(home: Paths) -> No
     (message,) = texts(at.success)
     assert message.startswith("2 file(s): 1 loaded, 1 not loaded")
     files = table(at, "file", "rows_read").set_index("file")
-    assert files.loc["customers.csv", "kind"] == "generic_customers"
+    assert files.loc["customers.csv", "kind"] == "Accounting customers"  # a word, not a code
     counts = ["rows_read", "rows_loaded", "rows_quarantined"]
     assert files.loc["customers.csv", counts].tolist() == [2, 1, 1]
     assert files.loc["colours.csv", "status"] == "not loaded"

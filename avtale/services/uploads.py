@@ -34,6 +34,7 @@ from avtale.services.database import Database
 from avtale.services.unit_of_work import UPLOAD, Outcome, check, refused, write
 from avtale.settings import Paths, private_dir, tighten
 from avtale.worker import hand_refresh
+from ingestion.kinds import title_of
 from ingestion.load import FileResult, LoadReport
 
 FILE_COLUMNS = ["file", "kind", "status", "rows_read", "rows_loaded", "rows_quarantined", "note"]
@@ -140,7 +141,7 @@ def files_table(report: LoadReport) -> pd.DataFrame:
     rows = [
         {
             "file": f.name,
-            "kind": f.kind or "",
+            "kind": title_of(f.kind) if f.kind else "",
             "status": STATUS.get(f.status, f.status),
             "rows_read": f.rows_read,
             "rows_loaded": f.rows_loaded,
