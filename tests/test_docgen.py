@@ -433,6 +433,31 @@ def _ppm(pdf: bytes, tmp: Path) -> tuple[int, int, bytes]:
     return int(width), int(height), pixels
 
 
+def test_the_stylesheet_parsed_once_draws_what_the_linked_one_did(tmp_path: Path) -> None:
+    """docgen.pdf gives a document linking the built-in style.css the stylesheet it parsed
+    once, and caches the logo: the pages look exactly as WeasyPrint draws the document
+    reading both itself, for the first document and the next (at 50 dpi, every pixel)."""
+    from weasyprint import HTML
+
+    from docgen.pdf import BASE_URL, STYLESHEET_LINK, html_to_pdf
+    from docgen.templates import render_html
+
+    values = invoice_en()
+    values["document"]["status"] = "draft"  # the running header's watermark word too
+    html = render_html(
+        TEMPLATES["invoice"].body.decode("utf-8"), values, language="en", purpose="invoice"
+    )
+    assert STYLESHEET_LINK in html
+    plain = HTML(string=html, base_url=BASE_URL, url_fetcher=FETCHER).write_pdf()
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "cached").mkdir()
+    expected = _ppm(plain, tmp_path / "plain")
+    for _ in range(2):
+        for leftover in (tmp_path / "cached").iterdir():
+            leftover.unlink()
+        assert _ppm(html_to_pdf(html), tmp_path / "cached") == expected
+
+
 def test_first_page_looks_like_the_layout(invoice_pdf: bytes, tmp_path: Path) -> None:
     width, height, pixels = _ppm(invoice_pdf, tmp_path)
     assert abs(height / width - 297 / 210) < 0.01  # A4
