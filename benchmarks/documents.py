@@ -5,15 +5,13 @@ existing customer's 36-month agreement calls for) as PDF and as Word, in one pro
 
 Two sizes: every clause the answers call for (9 with the built-in library: 3 pages), and
 the first 6 of them (2 pages). Each is rendered once to warm up (fonts, compiled
-templates), then N times; the figures are wall time on one core. Then a batch as a
-sending run makes it (``docgen.generate_many``), in one process and in a pool of one per core.
+templates), then N times; the figures are wall time on one core.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
-import os
 import subprocess
 import sys
 import tempfile
@@ -79,20 +77,5 @@ def main() -> None:
             )
 
 
-def batch(n: int) -> None:
-    """A sending run's batch: ``n`` two-page agreements through ``docgen.generate_many``, one
-    process against a pool of one process per core (its start-up included)."""
-    template = {t.key: t for t in docgen.builtin_templates()}["agreement"]
-    jobs = [(template, agreement_context(6))] * n
-    cores = os.cpu_count() or 1
-    print(f"batch of {n} two-page agreements (docgen.generate_many)")
-    for processes in sorted({1, cores}):
-        started = time.perf_counter()
-        docgen.generate_many(jobs, fmt="pdf", processes=processes)
-        elapsed = time.perf_counter() - started
-        print(f"  {processes} process(es): {n / elapsed:6.1f} documents/s ({elapsed:.1f} s)")
-
-
 if __name__ == "__main__":
     main()
-    batch(60)

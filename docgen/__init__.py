@@ -13,7 +13,7 @@ from docgen.clauses import Clause, builtin_clauses, check_conditions, select_cla
 from docgen.context import FIELDS, REQUIRED_FIELDS, SAMPLE_CONTEXT, missing_required
 from docgen.errors import DocumentError, MissingField, Problem, TemplateProblem, UnknownField
 from docgen.locale import BILLING_PERIODS, LANGUAGES, Formatter, load_labels
-from docgen.render import Rendered, Template, builtin_templates, generate, generate_many
+from docgen.render import Rendered, Template, builtin_templates, generate
 from docgen.templates import render_html, validate_html
 from docgen.word import docx_text, render_docx, validate_docx
 
@@ -47,7 +47,6 @@ __all__ = [
     "check_conditions",
     "docx_text",
     "generate",
-    "generate_many",
     "html_to_pdf",
     "load_labels",
     "missing_required",

@@ -3,11 +3,8 @@ or a Word file out."""
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import re
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -93,40 +90,6 @@ def generate(
     else:
         raise DocumentError(f"unknown format {fmt!r}; use pdf or docx")
     return Rendered(content, CONTENT_TYPES[suffix], suffix, _filename(template, document, suffix))
-
-
-# Below this many documents a pool costs more than it saves: each process imports WeasyPrint
-# (about a second) before its first document.
-POOL_FROM = 8
-
-
-def generate_many(
-    jobs: Sequence[tuple[Template, Mapping[str, Any]]],
-    *,
-    fmt: Literal["pdf", "docx"],
-    processes: int | None = None,
-) -> list[Rendered | DocumentError]:
-    """The documents of ``jobs`` (template, context), in their order: each the document or
-    the DocumentError that stopped it. From ``POOL_FROM`` documents on they are made in a
-    pool of ``processes`` processes (default: one per core), since a layout holds the GIL
-    and threads would take turns; fewer are made here, one after the other."""
-    workers = min(processes or os.cpu_count() or 1, len(jobs))
-    if workers <= 1 or len(jobs) < POOL_FROM:
-        return [_generate_or_error(job, fmt) for job in jobs]
-    # spawn: a fresh interpreter per process, never a fork of a threaded server.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return list(pool.map(_generate_or_error, jobs, [fmt] * len(jobs)))
-
-
-def _generate_or_error(
-    job: tuple[Template, Mapping[str, Any]], fmt: Literal["pdf", "docx"]
-) -> Rendered | DocumentError:
-    template, context = job
-    try:
-        return generate(template, context, fmt=fmt)
-    except DocumentError as problem:  # as a plain DocumentError: it crosses processes
-        return DocumentError(str(problem))
 
 
 _BUILTIN_TEMPLATES = (

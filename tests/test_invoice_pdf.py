@@ -21,7 +21,7 @@ from avtale.billing.stored import document_of
 from avtale.repository import library
 from avtale.repository.db import session_scope
 from avtale.repository.documents import documents_dir
-from avtale.repository.models import Contract, Document, Invoice
+from avtale.repository.models import Contract, Invoice
 from avtale.repository.service import terminate_contract
 from avtale.services import invoices
 from avtale.services.database import Database, close_database, database_at
@@ -142,40 +142,3 @@ def test_unit_prices_keep_up_to_four_decimals(
     language: str, amount: str, currency: str, expected: str
 ) -> None:
     assert docgen.Formatter(language).money(amount, currency, 4) == expected
-
-
-def test_a_sending_runs_pdfs_are_made_in_a_pool_as_one_by_one(
-    database: Database, home: Paths
-) -> None:
-    """Enough invoices for docgen's pool (POOL_FROM): each gets the PDF it would get made on
-    its own, byte for byte, kept once; a second batch makes nothing."""
-    import hashlib
-
-    from docgen.render import POOL_FROM
-
-    with session_scope(database.engine) as session:
-        for _ in range(POOL_FROM):
-            fx.contract(session, fx.customer(session, fx.NORWAY), [fx.monthly()])
-    issued = invoices.run_invoices(database, home, MAR1, today=MAR1).invoices
-    assert len(issued) == POOL_FROM
-    with session_scope(database.engine, readonly=True) as session:
-        expected = {}
-        for number in issued:
-            invoice = session.scalars(select(Invoice).where(Invoice.number == number)).one()
-            job = pdf.pdf_job(session, home, invoice)
-            content = docgen.generate(job.template, job.context, fmt="pdf").content
-            expected[number] = hashlib.sha256(content).hexdigest()
-
-    made = invoices.invoice_pdfs(database, invoices.RUN_ACTOR, home, issued, processes=2)
-    assert made.ok and made.detail == {"made": issued, "problems": {}}
-    with session_scope(database.engine, readonly=True) as session:
-        kept = dict(
-            session.execute(
-                select(Invoice.number, Document.sha256).join(
-                    Document, Document.id == Invoice.pdf_document_id
-                )
-            ).all()
-        )
-    assert kept == expected
-    again = invoices.invoice_pdfs(database, invoices.RUN_ACTOR, home, issued, processes=2)
-    assert again.detail == {"made": [], "problems": {}}

@@ -6,13 +6,11 @@ its hash like every generated document.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-import docgen
 from avtale.billing.config import billing_file, load_billing
 from avtale.billing.model import (
     AccountScheme,
@@ -24,7 +22,7 @@ from avtale.billing.model import (
 from avtale.billing.register import stored_document
 from avtale.repository import generation, orgnumbers
 from avtale.repository.audit import record
-from avtale.repository.library import as_docgen, latest_template
+from avtale.repository.library import latest_template
 from avtale.repository.models import Contract, Document, Invoice
 from avtale.repository.validation import ValidationError
 from avtale.settings import Paths
@@ -180,44 +178,21 @@ def invoice_context(
     }
 
 
-@dataclass(frozen=True)
-class PdfJob:
-    """What rendering one document's PDF takes, free of the session: it can be rendered in
-    another process (``docgen.generate_many``) while the session is closed."""
-
-    number: str
-    template_id: int
-    template: docgen.Template
-    context: dict[str, Any]
-
-
-def pdf_job(session: Session, paths: Paths, invoice: Invoice) -> PdfJob:
-    """The template and the filled context of ``invoice``'s PDF."""
+def invoice_pdf(session: Session, actor: str, paths: Paths, invoice: Invoice) -> Document:
+    """The stored PDF of ``invoice``, made and stored now if it has none yet."""
+    if invoice.pdf_document_id is not None:
+        existing = session.get(Document, invoice.pdf_document_id)
+        if existing is not None:
+            return existing
     template = latest_template(session, TEMPLATE_KEY)
     if template is None or template.purpose != "invoice":
         raise ValidationError({"template": f"{TEMPLATE_KEY} is not an invoice template"})
     contract = session.get(Contract, invoice.contract_id) if invoice.contract_id else None
     number = contract.contract_number if contract else None
     context = invoice_context(paths, invoice, stored_document(session, invoice), number)
-    return PdfJob(invoice.number, template.id, as_docgen(template), context)
-
-
-def store_pdf(
-    session: Session,
-    actor: str,
-    paths: Paths,
-    invoice: Invoice,
-    job: PdfJob,
-    rendered: docgen.Rendered,
-) -> Document:
-    """Keep ``rendered`` as ``invoice``'s PDF: stored on the contract by its hash."""
-    contract = session.get(Contract, invoice.contract_id) if invoice.contract_id else None
+    rendered = generation.render_template(template, context, "pdf")
     source = {
-        "template": {
-            "key": job.template.key,
-            "version": job.template.version,
-            "id": job.template_id,
-        },
+        "template": {"key": template.key, "version": template.version_no, "id": template.id},
         "purpose": "invoice",
         "language": invoice.language,
         "invoice": invoice.number,
@@ -233,20 +208,3 @@ def store_pdf(
         session, actor, "invoice.pdf", "invoice", invoice.id, None, {"pdf_document_id": document.id}
     )
     return document
-
-
-def stored_pdf(session: Session, invoice: Invoice) -> Document | None:
-    """The PDF ``invoice`` already has, if any."""
-    if invoice.pdf_document_id is None:
-        return None
-    return session.get(Document, invoice.pdf_document_id)
-
-
-def invoice_pdf(session: Session, actor: str, paths: Paths, invoice: Invoice) -> Document:
-    """The stored PDF of ``invoice``, made and stored now if it has none yet."""
-    existing = stored_pdf(session, invoice)
-    if existing is not None:
-        return existing
-    job = pdf_job(session, paths, invoice)
-    rendered = generation.render_docgen(job.template, job.context, "pdf")
-    return store_pdf(session, actor, paths, invoice, job, rendered)

@@ -371,12 +371,8 @@ def generate_for_proposal(
 
 
 def render_template(template: Template, context: dict[str, Any], fmt: str) -> docgen.Rendered:
-    return render_docgen(as_docgen(template), context, fmt)
-
-
-def render_docgen(template: docgen.Template, context: dict[str, Any], fmt: str) -> docgen.Rendered:
     try:
-        return docgen.generate(template, context, fmt="pdf" if fmt == "pdf" else "docx")
+        return docgen.generate(as_docgen(template), context, fmt="pdf" if fmt == "pdf" else "docx")
     except docgen.DocumentError as problem:
         raise ValidationError({"document": str(problem)}) from problem
 

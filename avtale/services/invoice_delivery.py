@@ -82,11 +82,7 @@ def deliver_unsent(
     """Send every document not yet sent (see the module's notes), one at a time."""
     report = DeliveryReport()
     outgoing = invoices.outgoing_dir(paths)
-    documents = unsent(db)
-    # The PDFs to mail, made at once (in a pool of processes when many) before sending one
-    # by one; one that cannot be made is named when its turn comes.
-    invoices.invoice_pdfs(db, actor, paths, [d.number for d in documents if d.email])
-    for document in documents:
+    for document in unsent(db):
         channels = []
         export = invoices.export_ubl(db, outgoing, numbers=[document.number])
         if export.written:

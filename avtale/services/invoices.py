@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-import docgen
 from avtale.billing import exports, payments, register
 from avtale.billing.camt053 import StatementError as StatementError
 from avtale.billing.model import BillingError, DocumentKind
-from avtale.billing.pdf import PdfJob, pdf_job, store_pdf
 from avtale.billing.pdf import invoice_pdf as stored_invoice_pdf
-from avtale.billing.pdf import stored_pdf as invoice_pdf_stored
 from avtale.billing.register import BillingSetupError as BillingSetupError
 from avtale.billing.status import InvoiceStatus, invoice_states
 from avtale.dates import add_months
@@ -274,48 +270,6 @@ def invoice_pdf(db: Database, actor: str, paths: Paths, number: str) -> Outcome:
         )
 
     return write(db, actor, EDIT, work)
-
-
-def invoice_pdfs(
-    db: Database, actor: str, paths: Paths, numbers: Collection[str], processes: int | None = None
-) -> Outcome:
-    """The PDFs of many issued documents at once (a sending run's): those without one are
-    read in one go, rendered outside any transaction, in a pool of processes when there are
-    many (``docgen.generate_many``), then each kept in a transaction of its own. A document
-    that cannot be made is named in ``detail["problems"]``; the others are kept."""
-    problems: dict[str, str] = {}
-    with reading(db) as session:
-        jobs = []
-        for number in numbers:
-            invoice = _invoice(session, number)
-            if invoice_pdf_stored(session, invoice) is None:
-                try:
-                    jobs.append(pdf_job(session, paths, invoice))
-                except ValidationError as refused:
-                    problems[number] = "; ".join(refused.errors.values())
-    results = docgen.generate_many(
-        [(job.template, job.context) for job in jobs], fmt="pdf", processes=processes
-    )
-    made = []
-    for job, result in zip(jobs, results, strict=True):
-        if isinstance(result, docgen.DocumentError):
-            problems[job.number] = result.message
-            continue
-        kept = write(db, actor, EDIT, partial(_keep_pdf, actor, paths, job, result))
-        if kept.ok:
-            made.append(job.number)
-        else:
-            problems[job.number] = "; ".join(kept.errors.values())
-    return Outcome(message=f"{len(made)} PDF(s) made", detail={"made": made, "problems": problems})
-
-
-def _keep_pdf(
-    actor: str, paths: Paths, job: PdfJob, rendered: docgen.Rendered, session: Session
-) -> Outcome:
-    invoice = _invoice(session, job.number)
-    if invoice_pdf_stored(session, invoice) is None:  # nobody made it meanwhile
-        store_pdf(session, actor, paths, invoice, job, rendered)
-    return Outcome(message=job.number, target=job.number)
 
 
 def mark_sent(db: Database, actor: str, numbers: list[str], via: str) -> Outcome:
