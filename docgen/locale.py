@@ -138,6 +138,10 @@ class Formatter:
             raise ValueError(f"date format must be long, medium or short, not {format!r}")
         return format_date(to_date(value), format=format, locale=self.locale)
 
+    def month(self, value: object) -> str:
+        """A month: nb ``des. 2026``, en ``Dec 2026``."""
+        return format_skeleton("yMMM", to_date(value), locale=self.locale)
+
     def sentence(self, text: str) -> str:
         """A sentence of the warehouse's with its days, months, amounts and percents in this
         locale (days in the medium format): nb ``Notice deadline 11. feb. 2027`` for
@@ -147,8 +151,7 @@ class Formatter:
             if found["day"]:
                 return self.date(found["day"], "medium")
             if found["month"]:
-                month = date.fromisoformat(found["month"] + "-01")
-                return format_skeleton("yMMM", month, locale=self.locale)
+                return self.month(found["month"] + "-01")
             if found["amount"]:
                 return self.money(found["amount"], found["currency"])
             return self.percent(found["percent"])

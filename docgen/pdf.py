@@ -12,6 +12,7 @@ import mimetypes
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -47,13 +48,17 @@ FETCHER = BuiltinFetcher()
 # A document linking the built-in stylesheet (base.html does) gets it parsed once: as a
 # user stylesheet, which the document's own <style> overrides as it did when linked.
 STYLESHEET_LINK = '<link rel="stylesheet" href="style.css">'
-_STYLESHEET: list[CSS] = []
 # WeasyPrint's image cache, by URL: the logo is decoded once.
 _IMAGES: dict[str, Any] = {}
 # WeasyPrint does not promise that a FontConfiguration (Pango, fontconfig) may be used by
 # two threads at once, and the app serves sessions from threads; the GIL keeps the layout
 # on one core anyway, so one PDF at a time costs little.
 _LOCK = threading.Lock()
+
+
+@cache
+def _stylesheet() -> CSS:
+    return CSS(filename=BUILTIN / "style.css", url_fetcher=FETCHER, font_config=FONT_CONFIG)
 
 
 @contextmanager
@@ -77,13 +82,9 @@ def html_to_pdf(html: str) -> bytes:
         string=html.replace(STYLESHEET_LINK, "", 1), base_url=BASE_URL, url_fetcher=FETCHER
     )
     with _LOCK, _no_cycle_collection():
-        if linked and not _STYLESHEET:
-            _STYLESHEET.append(
-                CSS(filename=BUILTIN / "style.css", url_fetcher=FETCHER, font_config=FONT_CONFIG)
-            )
         pdf = document.write_pdf(
             font_config=FONT_CONFIG,
-            stylesheets=_STYLESHEET if linked else None,
+            stylesheets=[_stylesheet()] if linked else None,
             cache=_IMAGES,
         )
     assert pdf is not None  # write_pdf returns the bytes when given no target

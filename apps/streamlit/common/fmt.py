@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
-from babel.dates import format_skeleton, format_time
+from babel.dates import format_time
 from babel.numbers import format_currency, format_percent, get_decimal_symbol, get_group_symbol
 
 from avtale.dates import business_zone
@@ -118,11 +118,6 @@ class Shown(Formatter):
             return ""
         local = value.astimezone(business_zone())
         return f"{self.date(local, 'medium')} {format_time(local, 'HH:mm', locale=self.locale)}"
-
-    def month(self, value: date | pd.Timestamp) -> str:
-        """A month: nb ``des. 2026``, en ``Dec 2026``."""
-        day = value.date() if isinstance(value, pd.Timestamp) else value
-        return format_skeleton("yMMM", day, locale=self.locale)
 
     def separators(self) -> str:
         """Plotly's ``separators`` layout property: the decimal, then the group symbol."""
