@@ -2,12 +2,17 @@
 export AVTALE_HOME ?= $(CURDIR)/.avtale
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen --no-sync
+# Optional extras to install and keep, e.g. `make setup AVTALE_EXTRAS=spark` (dbt on Apache
+# Spark, docs/spark.md). `uv sync` removes the packages of extras not named, so name it on
+# every `make` that syncs (or export it), as .ci/run does.
+AVTALE_EXTRAS ?=
+SYNC_EXTRAS := $(foreach extra,$(AVTALE_EXTRAS),--extra $(extra))
 
 .PHONY: setup demo test lint dev app refresh bench clean
 
 setup:  ## install uv if missing, then the locked dependencies
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	$(UV) sync --frozen --compile-bytecode  # PYTHONDONTWRITEBYTECODE is set on these machines: precompiled imports are 4x faster
+	$(UV) sync --frozen --compile-bytecode $(SYNC_EXTRAS)  # PYTHONDONTWRITEBYTECODE is set on these machines: precompiled imports are 4x faster
 	$(RUN) python -c 'from dagster_project.project import prepared_manifest; prepared_manifest()' 2>/dev/null || $(RUN) dagster-dbt project prepare-and-package --file dagster_project/project.py  # the dbt manifest, when missing or older than dbt/
 
 demo: setup  ## demo data in, warehouse built, app served on http://127.0.0.1:8501
