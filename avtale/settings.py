@@ -12,6 +12,7 @@ app at start, naming its file and entry or its variable, instead of a reminder r
 | reporting currency | ``$AVTALE_REPORTING_CURRENCY`` (default NOK) |
 | business time zone | ``$AVTALE_TIMEZONE`` (default Europe/Oslo) |
 | upload limit | ``$AVTALE_MAX_UPLOAD_MB`` (default 20) |
+| the engine dbt builds on | ``$AVTALE_ENGINE``: ``duckdb`` (default) or ``spark`` (docs/spark.md) |
 | CPI assumption, renewal horizon | ``renewals.yaml`` |
 | form bounds | ``limits.yaml`` |
 | VAT rates and wording | ``vat.yaml`` |
@@ -22,6 +23,7 @@ app at start, naming its file and entry or its variable, instead of a reminder r
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import stat
@@ -47,6 +49,9 @@ STREAMLIT_SERVER = STREAMLIT_APP.parent / "server.py"
 HOME_ENV = "AVTALE_HOME"
 CURRENCY_ENV = "AVTALE_REPORTING_CURRENCY"
 UPLOAD_ENV = "AVTALE_MAX_UPLOAD_MB"
+ENGINE_ENV = "AVTALE_ENGINE"
+# The engines dbt builds the warehouse on (the dbt profile's targets of the same names).
+ENGINES = ("duckdb", "spark")
 DEFAULT_REPORTING_CURRENCY = "NOK"
 DEFAULT_MAX_UPLOAD_MB = 20
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
@@ -126,6 +131,16 @@ class Paths:
     def uploading(self) -> Path:
         """Files uploaded in the app while they load (then in the archive or rejected)."""
         return self.home / "uploading"
+
+    @property
+    def lake(self) -> Path:
+        """The dbt sources as Parquet files, one per table, for dbt on Spark (avtale.lake)."""
+        return self.home / "lake"
+
+    @property
+    def spark_home(self) -> Path:
+        """dbt on Spark's tables (``warehouse/``) and their catalogue (``metastore/``)."""
+        return self.home / "spark"
 
     @property
     def dagster_home(self) -> Path:
@@ -244,6 +259,7 @@ class Settings:
     reporting_currency: str
     timezone: ZoneInfo
     max_upload_bytes: int
+    engine: str
     renewals: RenewalSettings
     limits: Limits
     vat: VatRules
@@ -277,6 +293,19 @@ def max_upload_bytes(environ: Mapping[str, str] = os.environ) -> int:
             [f"{UPLOAD_ENV}={value!r} is not a size; give megabytes, more than 0, such as 20"]
         )
     return int(megabytes * 1024 * 1024)
+
+
+def engine(environ: Mapping[str, str] = os.environ) -> str:
+    """The engine dbt builds the warehouse on: ``$AVTALE_ENGINE``, default ``duckdb``.
+    Spark needs the optional extra (``make setup AVTALE_EXTRAS=spark``) and Java."""
+    value = environ.get(ENGINE_ENV) or ENGINES[0]
+    if value not in ENGINES:
+        raise SettingsError([f"{ENGINE_ENV}={value!r} is not an engine; use one of {ENGINES}"])
+    if value == "spark" and importlib.util.find_spec("pyspark") is None:
+        raise SettingsError(
+            [f"{ENGINE_ENV}=spark needs the spark extra: run `make setup AVTALE_EXTRAS=spark`"]
+        )
+    return value
 
 
 def load_renewals(path: Path | str) -> RenewalSettings:
@@ -444,6 +473,7 @@ def load_settings(home: Paths | None = None, environ: Mapping[str, str] | None =
         "reporting_currency": checked(reporting_currency, env),
         "timezone": checked(business_zone, env),
         "max_upload_bytes": checked(max_upload_bytes, env),
+        "engine": checked(engine, env),
         "renewals": checked(load_renewals, files["renewals.yaml"]),
         "limits": checked(load_limits, files["limits.yaml"]),
         "vat": vat,

@@ -11,7 +11,7 @@
         select customer_id from {{ inputs }}
     {%- else -%}
         with differing as (
-            select coalesce(now.customer_id, before.customer_id) as customer_id,
+            select coalesce(now.customer_id, before.customer_id) as customer_id
             from {{ inputs }} as now
             full outer join {{ built }} as before
                 on now.customer_id = before.customer_id

@@ -12,7 +12,7 @@
             coalesce(lag({{ components }}.mrr) over (order by {{ components }}.month), 0)
                 as previous_mrr,
             coalesce(lag({{ components }}.customers) over (order by {{ components }}.month), 0)
-                as previous_customers,
+                as previous_customers
         from {{ components }}
     ),
 
@@ -20,7 +20,7 @@
         select
             previous.*,
             previous.churned_customers / nullif(previous.previous_customers, 0) as logo_churn_rate,
-            previous.mrr / nullif(previous.customers, 0) as arpa,
+            previous.mrr / nullif(previous.customers, 0) as arpa
         from previous
     ),
 
@@ -58,7 +58,7 @@
             (churn_rated.new_mrr + churn_rated.expansion_mrr + churn_rated.reactivation_mrr)
                 / nullif(abs(churn_rated.churn_mrr + churn_rated.contraction_mrr), 0)
                 as quick_ratio,
-            churn_rated.non_recurring_revenue,
+            churn_rated.non_recurring_revenue
         from churn_rated
     )
 

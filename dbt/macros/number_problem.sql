@@ -4,7 +4,7 @@
 {% macro number_problem(value, minimum, maximum=none) -%}
     case
         when {{ value }} is null then 'missing'
-        when not isfinite({{ value }}) then 'not a finite number'
+        when not {{ isfinite(value) }} then 'not a finite number'
         when {{ value }} < {{ minimum }} then 'must be at least {{ minimum }}'
         {%- if maximum is not none %}
         when {{ value }} > {{ maximum }} then 'must be at most {{ maximum }}'

@@ -43,10 +43,10 @@ lines_valued as (
         versions.app_contract_id,
         app_lines.line_no,
         contract_lines.line_id,
-        contract_lines.line_mrr / contract_lines.fx_rate as line_mrr,
+        contract_lines.line_mrr / contract_lines.fx_rate as line_mrr
     from contract_lines
     inner join app_lines
-        on contract_lines.source_id = app_lines.app_line_id::varchar
+        on contract_lines.source_id = app_lines.app_line_id::string
     inner join versions
         on app_lines.version_id = versions.version_id
     inner join unchanged
@@ -60,7 +60,7 @@ whole_periods_billed as (
         invoice_lines.contract_line_no as line_no,
         invoice_lines.period_key,
         {{ billing_months('invoice_lines.billing_period', 'invoice_lines.billing_interval_months') }} as months,
-        invoice_lines.net_amount::double as billed,
+        invoice_lines.net_amount::double as billed
     from invoices
     inner join invoice_lines
         on invoices.app_invoice_id = invoice_lines.app_invoice_id
@@ -76,7 +76,7 @@ compared as (
         whole_periods_billed.period_key,
         whole_periods_billed.months,
         whole_periods_billed.billed,
-        lines_valued.line_mrr * whole_periods_billed.months as contracted,
+        lines_valued.line_mrr * whole_periods_billed.months as contracted
     from lines_valued
     inner join whole_periods_billed
         on lines_valued.app_contract_id = whole_periods_billed.app_contract_id

@@ -17,7 +17,7 @@ product_totals as (
         product_mrr_movements.customer_id,
         product_mrr_movements.month,
         sum(product_mrr_movements.amount) as product_amount,
-        sum(abs(product_mrr_movements.mrr) + abs(product_mrr_movements.previous_mrr)) as product_magnitude,
+        sum(abs(product_mrr_movements.mrr) + abs(product_mrr_movements.previous_mrr)) as product_magnitude
     from product_mrr_movements
     group by product_mrr_movements.customer_id, product_mrr_movements.month
 ),
@@ -29,7 +29,7 @@ compared as (
         coalesce(mrr_movements.amount, 0) as amount,
         coalesce(product_totals.product_amount, 0) as product_amount,
         coalesce(abs(mrr_movements.mrr) + abs(mrr_movements.previous_mrr), 0)
-        + coalesce(product_totals.product_magnitude, 0) as magnitude,
+        + coalesce(product_totals.product_magnitude, 0) as magnitude
     from mrr_movements
     full outer join product_totals
         on mrr_movements.customer_id = product_totals.customer_id

@@ -14,7 +14,7 @@ windowed as (
         ) - interval 1 day as applies_until,
         versions.version_no = max(versions.version_no) over (
             partition by versions.app_contract_id
-        ) as is_current,
+        ) as is_current
     from versions
 )
 

@@ -17,7 +17,7 @@ running as (
         lines.discount_end_date,
         lines.line_mrr as discounted_mrr,
         lines.line_mrr_undiscounted as undiscounted_mrr,
-        lines.line_mrr_undiscounted - lines.line_mrr as discount_mrr,
+        lines.line_mrr_undiscounted - lines.line_mrr as discount_mrr
     from lines
     where lines.start_date <= {{ as_of_date() }}
         and (lines.end_date is null or lines.end_date >= {{ as_of_date() }})

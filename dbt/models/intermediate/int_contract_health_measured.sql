@@ -42,7 +42,7 @@ customer_mrr as (
     select
         line_months.customer_id,
         line_months.month,
-        {{ mrr_denoised('sum(line_months.mrr)') }} as mrr,
+        {{ mrr_denoised('sum(line_months.mrr)') }} as mrr
     from line_months
     group by line_months.customer_id, line_months.month
 ),
@@ -54,7 +54,7 @@ mrr_compared as (
         earlier_months.customer_id,
         earlier_months.month as since_month,
         100 * (earlier_months.mrr - coalesce(current_months.mrr, 0)) / earlier_months.mrr
-            as drop_percent,
+            as drop_percent
     from customer_mrr as earlier_months
     left join customer_mrr as current_months
         on earlier_months.customer_id = current_months.customer_id
@@ -71,8 +71,8 @@ mrr_drops as (
         mrr_compared.drop_percent::double as measure,
         {{ as_of_date() }}::date as due_date,
         'MRR fell ' || round(mrr_compared.drop_percent)::integer || ' % since '
-        || strftime(mrr_compared.since_month, '%Y-%m') as detail,
-        contracts.current_mrr as amount,
+        || {{ format_date('mrr_compared.since_month', '%Y-%m') }} as detail,
+        contracts.current_mrr as amount
     from contracts
     inner join mrr_compared
         on contracts.customer_id = mrr_compared.customer_id
@@ -83,11 +83,11 @@ discounts_ending as (
         contracts.contract_id,
         contracts.customer_id,
         'discount_ending' as condition,
-        datediff('day', {{ as_of_date() }}, discounts.discount_end_date)::double as measure,
+        {{ date_diff('day', as_of_date(), 'discounts.discount_end_date') }}::double as measure,
         discounts.discount_end_date as due_date,
-        'Discount of ' || format('{:g}', discounts.discount_percent) || ' % on ' || discounts.product
-        || ' ends ' || strftime(discounts.discount_end_date, '%Y-%m-%d') as detail,
-        discounts.discount_mrr as amount,
+        'Discount of ' || {{ number_text('discounts.discount_percent', '{:g}') }} || ' % on ' || discounts.product
+        || ' ends ' || {{ format_date('discounts.discount_end_date', '%Y-%m-%d') }} as detail,
+        discounts.discount_mrr as amount
     from contracts
     inner join discounts
         on contracts.contract_id = discounts.contract_id
@@ -100,21 +100,15 @@ prices_unchanged as (
         contracts.contract_id,
         contracts.customer_id,
         'price_not_adjusted' as condition,
-        date_sub('month', pricing.last_price_change_date, {{ as_of_date() }})::double as measure,
+        {{ date_sub('month', 'pricing.last_price_change_date', as_of_date()) }}::double as measure,
         -- The next anniversary of the last change, today or later.
         case
-            when pricing.last_price_change_date + to_months(12 * (datediff(
-                    'month', pricing.last_price_change_date, {{ as_of_date() }}
-                ) // 12)) >= {{ as_of_date() }}
-                then pricing.last_price_change_date + to_months(12 * (datediff(
-                        'month', pricing.last_price_change_date, {{ as_of_date() }}
-                    ) // 12))
-            else pricing.last_price_change_date + to_months(12 * (datediff(
-                    'month', pricing.last_price_change_date, {{ as_of_date() }}
-                ) // 12 + 1))
+            when pricing.last_price_change_date + {{ to_months('12 * (' ~ int_div(date_diff('month', 'pricing.last_price_change_date', as_of_date()), 12) ~ ')') }} >= {{ as_of_date() }}
+                then pricing.last_price_change_date + {{ to_months('12 * (' ~ int_div(date_diff('month', 'pricing.last_price_change_date', as_of_date()), 12) ~ ')') }}
+            else pricing.last_price_change_date + {{ to_months('12 * (' ~ int_div(date_diff('month', 'pricing.last_price_change_date', as_of_date()), 12) ~ ' + 1)') }}
         end::date as due_date,
-        'Price unchanged since ' || strftime(pricing.last_price_change_date, '%Y-%m-%d') as detail,
-        contracts.current_mrr * {{ var('forecast_cpi_percent') }} / 100 as amount,
+        'Price unchanged since ' || {{ format_date('pricing.last_price_change_date', '%Y-%m-%d') }} as detail,
+        contracts.current_mrr * {{ var('forecast_cpi_percent') }} / 100 as amount
     from contracts
     inner join pricing
         on contracts.contract_id = pricing.contract_id
@@ -131,11 +125,11 @@ notices_due as (
         contracts.contract_id,
         contracts.customer_id,
         'notice_deadline_soon' as condition,
-        datediff('day', {{ as_of_date() }}, notices.deadline_date)::double as measure,
+        {{ date_diff('day', as_of_date(), 'notices.deadline_date') }}::double as measure,
         notices.deadline_date as due_date,
-        'Notice deadline ' || strftime(notices.deadline_date, '%Y-%m-%d') || ', else it renews on '
-        || strftime(expiries.deadline_date + interval 1 day, '%Y-%m-%d') as detail,
-        contracts.current_mrr as amount,
+        'Notice deadline ' || {{ format_date('notices.deadline_date', '%Y-%m-%d') }} || ', else it renews on '
+        || {{ format_date('expiries.deadline_date + interval 1 day', '%Y-%m-%d') }} as detail,
+        contracts.current_mrr as amount
     from contracts
     inner join deadlines as notices
         on contracts.contract_id = notices.contract_id
@@ -153,11 +147,11 @@ customers_overdue as (
     select
         invoices.customer_id,
         max(invoices.days_overdue) as days_overdue,
-        string_agg(
-            invoices.invoice_number || ' overdue ' || invoices.days_overdue || ' days, '
-            || invoices.currency || ' ' || format('{:.2f}', invoices.open_amount) || ' open',
-            '; ' order by invoices.days_overdue desc, invoices.invoice_number asc
-        ) as detail,
+        {{ ordered_string_agg(
+            "invoices.invoice_number || ' overdue ' || invoices.days_overdue || ' days, '
+            || invoices.currency || ' ' || " ~ number_text('invoices.open_amount', '{:.2f}') ~ " || ' open'",
+            "'; '", 'invoices.days_overdue desc, invoices.invoice_number asc'
+        ) }} as detail
     from invoices
     group by invoices.customer_id
 ),
@@ -170,7 +164,7 @@ invoices_overdue as (
         customers_overdue.days_overdue::double as measure,
         {{ as_of_date() }}::date as due_date,
         customers_overdue.detail,
-        contracts.current_mrr as amount,
+        contracts.current_mrr as amount
     from contracts
     inner join customers_overdue
         on contracts.customer_id = customers_overdue.customer_id

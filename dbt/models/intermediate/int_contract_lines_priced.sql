@@ -41,7 +41,7 @@ app_customers as (
 adoptions as (
     select
         app_contracts.source_ref,
-        app_contracts.adopted_on,
+        app_contracts.adopted_on
     from app_contracts
     where app_contracts.source_ref is not null
 ),
@@ -85,7 +85,7 @@ hubspot_lines as (
         ) }} as end_date,
         hubspot_line_items.load_id,
         hubspot_line_items.source_file,
-        hubspot_line_items.row_number,
+        hubspot_line_items.row_number
     from hubspot_line_items
     inner join hubspot_deals
         on hubspot_line_items.deal_id = hubspot_deals.deal_id
@@ -121,7 +121,7 @@ generic_lines_dated as (
         ) }} as end_date,
         generic_lines.load_id,
         generic_lines.source_file,
-        generic_lines.row_number,
+        generic_lines.row_number
     from generic_lines
     inner join generic_contracts
         on generic_lines.contract_id = generic_contracts.contract_id
@@ -148,7 +148,7 @@ odoo_lines_dated as (
         odoo_subscriptions.last_active_date as end_date,
         odoo_lines.load_id,
         odoo_lines.source_file,
-        odoo_lines.row_number,
+        odoo_lines.row_number
     from odoo_lines
     inner join odoo_subscriptions
         on odoo_lines.subscription_id = odoo_subscriptions.subscription_id
@@ -161,7 +161,7 @@ app_lines_ended as (
         'app:' || app_contracts.contract_number as contract_id,
         app_customers.customer_id,
         'app' as source_system,
-        app_lines.app_line_id::varchar as source_id,
+        app_lines.app_line_id::string as source_id,
         app_lines.product,
         app_lines.quantity,
         app_lines.unit_price,
@@ -185,7 +185,7 @@ app_lines_ended as (
             'app_versions.terminated_date',
             'app_versions.auto_renew'
         ) }} as end_before_next_version,
-        app_versions.applies_until,
+        app_versions.applies_until
     from app_lines
     inner join app_versions
         on app_lines.version_id = app_versions.version_id
@@ -197,7 +197,7 @@ app_lines_ended as (
 
 app_lines_dated as (
     select
-        app_lines_ended.* exclude (app_lines_ended.end_before_next_version, app_lines_ended.applies_until),
+        app_lines_ended.* {{ exclude() }} (app_lines_ended.end_before_next_version, app_lines_ended.applies_until),
         case
             when app_lines_ended.applies_until is null then app_lines_ended.end_before_next_version
             else least(
@@ -207,8 +207,8 @@ app_lines_dated as (
         end::date as end_date,
         -- The app's rows come with the export, not with a file.
         null::integer as load_id,
-        null::varchar as source_file,
-        null::integer as row_number,
+        null::string as source_file,
+        null::integer as row_number
     from app_lines_ended
 ),
 
@@ -226,7 +226,7 @@ superseded as (
     select
         unioned.* replace (
             {{ end_before_adoption('unioned.end_date', 'adoptions.adopted_on') }} as end_date
-        ),
+        )
     from unioned
     left join adoptions
         on unioned.contract_id = adoptions.source_ref
@@ -253,7 +253,7 @@ priced as (
                 then superseded.quantity * superseded.unit_price
                     * (1 - superseded.discount_percent / 100) * fx_rates.rate
             else 0
-        end as non_recurring_amount,
+        end as non_recurring_amount
     from superseded
     left join fx_rates
         on superseded.currency = fx_rates.currency

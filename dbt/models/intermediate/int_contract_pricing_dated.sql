@@ -33,7 +33,7 @@ app_rules as (
             when 'fixed_pct' then app_versions.price_adjustment_pct
             when 'cpi' then {{ var('forecast_cpi_percent') }}
         end::double as price_adjustment_pct,
-        app_versions.next_price_adjustment_date,
+        app_versions.next_price_adjustment_date
     from app_versions
     inner join app_contracts
         on app_versions.app_contract_id = app_contracts.app_contract_id
@@ -51,11 +51,11 @@ lines_priced as (
                 lag(lines.unit_price) over (
                     partition by lines.contract_id, app_lines.line_no order by app_versions.version_no
                 )
-        end as previous_unit_price,
+        end as previous_unit_price
     from lines
     left join app_lines
         on lines.source_system = 'app'
-        and lines.source_id = app_lines.app_line_id::varchar
+        and lines.source_id = app_lines.app_line_id::string
     left join app_versions
         on app_lines.version_id = app_versions.version_id
 ),
@@ -66,7 +66,7 @@ last_changes as (
         max(lines_priced.start_date) filter (
             where lines_priced.previous_unit_price is null
             or lines_priced.unit_price <> lines_priced.previous_unit_price
-        ) as last_line_price_date,
+        ) as last_line_price_date
     from lines_priced
     group by lines_priced.contract_id
 ),
@@ -77,7 +77,7 @@ joined as (
         coalesce(app_rules.price_adjustment_rule, 'none') as price_adjustment_rule,
         app_rules.price_adjustment_pct,
         app_rules.next_price_adjustment_date,
-        greatest(contracts.start_date, last_changes.last_line_price_date) as last_price_change_date,
+        greatest(contracts.start_date, last_changes.last_line_price_date) as last_price_change_date
     from contracts
     left join app_rules
         on contracts.contract_id = app_rules.contract_id

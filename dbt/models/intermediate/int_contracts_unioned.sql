@@ -52,7 +52,7 @@ line_spans as (
         -- Open-ended when any recurring line has no end.
         case when bool_or(lines.is_recurring and lines.end_date is null) then null
             else max(lines.end_date)
-        end as last_end,
+        end as last_end
     from lines
     group by lines.contract_id
 ),
@@ -60,7 +60,7 @@ line_spans as (
 current_mrr as (
     select
         line_months.contract_id,
-        sum(line_months.mrr) as current_mrr,
+        sum(line_months.mrr) as current_mrr
     from line_months
     where line_months.month = date_trunc('month', {{ as_of_date() }})
     group by line_months.contract_id
@@ -84,7 +84,7 @@ hubspot_contracts as (
         null::integer as renewal_term_months,
         null::integer as notice_months,
         null::date as terminated_date,
-        null::varchar as termination_reason,
+        null::string as termination_reason
     from hubspot_deals
     left join hubspot_companies
         on hubspot_deals.company_id = hubspot_companies.company_id
@@ -101,7 +101,7 @@ generic as (
         generic_contracts.contract_id as source_id,
         generic_contracts.name,
         coalesce(generic_contracts.owner, generic_customers.owner) as owner,
-        null::varchar as deal_type,
+        null::string as deal_type,
         coalesce(generic_contracts.currency, '{{ var("reporting_currency") }}') as currency,
         generic_contracts.signed_date,
         generic_contracts.start_date,
@@ -111,7 +111,7 @@ generic as (
         generic_contracts.renewal_term_months,
         generic_contracts.notice_months,
         generic_contracts.terminated_date,
-        generic_contracts.termination_reason,
+        generic_contracts.termination_reason
     from generic_contracts
     left join generic_customers
         on generic_contracts.customer_id = generic_customers.customer_id
@@ -127,7 +127,7 @@ odoo as (
         odoo_subscriptions.subscription_id as source_id,
         odoo_subscriptions.subscription_id as name,
         odoo_subscriptions.salesperson as owner,
-        null::varchar as deal_type,
+        null::string as deal_type,
         coalesce(odoo_subscriptions.currency, '{{ var("reporting_currency") }}') as currency,
         null::date as signed_date,
         odoo_subscriptions.start_date,
@@ -143,7 +143,7 @@ odoo as (
         case
             when odoo_subscriptions.subscription_state = 'churned'
                 then odoo_subscriptions.close_reason
-        end as termination_reason,
+        end as termination_reason
     from odoo_subscriptions
 ),
 
@@ -165,7 +165,7 @@ app as (
         app_versions.renewal_term_months,
         app_versions.notice_months,
         app_versions.terminated_date,
-        app_versions.termination_reason,
+        app_versions.termination_reason
     from app_contracts
     inner join app_versions
         on app_contracts.app_contract_id = app_versions.app_contract_id
@@ -179,7 +179,7 @@ adoptions as (
     select
         'app:' || app_contracts.contract_number as contract_id,
         app_contracts.source_ref,
-        app_contracts.adopted_on,
+        app_contracts.adopted_on
     from app_contracts
     where app_contracts.source_ref is not null
 ),
@@ -200,7 +200,7 @@ superseded as (
             {{ end_before_adoption('unioned.end_date', 'adoptions.adopted_on') }} as end_date,
             unioned.auto_renew and adoptions.adopted_on is null as auto_renew
         ),
-        adoptions.contract_id as superseded_by,
+        adoptions.contract_id as superseded_by
     from unioned
     left join adoptions
         on unioned.contract_id = adoptions.source_ref
@@ -217,7 +217,7 @@ statused as (
                 and not (superseded.auto_renew and superseded.terminated_date is null) then 'ended'
             else 'active'
         end as status,
-        coalesce(current_mrr.current_mrr, 0) as current_mrr,
+        coalesce(current_mrr.current_mrr, 0) as current_mrr
     from superseded
     left join current_mrr
         on superseded.contract_id = current_mrr.contract_id

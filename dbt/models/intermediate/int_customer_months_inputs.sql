@@ -16,7 +16,7 @@ months as (
 customers as (
     select
         lines.customer_id,
-        bit_xor(hash(lines)) as fingerprint,
+        bit_xor({{ row_hash('lines') }}) as fingerprint
     from lines
     group by lines.customer_id
 ),
@@ -24,7 +24,7 @@ customers as (
 spine as (
     select
         '' as customer_id,
-        bit_xor(hash(months)) as fingerprint,
+        bit_xor({{ row_hash('months') }}) as fingerprint
     from months
 )
 

@@ -17,7 +17,7 @@ months as (
 
 horizon as (
     -- The first month past the spine: lines running on are cut there.
-    select (max(months.month) + interval 1 month)::date as beyond_month,
+    select (max(months.month) + interval 1 month)::date as beyond_month
     from months
 ),
 
@@ -38,7 +38,7 @@ line_spans as (
         ) as end_month,
         {{ first_month_without('lines.discount_end_date') }} as discount_end_month,
         lines.line_mrr,
-        lines.line_mrr_undiscounted,
+        lines.line_mrr_undiscounted
     from lines
     cross join horizon
 ),
@@ -52,7 +52,7 @@ segments as (
         line_spans.start_month,
         least(line_spans.end_month, coalesce(line_spans.discount_end_month, line_spans.end_month))
             as end_month,
-        line_spans.line_mrr as mrr,
+        line_spans.line_mrr as mrr
     from line_spans
 
     union all
@@ -62,7 +62,7 @@ segments as (
         line_spans.product,
         greatest(line_spans.start_month, line_spans.discount_end_month) as start_month,
         line_spans.end_month,
-        line_spans.line_mrr_undiscounted as mrr,
+        line_spans.line_mrr_undiscounted as mrr
     from line_spans
     where line_spans.discount_end_month is not null
 ),
@@ -77,7 +77,7 @@ change_months as (
     select
         kept_segments.customer_id,
         kept_segments.product,
-        kept_segments.start_month as month,
+        kept_segments.start_month as month
     from kept_segments
 
     union
@@ -85,7 +85,7 @@ change_months as (
     select
         kept_segments.customer_id,
         kept_segments.product,
-        kept_segments.end_month as month,
+        kept_segments.end_month as month
     from kept_segments
 ),
 
@@ -114,7 +114,7 @@ valued as (
                 )'
             ) }},
             0
-        ) as month_before_mrr,
+        ) as month_before_mrr
     from change_months
     inner join kept_segments
         on change_months.customer_id = kept_segments.customer_id
@@ -127,7 +127,7 @@ first_months as (
         valued.*,
         min(valued.month) filter (where valued.mrr > 0) over (
             partition by valued.customer_id, valued.product
-        ) as first_month,
+        ) as first_month
     from valued
 ),
 
@@ -144,7 +144,7 @@ compared as (
             else first_months.month_before_mrr
         end as previous_mrr,
         first_months.month = first_months.first_month as is_first_month,
-        months.is_future,
+        months.is_future
     from first_months
     inner join months
         on first_months.month = months.month

@@ -21,11 +21,11 @@ odoo_subscriptions as (
 odoo_customers as (
     select
         odoo_subscriptions.customer_name,
-        arg_max(
+        max_by(
             odoo_subscriptions.salesperson,
             odoo_subscriptions.start_date
         ) filter (where odoo_subscriptions.salesperson is not null) as owner,
-        min(odoo_subscriptions.start_date) as created_date,
+        min(odoo_subscriptions.start_date) as created_date
     from odoo_subscriptions
     where odoo_subscriptions.customer_name is not null
     group by odoo_subscriptions.customer_name
@@ -41,11 +41,11 @@ unioned as (
         'hubspot' as source_system,
         hubspot_companies.company_id as source_id,
         hubspot_companies.name,
-        null::varchar as org_number,
+        null::string as org_number,
         hubspot_companies.country as country_as_written,
         hubspot_companies.owner,
         hubspot_companies.industry,
-        hubspot_companies.created_date,
+        hubspot_companies.created_date
     from hubspot_companies
     union all
     select
@@ -57,7 +57,7 @@ unioned as (
         generic_customers.country as country_as_written,
         generic_customers.owner,
         generic_customers.industry,
-        generic_customers.created_date,
+        generic_customers.created_date
     from generic_customers
     union all
     select
@@ -69,7 +69,7 @@ unioned as (
         app_customers.country as country_as_written,
         app_customers.owner,
         app_customers.industry,
-        app_customers.created_date,
+        app_customers.created_date
     from app_customers
     -- A customer that took over a CRM customer is that customer (the export's row).
     where app_customers.source_ref is null
@@ -79,11 +79,11 @@ unioned as (
         'odoo' as source_system,
         odoo_customers.customer_name as source_id,
         odoo_customers.customer_name as name,
-        null::varchar as org_number,
-        null::varchar as country_as_written,
+        null::string as org_number,
+        null::string as country_as_written,
         odoo_customers.owner,
-        null::varchar as industry,
-        odoo_customers.created_date,
+        null::string as industry,
+        odoo_customers.created_date
     from odoo_customers
 ),
 
@@ -93,7 +93,7 @@ country_coded as (
         coalesce(
             country_codes.country_code,
             unioned.country_as_written
-        ) as country,
+        ) as country
     from unioned
     left join country_codes
         on lower(trim(unioned.country_as_written)) = country_codes.country_name

@@ -35,7 +35,7 @@ terms as (
             when contracts.terminated_date is not null
                 then coalesce(least(contracts.terminated_date, contracts.end_date), contracts.terminated_date)
             when not contracts.auto_renew then contracts.end_date
-        end as runs_until,
+        end as runs_until
     from app_versions
     inner join app_contracts
         on app_versions.app_contract_id = app_contracts.app_contract_id
@@ -51,7 +51,7 @@ lock_in_ends as (
         {{ term_end_date('terms.start_date', 'terms.lock_in_months') }} as deadline_date,
         terms.current_mrr as mrr_at_stake,
         terms.lock_in_months || '-month lock-in ends' as detail,
-        terms.runs_until,
+        terms.runs_until
     from terms
     where terms.lock_in_months > 0
 ),
@@ -65,14 +65,14 @@ adjustments_repeated as (
         terms.price_adjustment_pct,
         terms.current_mrr,
         terms.runs_until,
-        (terms.next_price_adjustment_date + to_months(12 * years.n))::date as adjustment_date,
+        (terms.next_price_adjustment_date + {{ to_months('12 * years.n') }})::date as adjustment_date
     from terms
-    cross join
-        unnest(generate_series(0, 1 + datediff(
+    cross join {{ lateral() }}
+        {{ series('0', '1 + ' ~ date_diff(
             'year',
-            terms.next_price_adjustment_date,
-            {{ as_of_date() }} + to_months({{ var('deadlines_horizon_months') }})
-        ))) as years (n)
+            'terms.next_price_adjustment_date',
+            as_of_date() ~ ' + ' ~ to_months(var('deadlines_horizon_months'))
+        )) }} as years (n)
     where terms.price_adjustment_rule <> 'none'
         and terms.next_price_adjustment_date is not null
 ),
@@ -81,9 +81,9 @@ adjustments_in_window as (
     -- contract_deadlines' window, so the repeats stop at the horizon.
     select adjustments_repeated.* from adjustments_repeated
     where adjustments_repeated.adjustment_date
-        >= {{ as_of_date() }} - to_days({{ var('deadlines_lookback_days') }})
+        >= {{ as_of_date() }} - {{ to_days(var('deadlines_lookback_days')) }}
         and adjustments_repeated.adjustment_date
-        <= {{ as_of_date() }} + to_months({{ var('deadlines_horizon_months') }})
+        <= {{ as_of_date() }} + {{ to_months(var('deadlines_horizon_months')) }}
 ),
 
 adjustments_compounded as (
@@ -94,7 +94,7 @@ adjustments_compounded as (
             partition by adjustments_in_window.contract_id
             order by adjustments_in_window.adjustment_date
             rows between unbounded preceding and 1 preceding
-        ), 0) as earlier_adjustments,
+        ), 0) as earlier_adjustments
     from adjustments_in_window
 ),
 
@@ -113,11 +113,11 @@ price_adjustments as (
         case adjustments_compounded.price_adjustment_rule
             when 'cpi'
                 then 'CPI adjustment, assumed '
-                    || format('{:g}', adjustments_compounded.price_adjustment_pct) || ' %'
+                    || {{ number_text('adjustments_compounded.price_adjustment_pct', '{:g}') }} || ' %'
             else 'Price adjustment of '
-                || coalesce(format('{:g}', adjustments_compounded.price_adjustment_pct) || ' %', 'an unset percent')
+                || coalesce({{ number_text('adjustments_compounded.price_adjustment_pct', '{:g}') }} || ' %', 'an unset percent')
         end as detail,
-        adjustments_compounded.runs_until,
+        adjustments_compounded.runs_until
     from adjustments_compounded
 ),
 
@@ -133,7 +133,7 @@ running as (
         unioned.deadline_type,
         unioned.deadline_date,
         unioned.mrr_at_stake::double as mrr_at_stake,
-        unioned.detail,
+        unioned.detail
     from unioned
     where unioned.runs_until is null or unioned.deadline_date <= unioned.runs_until
 )

@@ -17,7 +17,7 @@ lines_rising as (
         lines.discount_end_date,
         lines.product,
         lines.discount_percent,
-        lines.line_mrr_undiscounted - lines.line_mrr as mrr_gained,
+        lines.line_mrr_undiscounted - lines.line_mrr as mrr_gained
     from lines
     -- Active on the first day without the discount.
     where lines.start_date <= lines.discount_end_date + interval 1 day
@@ -30,10 +30,10 @@ discounts_ending as (
         'discount_end' as deadline_type,
         lines_rising.discount_end_date as deadline_date,
         sum(lines_rising.mrr_gained)::double as mrr_at_stake,
-        'Discount ends: ' || string_agg(
-            lines_rising.product || ' (' || format('{:g}', lines_rising.discount_percent::double) || ' %)',
-            ', ' order by lines_rising.product, lines_rising.discount_percent
-        ) as detail,
+        'Discount ends: ' || {{ ordered_string_agg(
+            "lines_rising.product || ' (' || " ~ number_text('lines_rising.discount_percent::double', '{:g}') ~ " || ' %)'",
+            "', '", 'lines_rising.product, lines_rising.discount_percent'
+        ) }} as detail
     from lines_rising
     group by lines_rising.contract_id, lines_rising.discount_end_date
 )

@@ -21,12 +21,12 @@ current_terms as (
                 then greatest(
                         0,
                         floor(
-                            datediff('month', contracts.end_date, {{ as_of_date() }})
+                            {{ date_diff('month', 'contracts.end_date', as_of_date()) }}
                             / contracts.renewal_term_months
                         )
                     )::integer
             else 0
-        end as renewals_before,
+        end as renewals_before
     from contracts
     -- A contract the app took over has its deadlines on the app's copy.
     where contracts.end_date is not null and contracts.superseded_by is null
@@ -50,7 +50,7 @@ term_ends as (
                 'current_terms.end_date + interval 1 day',
                 '(current_terms.renewals_before + 1) * current_terms.renewal_term_months'
             ) }}
-        end as term_end,
+        end as term_end
     from current_terms
 ),
 
@@ -60,8 +60,8 @@ notice_dates as (
     select
         term_ends.*,
         case when term_ends.terminated_date is null then
-                (term_ends.term_end + interval 1 day - to_months(term_ends.notice_months) - interval 1 day)::date
-        end as notice_date,
+                (term_ends.term_end + interval 1 day - {{ to_months('term_ends.notice_months') }} - interval 1 day)::date
+        end as notice_date
     from term_ends
 ),
 
@@ -76,7 +76,7 @@ expiries as (
                 then 'Term ends; renews for a ' || notice_dates.renewal_term_months || '-month term'
             when notice_dates.terminated_date is not null then 'Terminated; last day'
             else 'Term ends; does not renew'
-        end as detail,
+        end as detail
     from notice_dates
 ),
 
@@ -87,7 +87,7 @@ notices as (
         notice_dates.notice_date as deadline_date,
         notice_dates.current_mrr as mrr_at_stake,
         'Last day to give notice (' || notice_dates.notice_months || '-month notice period); the term ends '
-        || strftime(notice_dates.term_end, '%Y-%m-%d') as detail,
+        || {{ format_date('notice_dates.term_end', '%Y-%m-%d') }} as detail
     from notice_dates
     where notice_dates.notice_date is not null
 ),
@@ -96,9 +96,9 @@ renegotiation_windows as (
     select
         notice_dates.contract_id,
         'renegotiation_window' as deadline_type,
-        (notice_dates.notice_date - to_days({{ var('renegotiation_window_days') }}))::date as deadline_date,
+        (notice_dates.notice_date - {{ to_days(var('renegotiation_window_days')) }})::date as deadline_date,
         notice_dates.current_mrr as mrr_at_stake,
-        'Renegotiation window opens; notice deadline ' || strftime(notice_dates.notice_date, '%Y-%m-%d') as detail,
+        'Renegotiation window opens; notice deadline ' || {{ format_date('notice_dates.notice_date', '%Y-%m-%d') }} as detail
     from notice_dates
     where notice_dates.notice_date is not null
 ),
@@ -110,7 +110,7 @@ next_renewals as (
         (notice_dates.term_end + interval 1 day)::date as deadline_date,
         notice_dates.current_mrr as mrr_at_stake,
         'Renews for a ' || notice_dates.renewal_term_months || '-month term'
-        || coalesce(' unless notice is given by ' || strftime(notice_dates.notice_date, '%Y-%m-%d'), '') as detail,
+        || coalesce(' unless notice is given by ' || {{ format_date('notice_dates.notice_date', '%Y-%m-%d') }}, '') as detail
     from notice_dates
     where notice_dates.renews
 ),

@@ -28,8 +28,8 @@ unioned as (
 
 windowed as (
     select unioned.* from unioned
-    where unioned.deadline_date >= {{ as_of_date() }} - to_days({{ var('deadlines_lookback_days') }})
-        and unioned.deadline_date <= {{ as_of_date() }} + to_months({{ var('deadlines_horizon_months') }})
+    where unioned.deadline_date >= {{ as_of_date() }} - {{ to_days(var('deadlines_lookback_days')) }}
+        and unioned.deadline_date <= {{ as_of_date() }} + {{ to_months(var('deadlines_horizon_months')) }}
 )
 
 select * from windowed

@@ -30,7 +30,7 @@ line_months as (
         lines.customer_id,
         months.month,
         months.month_end,
-        {{ mrr_at_month_end('lines', 'months.month_end') }} as mrr,
+        {{ mrr_at_month_end('lines', 'months.month_end') }} as mrr
     from lines
     inner join months
         on {{ counts_at_month_end('lines.start_date', 'lines.end_date', 'months.month_end') }}
@@ -42,7 +42,7 @@ contract_months as (
         line_months.customer_id,
         line_months.month,
         line_months.month_end,
-        sum(line_months.mrr) as contracted_mrr,
+        sum(line_months.mrr) as contracted_mrr
     from line_months
     group by line_months.contract_id, line_months.customer_id, line_months.month, line_months.month_end
 ),
@@ -53,13 +53,12 @@ adjustment_dates as (
     select
         pricing.contract_id,
         pricing.price_adjustment_pct,
-        (pricing.next_price_adjustment_date + to_months(12 * years.n))::date as adjustment_date,
+        (pricing.next_price_adjustment_date + {{ to_months('12 * years.n') }})::date as adjustment_date
     from pricing
-    cross join
-        unnest(generate_series(0, 3 + greatest(
-            0, datediff('year', pricing.next_price_adjustment_date, {{ as_of_date() }})
-        ))) as years (n)
-    where pricing.next_price_adjustment_date + to_months(12 * years.n) > {{ as_of_date() }}
+    cross join {{ lateral() }}
+        {{ series('0', '3 + greatest(0, ' ~ date_diff('year', 'pricing.next_price_adjustment_date', as_of_date()) ~ ')') }}
+            as years (n)
+    where pricing.next_price_adjustment_date + {{ to_months('12 * years.n') }} > {{ as_of_date() }}
 ),
 
 adjustments_counted as (
@@ -67,7 +66,7 @@ adjustments_counted as (
         contract_months.contract_id,
         contract_months.month,
         count(adjustment_dates.adjustment_date) as adjustments,
-        any_value(adjustment_dates.price_adjustment_pct) as price_adjustment_pct,
+        any_value(adjustment_dates.price_adjustment_pct) as price_adjustment_pct
     from contract_months
     inner join adjustment_dates
         on contract_months.contract_id = adjustment_dates.contract_id
@@ -90,7 +89,7 @@ adjusted as (
                     adjustments_counted.adjustments
                 )'
             ) }}
-        end as adjusted_mrr,
+        end as adjusted_mrr
     from contract_months
     left join adjustments_counted
         on contract_months.contract_id = adjustments_counted.contract_id

@@ -22,7 +22,7 @@ app_lines as (
 bounds as (
     select
         min(months.month) as window_start,
-        max(months.month_end) as window_end,
+        max(months.month_end) as window_end
     from months
 ),
 
@@ -37,11 +37,11 @@ lines_anchored as (
                         partition by lines.contract_id, app_lines.line_no
                     )
             else lines.start_date
-        end as anchor_date,
+        end as anchor_date
     from lines
     left join app_lines
         on lines.source_system = 'app'
-        and lines.source_id = app_lines.app_line_id::varchar
+        and lines.source_id = app_lines.app_line_id::string
 ),
 
 anchored as (
@@ -56,7 +56,7 @@ anchored as (
         case lines_anchored.billing_period when 'weekly' then 7 when 'biweekly' then 14 end as period_days,
         lines_anchored.billing_months,
         greatest(lines_anchored.start_date, bounds.window_start) as bill_from,
-        least(coalesce(lines_anchored.end_date, bounds.window_end), bounds.window_end) as bill_to,
+        least(coalesce(lines_anchored.end_date, bounds.window_end), bounds.window_end) as bill_to
     from lines_anchored
     cross join bounds
     where lines_anchored.is_recurring
@@ -68,16 +68,16 @@ periods_numbered as (
     -- between bill_from and bill_to are generated (one either side, then filtered).
     select
         anchored.*,
-        unnest(generate_series(
-            greatest(0, coalesce(
-                datediff('day', anchored.anchor_date, anchored.bill_from) // anchored.period_days,
-                datediff('month', anchored.anchor_date, anchored.bill_from) // anchored.billing_months
-            ) - 1),
-            coalesce(
-                datediff('day', anchored.anchor_date, anchored.bill_to) // anchored.period_days,
-                datediff('month', anchored.anchor_date, anchored.bill_to) // anchored.billing_months
-            ) + 1
-        )) as period_no,
+        {{ series(
+            'greatest(0, coalesce('
+            ~ int_div(date_diff('day', 'anchored.anchor_date', 'anchored.bill_from'), 'anchored.period_days') ~ ', '
+            ~ int_div(date_diff('month', 'anchored.anchor_date', 'anchored.bill_from'), 'anchored.billing_months')
+            ~ ') - 1)',
+            'coalesce('
+            ~ int_div(date_diff('day', 'anchored.anchor_date', 'anchored.bill_to'), 'anchored.period_days') ~ ', '
+            ~ int_div(date_diff('month', 'anchored.anchor_date', 'anchored.bill_to'), 'anchored.billing_months')
+            ~ ') + 1'
+        ) }} as period_no
     from anchored
     where anchored.bill_from <= anchored.bill_to
 ),
@@ -87,9 +87,9 @@ periods_dated as (
         periods_numbered.*,
         case
             when periods_numbered.period_days is not null
-                then periods_numbered.anchor_date + to_days(periods_numbered.period_no * periods_numbered.period_days)
-            else periods_numbered.anchor_date + to_months(periods_numbered.period_no * periods_numbered.billing_months)
-        end::date as invoice_date,
+                then periods_numbered.anchor_date + {{ to_days('periods_numbered.period_no * periods_numbered.period_days') }}
+            else periods_numbered.anchor_date + {{ to_months('periods_numbered.period_no * periods_numbered.billing_months') }}
+        end::date as invoice_date
     from periods_numbered
 ),
 
@@ -104,7 +104,7 @@ recurring_invoices as (
                 or periods_dated.invoice_date <= periods_dated.discount_end_date
                 then periods_dated.period_amount * (1 - periods_dated.discount_percent / 100)
             else periods_dated.period_amount
-        end as amount,
+        end as amount
     from periods_dated
     where periods_dated.invoice_date between periods_dated.bill_from and periods_dated.bill_to
 ),
@@ -115,7 +115,7 @@ one_off_invoices as (
         lines.contract_id,
         lines.customer_id,
         lines.start_date as invoice_date,
-        lines.non_recurring_amount as amount,
+        lines.non_recurring_amount as amount
     from lines
     cross join bounds
     where not lines.is_recurring
@@ -131,7 +131,7 @@ unioned as (
 monthed as (
     select
         unioned.*,
-        date_trunc('month', unioned.invoice_date)::date as month,
+        date_trunc('month', unioned.invoice_date)::date as month
     from unioned
 )
 

@@ -4,17 +4,18 @@ with
 
 bounds as (
     select
-        date_trunc('month', {{ as_of_date() }})::date as current_month,
+        date_trunc('month', {{ as_of_date() }})::date as current_month
 ),
 
 months as (
     select
-        unnest(generate_series(
-            bounds.current_month - interval 11 month,
-            bounds.current_month + interval 24 month,
-            interval 1 month
-        ))::date as month,
-        bounds.current_month,
+        {{ series(
+            'bounds.current_month - interval 11 month',
+            'bounds.current_month + interval 24 month',
+            'interval 1 month',
+            cast='date'
+        ) }} as month,
+        bounds.current_month
     from bounds
 ),
 
@@ -22,8 +23,8 @@ described as (
     select
         months.month,
         last_day(months.month) as month_end,
-        datediff('month', months.current_month, months.month)::integer as months_ahead,
-        months.month <= months.current_month as is_actual,
+        {{ date_diff('month', 'months.current_month', 'months.month') }}::integer as months_ahead,
+        months.month <= months.current_month as is_actual
     from months
 )
 

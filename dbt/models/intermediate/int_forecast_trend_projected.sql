@@ -21,7 +21,7 @@ customer_mrr as (
     select
         line_months.customer_id,
         line_months.month,
-        {{ mrr_denoised('sum(line_months.mrr)') }} as mrr,
+        {{ mrr_denoised('sum(line_months.mrr)') }} as mrr
     from line_months
     group by line_months.customer_id, line_months.month
 ),
@@ -29,7 +29,7 @@ customer_mrr as (
 monthly_mrr as (
     select
         customer_mrr.month,
-        sum(customer_mrr.mrr) as mrr,
+        sum(customer_mrr.mrr) as mrr
     from customer_mrr
     group by customer_mrr.month
 ),
@@ -40,7 +40,7 @@ actuals as (
         months.month,
         months.months_ahead,
         months.is_actual,
-        case when months.is_actual then coalesce(monthly_mrr.mrr, 0) end as actual_mrr,
+        case when months.is_actual then coalesce(monthly_mrr.mrr, 0) end as actual_mrr
     from months
     left join monthly_mrr
         on months.month = monthly_mrr.month
@@ -53,7 +53,7 @@ trend_sums as (
         sum(actuals.months_ahead) as sum_x,
         sum(actuals.actual_mrr) as sum_y,
         sum(actuals.months_ahead * actuals.months_ahead) as sum_xx,
-        sum(actuals.months_ahead * actuals.actual_mrr) as sum_xy,
+        sum(actuals.months_ahead * actuals.actual_mrr) as sum_xy
     from actuals
     where actuals.is_actual
 ),
@@ -65,7 +65,7 @@ trend_fitted as (
         / nullif(trend_sums.n * trend_sums.sum_xx - trend_sums.sum_x * trend_sums.sum_x, 0)
             as slope,
         trend_sums.sum_x,
-        trend_sums.sum_y,
+        trend_sums.sum_y
     from trend_sums
 ),
 
@@ -73,7 +73,7 @@ trend_line as (
     select
         trend_fitted.slope,
         (trend_fitted.sum_y - trend_fitted.slope * trend_fitted.sum_x) / trend_fitted.n as intercept,
-        trend_fitted.n,
+        trend_fitted.n
     from trend_fitted
 ),
 
@@ -85,7 +85,7 @@ trend_spread as (
         sqrt(
             sum(power(actuals.actual_mrr - (trend_line.intercept + trend_line.slope * actuals.months_ahead), 2))
             / nullif(trend_line.n - 2, 0)
-        ) as residual_sd,
+        ) as residual_sd
     from trend_line
     cross join actuals
     where actuals.is_actual
@@ -101,7 +101,7 @@ projected as (
         trend_spread.intercept + trend_spread.slope * actuals.months_ahead as trend_mrr,
         case when not actuals.is_actual
                 then 1.28 * trend_spread.residual_sd * sqrt(actuals.months_ahead)
-        end as band_half_width,
+        end as band_half_width
     from actuals
     cross join trend_spread
 ),
@@ -114,7 +114,7 @@ banded as (
         projected.actual_mrr,
         projected.trend_mrr,
         projected.trend_mrr - projected.band_half_width as trend_low,
-        projected.trend_mrr + projected.band_half_width as trend_high,
+        projected.trend_mrr + projected.band_half_width as trend_high
     from projected
 )
 

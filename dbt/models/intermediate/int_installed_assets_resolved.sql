@@ -40,12 +40,12 @@ lines as (
 customer_ids as (
     select
         customers.customer_id,
-        customers.source_id,
+        customers.source_id
     from customers
     union
     select
         app_customers.customer_id,
-        app_customers.customer_number as source_id,
+        app_customers.customer_number as source_id
     from app_customers
 ),
 
@@ -53,7 +53,7 @@ customer_matches as (
     select distinct
         generic_assets.serial_number,
         customer_ids.customer_id,
-        customer_ids.customer_id = generic_assets.customer_ref as is_exact,
+        customer_ids.customer_id = generic_assets.customer_ref as is_exact
     from generic_assets
     inner join customer_ids
         on generic_assets.customer_ref in (customer_ids.customer_id, customer_ids.source_id)
@@ -65,7 +65,7 @@ customer_ranked as (
         rank() over (
             partition by customer_matches.serial_number
             order by customer_matches.is_exact desc
-        ) as match_rank,
+        ) as match_rank
     from customer_matches
 ),
 
@@ -74,8 +74,8 @@ customer_best as (
         customer_ranked.serial_number,
         min(customer_ranked.customer_id) as customer_id,
         count(*) as candidates,
-        string_agg(customer_ranked.customer_id, ', ' order by customer_ranked.customer_id)
-            as candidate_ids,
+        {{ ordered_string_agg('customer_ranked.customer_id', "', '", 'customer_ranked.customer_id') }}
+            as candidate_ids
     from customer_ranked
     where customer_ranked.match_rank = 1
     group by customer_ranked.serial_number
@@ -88,7 +88,7 @@ contract_matches as (
         contracts.customer_id,
         contracts.superseded_by,
         contracts.contract_id = generic_assets.contract_ref as is_exact,
-        customer_matches.customer_id is not null as is_own_customer,
+        customer_matches.customer_id is not null as is_own_customer
     from generic_assets
     inner join contracts
         on generic_assets.contract_ref in (contracts.contract_id, contracts.source_id)
@@ -104,7 +104,7 @@ contract_ranked as (
         rank() over (
             partition by contract_matches.serial_number
             order by contract_matches.is_exact desc, contract_matches.is_own_customer desc
-        ) as match_rank,
+        ) as match_rank
     from contract_matches
 ),
 
@@ -115,8 +115,8 @@ contract_best as (
         min(contract_ranked.customer_id) as customer_id,
         min(contract_ranked.superseded_by) as superseded_by,
         count(*) as candidates,
-        string_agg(contract_ranked.contract_id, ', ' order by contract_ranked.contract_id)
-            as candidate_ids,
+        {{ ordered_string_agg('contract_ranked.contract_id', "', '", 'contract_ranked.contract_id') }}
+            as candidate_ids
     from contract_ranked
     where contract_ranked.match_rank = 1
     group by contract_ranked.serial_number
@@ -148,7 +148,7 @@ generic_contracted as (
             when customer_best.candidates > 1
                 then 'customer id ' || generic_assets.customer_ref || ' is used by '
                     || customer_best.candidate_ids || ': write one of these'
-        end as customer_problem,
+        end as customer_problem
     from generic_assets
     left join contract_best
         on generic_assets.serial_number = contract_best.serial_number
@@ -165,7 +165,7 @@ line_matches as (
         row_number() over (
             partition by generic_contracted.serial_number
             order by lines.start_date desc, lines.line_id desc
-        ) as match_rank,
+        ) as match_rank
     from generic_contracted
     inner join lines
         on
@@ -207,7 +207,7 @@ generic_resolved as (
         end as line_problem,
         generic_contracted.load_id,
         generic_contracted.source_file,
-        generic_contracted.row_number,
+        generic_contracted.row_number
     from generic_contracted
     left join line_matches
         on
@@ -225,17 +225,17 @@ app_resolved as (
         null::date as install_date,
         app_customers.customer_id,
         'app:' || app_contracts.contract_number as contract_id,
-        null::varchar as line_id,
+        null::string as line_id,
         'app:' || app_contracts.contract_number as covering_contract_id,
-        null::varchar as customer_ref,
+        null::string as customer_ref,
         app_contracts.contract_number as contract_ref,
-        null::varchar as line_ref,
-        null::varchar as contract_problem,
-        null::varchar as customer_problem,
-        null::varchar as line_problem,
+        null::string as line_ref,
+        null::string as contract_problem,
+        null::string as customer_problem,
+        null::string as line_problem,
         null::integer as load_id,
-        null::varchar as source_file,
-        null::integer as row_number,
+        null::string as source_file,
+        null::integer as row_number
     from app_assets
     inner join app_contracts
         on app_assets.app_contract_id = app_contracts.app_contract_id

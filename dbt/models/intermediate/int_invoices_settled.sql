@@ -23,7 +23,7 @@ contracts as (
 paid as (
     select
         allocations.app_invoice_id,
-        sum(allocations.amount) as paid_amount,
+        sum(allocations.amount) as paid_amount
     from allocations
     group by allocations.app_invoice_id
 ),
@@ -31,7 +31,7 @@ paid as (
 credited as (
     select
         invoices.corrects_app_invoice_id as app_invoice_id,
-        sum(invoices.total_amount) as credited_amount,
+        sum(invoices.total_amount) as credited_amount
     from invoices
     where invoices.kind = 'credit_note'
     group by invoices.corrects_app_invoice_id
@@ -46,7 +46,7 @@ settled as (
         if(invoices.kind = 'invoice', coalesce(paid.paid_amount, 0), 0)::decimal(18, 2) as paid_amount,
         if(invoices.kind = 'invoice', coalesce(credited.credited_amount, 0), 0)::decimal(18, 2)
             as credited_amount,
-        invoices.sent_at is not null as is_sent,
+        invoices.sent_at is not null as is_sent
     from invoices
     left join paid
         on invoices.app_invoice_id = paid.app_invoice_id
@@ -72,7 +72,7 @@ statused as (
             when settled.total_amount - settled.paid_amount - settled.credited_amount <= 0 then 'paid'
             when settled.due_date < {{ as_of_date() }} then 'overdue'
             else if(settled.is_sent, 'sent', 'issued')
-        end as status,
+        end as status
     from settled
 ),
 
@@ -80,8 +80,8 @@ dated as (
     select
         statused.*,
         case when statused.status = 'overdue'
-                then datediff('day', statused.due_date, {{ as_of_date() }})
-        end::integer as days_overdue,
+                then {{ date_diff('day', 'statused.due_date', as_of_date()) }}
+        end::integer as days_overdue
     from statused
 )
 

@@ -19,7 +19,7 @@ active as (
         lines.contract_id,
         lines.customer_id,
         months.month,
-        {{ mrr_at_month_end('lines', 'months.month_end') }} as mrr,
+        {{ mrr_at_month_end('lines', 'months.month_end') }} as mrr
     from lines
     inner join months
         on {{ counts_at_month_end('lines.start_date', 'lines.end_date', 'months.month_end') }}

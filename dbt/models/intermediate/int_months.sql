@@ -16,15 +16,15 @@ bounds as (
                 max(date_trunc('month', lines.start_date)),
                 max(date_trunc('month', lines.end_date) + interval 1 month)
             ),
-            date_trunc('month', {{ as_of_date() }}) + to_months({{ var('horizon_max_months') }})
-        )::date as last_month,
+            date_trunc('month', {{ as_of_date() }}) + {{ to_months(var('horizon_max_months')) }}
+        )::date as last_month
     from lines
 ),
 
 months as (
     select
-        unnest(generate_series(bounds.first_month, bounds.last_month, interval 1 month))::date
-            as month,
+        {{ series('bounds.first_month', 'bounds.last_month', 'interval 1 month', cast='date') }}
+            as month
     from bounds
     where bounds.first_month is not null
 ),
@@ -33,7 +33,7 @@ described as (
     select
         months.month,
         last_day(months.month) as month_end,
-        months.month > date_trunc('month', {{ as_of_date() }}) as is_future,
+        months.month > date_trunc('month', {{ as_of_date() }}) as is_future
     from months
 )
 

@@ -17,7 +17,7 @@ mrr_log as (
 closings as (
     select
         mrr_log.subscription_id,
-        max(mrr_log.event_date) as closed_date,
+        max(mrr_log.event_date) as closed_date
     from mrr_log
     where mrr_log.event_type in ('churn', 'transfer')
         and coalesce(mrr_log.recurring_monthly, 0) = 0
@@ -35,7 +35,7 @@ dated as (
                     closings.closed_date - interval 1 day,
                     subscriptions.next_invoice_date - interval 1 day
                 )
-        end::date as last_active_date,
+        end::date as last_active_date
     from subscriptions
     left join closings
         on subscriptions.subscription_id = closings.subscription_id

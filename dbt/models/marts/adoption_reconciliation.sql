@@ -40,7 +40,7 @@ exported as (
         hubspot_lines.quantity,
         hubspot_lines.unit_price,
         hubspot_lines.discount_percent,
-        hubspot_lines.load_id,
+        hubspot_lines.load_id
     from hubspot_lines
     where hubspot_lines.billing_period <> 'one_off'
     union all
@@ -50,7 +50,7 @@ exported as (
         generic_lines.quantity,
         generic_lines.unit_price,
         generic_lines.discount_percent,
-        generic_lines.load_id,
+        generic_lines.load_id
     from generic_lines
     where generic_lines.billing_period <> 'one_off'
     union all
@@ -60,7 +60,7 @@ exported as (
         odoo_lines.quantity,
         odoo_lines.unit_price,
         odoo_lines.discount_percent,
-        odoo_lines.load_id,
+        odoo_lines.load_id
     from odoo_lines
 ),
 
@@ -72,7 +72,7 @@ export_products as (
         sum(exported.quantity) as quantity,
         max(exported.unit_price) as unit_price,
         max(exported.discount_percent) as discount_percent,
-        max(exported.load_id) as load_id,
+        max(exported.load_id) as load_id
     from exported
     where exported.source_ref in (select adoptions.source_ref from adoptions)
     group by all
@@ -85,7 +85,7 @@ app_products as (
         any_value(app_lines.product) as product,
         sum(app_lines.quantity) as quantity,
         max(app_lines.unit_price) as unit_price,
-        max(app_lines.discount_percent) as discount_percent,
+        max(app_lines.discount_percent) as discount_percent
     from adoptions
     inner join app_versions
         on adoptions.app_contract_id = app_versions.app_contract_id
@@ -102,7 +102,7 @@ exported_again as (
         'app:' || adoptions.contract_number as contract_id,
         adoptions.adopted_on,
         adoptions.source_load_id,
-        max(export_products.load_id) as latest_load_id,
+        max(export_products.load_id) as latest_load_id
     from adoptions
     inner join export_products
         on adoptions.source_ref = export_products.source_ref
@@ -113,12 +113,12 @@ exported_again as (
 products as (
     select
         export_products.source_ref,
-        export_products.product_key,
+        export_products.product_key
     from export_products
     union
     select
         app_products.source_ref,
-        app_products.product_key,
+        app_products.product_key
     from app_products
 ),
 
@@ -142,7 +142,7 @@ compared as (
             when export_products.unit_price <> app_products.unit_price then 'price differs'
             when export_products.discount_percent <> app_products.discount_percent
                 then 'discount differs'
-        end as difference,
+        end as difference
     from exported_again
     inner join products
         on exported_again.source_ref = products.source_ref

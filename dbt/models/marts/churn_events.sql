@@ -32,7 +32,7 @@ ended_contracts as (
         contracts.customer_id,
         contracts.source_system,
         coalesce(contracts.terminated_date, contracts.end_date) as ended_date,
-        trim(contracts.termination_reason) as reason,
+        trim(contracts.termination_reason) as reason
     from contracts
     where nullif(trim(contracts.termination_reason), '') is not null
         and coalesce(contracts.terminated_date, contracts.end_date) is not null
@@ -48,7 +48,7 @@ churn_contracts as (
         ended_contracts.contract_id,
         ended_contracts.ended_date,
         ended_contracts.reason,
-        ended_contracts.source_system,
+        ended_contracts.source_system
     from mrr_movements
     inner join ended_contracts
         on mrr_movements.customer_id = ended_contracts.customer_id
@@ -62,7 +62,7 @@ contract_mrr as (
     select
         line_months.contract_id,
         line_months.month,
-        sum(line_months.mrr) as mrr,
+        sum(line_months.mrr) as mrr
     from line_months
     semi join churn_contracts
         on line_months.contract_id = churn_contracts.contract_id
@@ -77,7 +77,7 @@ contract_reasons as (
         churn_contracts.customer_id,
         churn_contracts.month,
         churn_contracts.reason,
-        case when churn_contracts.source_system = 'app' then 'app' else 'crm' end as reason_source,
+        case when churn_contracts.source_system = 'app' then 'app' else 'crm' end as reason_source
     from churn_contracts
     left join contract_mrr
         on churn_contracts.contract_id = contract_mrr.contract_id
@@ -96,7 +96,7 @@ customer_reasons as (
         app_customers.customer_id,
         max(mrr_movements.month) as month,
         any_value(trim(app_customers.termination_reason)) as reason,
-        'app' as reason_source,
+        'app' as reason_source
     from app_customers
     inner join mrr_movements
         on app_customers.customer_id = mrr_movements.customer_id
@@ -116,7 +116,7 @@ explained as (
         coalesce(contract_reasons.reason, customer_reasons.reason, 'Unknown') as reason,
         coalesce(contract_reasons.reason_source, customer_reasons.reason_source, 'unknown')
             as reason_source,
-        mrr_movements.is_future,
+        mrr_movements.is_future
     from mrr_movements
     left join customers
         on mrr_movements.customer_id = customers.customer_id

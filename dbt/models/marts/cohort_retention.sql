@@ -17,7 +17,7 @@ cohorts as (
     select
         customer_months.customer_id,
         customer_months.month as cohort_month,
-        customer_months.mrr as cohort_start_mrr,
+        customer_months.mrr as cohort_start_mrr
     from customer_months
     where customer_months.is_first_month
 ),
@@ -27,12 +27,12 @@ aged as (
     -- customer is in every month of its cohort up to the current one.
     select
         cohorts.cohort_month,
-        datediff('month', cohorts.cohort_month, customer_months.month)::integer
+        {{ date_diff('month', 'cohorts.cohort_month', 'customer_months.month') }}::integer
             as months_since_start,
         customers.country,
         customers.owner,
         cohorts.cohort_start_mrr,
-        customer_months.mrr,
+        customer_months.mrr
     from customer_months
     inner join cohorts
         on customer_months.customer_id = cohorts.customer_id
@@ -49,7 +49,7 @@ aggregated as (
         count(*) as cohort_customers,
         sum(aged.cohort_start_mrr) as cohort_start_mrr,
         count(*) filter (where aged.mrr > 0) as active_customers,
-        sum(aged.mrr) as mrr,
+        sum(aged.mrr) as mrr
     from aged
     group by aged.cohort_month, aged.months_since_start, aged.country, aged.owner
 )

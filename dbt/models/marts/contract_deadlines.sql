@@ -27,7 +27,7 @@ described as (
         contracts.auto_renew,
         contracts.current_mrr::double as contract_mrr,
         deadlines.mrr_at_stake::double as mrr_at_stake,
-        deadlines.detail,
+        deadlines.detail
     from deadlines
     inner join contracts
         on deadlines.contract_id = contracts.contract_id

@@ -23,13 +23,13 @@ discounts as (
 signals_summed as (
     select
         signals.contract_id,
-        string_agg(signals.label, ', ' order by signals.due_date, signals.label) as conditions,
+        {{ ordered_string_agg('signals.label', "', '", 'signals.due_date, signals.label') }} as conditions,
         count(*) as signal_count,
         min(signals.due_date) as next_action_date,
         bool_or(signals.condition in ('mrr_drop', 'notice_deadline_soon', 'invoice_overdue')) as is_churn_risk,
         sum(signals.amount) filter (
             where signals.condition in ('discount_ending', 'price_not_adjusted')
-        ) as upsell_mrr,
+        ) as upsell_mrr
     from signals
     group by signals.contract_id
 ),
@@ -37,7 +37,7 @@ signals_summed as (
 discounts_summed as (
     select
         discounts.contract_id,
-        sum(discounts.discount_mrr) as margin_potential,
+        sum(discounts.discount_mrr) as margin_potential
     from discounts
     group by discounts.contract_id
 ),
@@ -56,7 +56,7 @@ joined as (
         signals_summed.next_action_date,
         case when signals_summed.is_churn_risk then contracts.current_mrr else 0 end as revenue_at_risk,
         coalesce(signals_summed.upsell_mrr, 0) as upsell_mrr,
-        coalesce(discounts_summed.margin_potential, 0) as margin_potential,
+        coalesce(discounts_summed.margin_potential, 0) as margin_potential
     from contracts
     left join customers
         on contracts.customer_id = customers.customer_id

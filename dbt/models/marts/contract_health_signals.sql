@@ -17,7 +17,7 @@ thresholded as (
     -- invoice overdue beyond it.
     select
         measured.*,
-        health_conditions.label,
+        health_conditions.label
     from measured
     inner join health_conditions
         on measured.condition = health_conditions.condition
@@ -38,8 +38,8 @@ per_contract as (
         thresholded.condition,
         thresholded.label,
         min(thresholded.due_date) as due_date,
-        string_agg(thresholded.detail, '; ' order by thresholded.due_date, thresholded.detail) as detail,
-        sum(thresholded.amount) as amount,
+        {{ ordered_string_agg('thresholded.detail', "'; '", 'thresholded.due_date, thresholded.detail') }} as detail,
+        sum(thresholded.amount) as amount
     from thresholded
     group by
         thresholded.contract_id,

@@ -26,7 +26,7 @@ final as (
         lines.line_mrr,
         lines.line_mrr_undiscounted,
         lines.non_recurring_amount,
-        lines.load_id,
+        lines.load_id
     from lines
 )
 

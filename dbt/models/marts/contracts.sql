@@ -26,7 +26,7 @@ final as (
         contracts.termination_reason,
         contracts.superseded_by,
         contracts.status,
-        contracts.current_mrr,
+        contracts.current_mrr
     from contracts
 )
 

@@ -4,14 +4,15 @@
 -- Incremental: a refresh after new loads or app writes deletes and computes again only
 -- the customers whose inputs changed (changed_customers); a whole build (another day,
 -- project or setting) passes --full-refresh. tests/test_pipeline.py holds the result
--- equal to a full build's on random change sets.
+-- equal to a full build's on random change sets. On Spark it is a table built whole
+-- (incremental_or_table).
 -- depends_on: {{ ref('int_customer_months_inputs') }}
 {{ config(
-    materialized='incremental',
+    materialized=incremental_or_table(),
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook="{% if is_incremental() %}delete from {{ this }} where customer_id in ({{ changed_customers() }}){% endif %}",
-    post_hook="create or replace table {{ customer_months_built() }} as select * from {{ ref('int_customer_months_inputs') }}",
+    post_hook="{{ keep_built_from() }}",
 ) }}
 
 with
@@ -31,7 +32,7 @@ customer_mrr as (
     select
         line_months.customer_id,
         line_months.month,
-        {{ mrr_denoised('sum(line_months.mrr)') }} as mrr,
+        {{ mrr_denoised('sum(line_months.mrr)') }} as mrr
     from line_months
     group by line_months.customer_id, line_months.month
 ),
@@ -39,7 +40,7 @@ customer_mrr as (
 first_months as (
     select
         customer_mrr.customer_id,
-        min(customer_mrr.month) as first_month,
+        min(customer_mrr.month) as first_month
     from customer_mrr
     where customer_mrr.mrr > 0
     group by customer_mrr.customer_id
@@ -50,7 +51,7 @@ spined as (
         first_months.customer_id,
         months.month,
         months.is_future,
-        months.month = first_months.first_month as is_first_month,
+        months.month = first_months.first_month as is_first_month
     from first_months
     inner join months
         on first_months.first_month <= months.month
@@ -68,7 +69,7 @@ filled as (
             0
         ) as previous_mrr,
         spined.is_first_month,
-        spined.is_future,
+        spined.is_future
     from spined
     left join customer_mrr
         on spined.customer_id = customer_mrr.customer_id

@@ -17,15 +17,15 @@ customer_months as (
 main_currencies as (
     select
         lines.customer_id,
-        arg_max(
+        max_by(
             lines.currency,
             -- NaN sorts above every number in DuckDB: an unvalued line weighs nothing.
             case
-                when isfinite(abs(lines.line_mrr) + abs(lines.non_recurring_amount))
+                when {{ isfinite('abs(lines.line_mrr) + abs(lines.non_recurring_amount)') }}
                     then abs(lines.line_mrr) + abs(lines.non_recurring_amount)
                 else 0
             end
-        ) as currency,
+        ) as currency
     from lines
     group by lines.customer_id
 ),
@@ -39,7 +39,7 @@ mrr_summary as (
                 where customer_months.month = date_trunc('month', {{ as_of_date() }})
             ),
             0
-        ) as current_mrr,
+        ) as current_mrr
     from customer_months
     group by customer_months.customer_id
 ),
@@ -57,7 +57,7 @@ final as (
         customers.created_date,
         coalesce(main_currencies.currency, '{{ var("reporting_currency") }}') as currency,
         mrr_summary.first_mrr_month,
-        coalesce(mrr_summary.current_mrr, 0) as current_mrr,
+        coalesce(mrr_summary.current_mrr, 0) as current_mrr
     from customers
     left join main_currencies
         on customers.customer_id = main_currencies.customer_id

@@ -15,11 +15,11 @@ assets as (
 asset_problems as (
     select
         assets.*,
-        unnest([
-            { 'field': 'contract_id', 'value': assets.contract_ref, 'reason': assets.contract_problem },
-            { 'field': 'customer_id', 'value': assets.customer_ref, 'reason': assets.customer_problem },
-            { 'field': 'line_id', 'value': assets.line_ref, 'reason': assets.line_problem }
-        ]) as problem,
+        {{ unnest_list(list_of([
+            struct_of({'field': "'contract_id'", 'value': 'assets.contract_ref', 'reason': 'assets.contract_problem'}),
+            struct_of({'field': "'customer_id'", 'value': 'assets.customer_ref', 'reason': 'assets.customer_problem'}),
+            struct_of({'field': "'line_id'", 'value': 'assets.line_ref', 'reason': 'assets.line_problem'})
+        ])) }} as problem
     from assets
 ),
 
@@ -37,13 +37,13 @@ findings as (
         unvalued.load_id,
         unvalued.source_file,
         unvalued.row_number,
-        null::varchar as asset_key,
+        null::string as asset_key
     from unvalued
     union all
     select
         asset_problems.source_system,
         asset_problems.serial_number as source_id,
-        null::varchar as line_id,
+        null::string as line_id,
         asset_problems.contract_id,
         asset_problems.customer_id,
         asset_problems.model as product,
@@ -53,7 +53,7 @@ findings as (
         asset_problems.load_id,
         asset_problems.source_file,
         asset_problems.row_number,
-        asset_problems.asset_key,
+        asset_problems.asset_key
     from asset_problems
     where asset_problems.problem.reason is not null
 )

@@ -22,7 +22,7 @@ final as (
         assets.contract_ref as contract_as_written,
         assets.load_id,
         assets.source_file,
-        assets.row_number,
+        assets.row_number
     from assets
 )
 

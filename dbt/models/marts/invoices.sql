@@ -27,7 +27,7 @@ published as (
         settled.open_amount,
         settled.is_sent,
         settled.status,
-        settled.days_overdue,
+        settled.days_overdue
     from settled
     left join settled as corrected
         on settled.corrects_app_invoice_id = corrected.app_invoice_id

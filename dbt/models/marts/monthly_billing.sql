@@ -46,7 +46,7 @@ billed as (
         coalesce(sum(invoice_lines.net_amount) filter (
             where invoices.kind = 'invoice' and coalesce(invoice_lines.billing_period, 'one_off') = 'one_off'
         ), 0) as billed_one_off,
-        coalesce(sum(invoice_lines.net_amount) filter (where invoices.kind = 'credit_note'), 0) as credited,
+        coalesce(sum(invoice_lines.net_amount) filter (where invoices.kind = 'credit_note'), 0) as credited
     from invoices
     inner join invoice_lines
         on invoices.app_invoice_id = invoice_lines.app_invoice_id
@@ -58,7 +58,7 @@ collected as (
         date_trunc('month', payments.booking_date)::date as month,
         payments.currency,
         sum(payments.amount) as collected,
-        coalesce(sum(unmatched.amount), 0) as collected_unmatched,
+        coalesce(sum(unmatched.amount), 0) as collected_unmatched
     from payments
     left join unmatched
         on payments.app_payment_id = unmatched.app_payment_id
@@ -70,7 +70,7 @@ contracted as (
     select
         line_months.month,
         lines.currency,
-        sum(line_months.mrr / lines.fx_rate) as contracted_mrr,
+        sum(line_months.mrr / lines.fx_rate) as contracted_mrr
     from line_months
     inner join lines
         on line_months.line_id = lines.line_id
@@ -105,7 +105,7 @@ totals as (
         coalesce(collected.collected, 0)::decimal(18, 2) as collected,
         coalesce(collected.collected_unmatched, 0)::decimal(18, 2) as collected_unmatched,
         coalesce(contracted.contracted_mrr, 0)::double as contracted_mrr,
-        fx_rates.rate::double as fx_rate,
+        fx_rates.rate::double as fx_rate
     from keys
     left join billed
         on keys.month = billed.month and keys.currency = billed.currency
@@ -121,7 +121,7 @@ totals as (
 netted as (
     select
         totals.*,
-        (totals.billed_recurring + totals.billed_one_off - totals.credited)::decimal(18, 2) as billed_net,
+        (totals.billed_recurring + totals.billed_one_off - totals.credited)::decimal(18, 2) as billed_net
     from totals
 ),
 
@@ -138,7 +138,7 @@ published as (
         netted.contracted_mrr,
         netted.fx_rate,
         netted.billed_net * netted.fx_rate as billed_net_reporting,
-        netted.collected * netted.fx_rate as collected_reporting,
+        netted.collected * netted.fx_rate as collected_reporting
     from netted
 )
 

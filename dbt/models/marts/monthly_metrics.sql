@@ -27,7 +27,7 @@ summed as (
         sum(monthly_segments.reactivated_customers) as reactivated_customers,
         sum(monthly_segments.base_mrr_12m) as base_mrr_12m,
         sum(monthly_segments.retained_mrr_12m) as retained_mrr_12m,
-        sum(monthly_segments.non_recurring_revenue) as non_recurring_revenue,
+        sum(monthly_segments.non_recurring_revenue) as non_recurring_revenue
     from monthly_segments
     group by monthly_segments.month
 ),
@@ -50,7 +50,7 @@ components as (
         coalesce(summed.reactivated_customers, 0)::bigint as reactivated_customers,
         coalesce(summed.base_mrr_12m, 0)::double as base_mrr_12m,
         coalesce(summed.retained_mrr_12m, 0)::double as retained_mrr_12m,
-        coalesce(summed.non_recurring_revenue, 0)::double as non_recurring_revenue,
+        coalesce(summed.non_recurring_revenue, 0)::double as non_recurring_revenue
     from months
     left join summed
         on months.month = summed.month

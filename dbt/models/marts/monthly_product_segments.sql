@@ -21,7 +21,7 @@ summed as (
         customers.owner,
         customers.country,
         customers.currency,
-        {{ movement_sums('product_mrr_movements.movement', 'product_mrr_movements.amount') }},
+        {{ movement_sums('product_mrr_movements.movement', 'product_mrr_movements.amount') }}
     from product_mrr_movements
     left join customers
         on product_mrr_movements.customer_id = customers.customer_id

@@ -34,7 +34,7 @@ customer_segments as (
         customers.customer_id,
         customers.owner,
         customers.country,
-        customers.currency,
+        customers.currency
     from customers
 ),
 
@@ -45,7 +45,7 @@ totals as (
         customer_segments.country,
         customer_segments.currency,
         sum(customer_months.mrr) as mrr,
-        count(*) filter (where customer_months.mrr > 0) as customers,
+        count(*) filter (where customer_months.mrr > 0) as customers
     from customer_months
     left join customer_segments
         on customer_months.customer_id = customer_segments.customer_id
@@ -58,7 +58,7 @@ movements as (
         customer_segments.owner,
         customer_segments.country,
         customer_segments.currency,
-        {{ movement_sums('mrr_movements.movement', 'mrr_movements.amount') }},
+        {{ movement_sums('mrr_movements.movement', 'mrr_movements.amount') }}
     from mrr_movements
     left join customer_segments
         on mrr_movements.customer_id = customer_segments.customer_id
@@ -71,7 +71,7 @@ paying_months as (
     select
         customer_months.customer_id,
         customer_months.month,
-        customer_months.mrr,
+        customer_months.mrr
     from customer_months
     where customer_months.mrr > 0
 ),
@@ -85,7 +85,7 @@ retained as (
         customer_segments.country,
         customer_segments.currency,
         sum(base_months.mrr) as base_mrr_12m,
-        sum(coalesce(later_months.mrr, 0)) as retained_mrr_12m,
+        sum(coalesce(later_months.mrr, 0)) as retained_mrr_12m
     from paying_months as base_months
     left join paying_months as later_months
         on base_months.customer_id = later_months.customer_id
@@ -102,7 +102,7 @@ non_recurring as (
         customer_segments.owner,
         customer_segments.country,
         customer_segments.currency,
-        sum(contract_lines.non_recurring_amount) as non_recurring_revenue,
+        sum(contract_lines.non_recurring_amount) as non_recurring_revenue
     from contract_lines
     left join customer_segments
         on contract_lines.customer_id = customer_segments.customer_id
@@ -111,13 +111,14 @@ non_recurring as (
 
 unioned as (
     -- Each part has the columns it counts; by name, the others are empty.
-    select * from totals
-    union all by name
-    select * from movements
-    union all by name
-    select * from retained
-    union all by name
-    select * from non_recurring
+    {{- union_all_by_name({
+        'totals': ['month', 'owner', 'country', 'currency', 'mrr', 'customers'],
+        'movements': ['month', 'owner', 'country', 'currency', 'new_mrr', 'expansion_mrr',
+            'contraction_mrr', 'churn_mrr', 'reactivation_mrr', 'net_new_mrr', 'new_customers',
+            'churned_customers', 'reactivated_customers', 'moved_customers'],
+        'retained': ['month', 'owner', 'country', 'currency', 'base_mrr_12m', 'retained_mrr_12m'],
+        'non_recurring': ['month', 'owner', 'country', 'currency', 'non_recurring_revenue']
+    }) }}
 ),
 
 summed as (
@@ -140,7 +141,7 @@ summed as (
         coalesce(sum(unioned.moved_customers), 0)::bigint as moved_customers,
         coalesce(sum(unioned.base_mrr_12m), 0)::double as base_mrr_12m,
         coalesce(sum(unioned.retained_mrr_12m), 0)::double as retained_mrr_12m,
-        coalesce(sum(unioned.non_recurring_revenue), 0)::double as non_recurring_revenue,
+        coalesce(sum(unioned.non_recurring_revenue), 0)::double as non_recurring_revenue
     from unioned
     group by all
 ),
@@ -151,7 +152,7 @@ in_spine as (
     select
         summed.month,
         months.is_future,
-        summed.* exclude (summed.month),
+        summed.* {{ exclude() }} (summed.month)
     from summed
     inner join months
         on summed.month = months.month

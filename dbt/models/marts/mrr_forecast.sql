@@ -21,7 +21,7 @@ contracted as (
     select
         contract_months.month,
         sum(contract_months.contracted_mrr) as contracted_mrr,
-        sum(contract_months.adjusted_mrr) as adjusted_mrr,
+        sum(contract_months.adjusted_mrr) as adjusted_mrr
     from contract_months
     group by contract_months.month
 ),
@@ -29,7 +29,7 @@ contracted as (
 invoiced as (
     select
         invoices.month,
-        sum(invoices.amount) as expected_invoicing,
+        sum(invoices.amount) as expected_invoicing
     from invoices
     group by invoices.month
 ),
@@ -48,7 +48,7 @@ joined as (
         trend.trend_mrr,
         trend.trend_low,
         trend.trend_high,
-        coalesce(invoiced.expected_invoicing, 0) as expected_invoicing,
+        coalesce(invoiced.expected_invoicing, 0) as expected_invoicing
     from trend
     left join contracted
         on trend.month = contracted.month

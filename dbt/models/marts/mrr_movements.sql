@@ -19,7 +19,7 @@ classified as (
         changed.mrr - changed.previous_mrr as amount,
         changed.previous_mrr,
         changed.mrr,
-        changed.is_future,
+        changed.is_future
     from changed
 )
 

@@ -40,7 +40,7 @@ events as (
                 order by mrr_log.event_position
                 rows between unbounded preceding and current row
             )
-        ) as mrr_after,
+        ) as mrr_after
     from mrr_log
 ),
 
@@ -48,7 +48,7 @@ odoo_months as (
     select
         events.subscription_id,
         months.month,
-        arg_max(events.mrr_after, events.event_position) as odoo_mrr_in_currency,
+        max_by(events.mrr_after, events.event_position) as odoo_mrr_in_currency
     from events
     inner join months
         on events.event_date <= months.month_end
@@ -59,7 +59,7 @@ avtale_months as (
     select
         subscriptions.subscription_id,
         line_months.month,
-        sum(line_months.mrr) as avtale_mrr,
+        sum(line_months.mrr) as avtale_mrr
     from line_months
     inner join subscriptions
         on line_months.contract_id = 'odoo:' || subscriptions.subscription_id
@@ -90,7 +90,7 @@ compared as (
         fx_rates.rate as fx_rate,
         coalesce(odoo_months.odoo_mrr_in_currency, 0) as odoo_mrr_in_currency,
         coalesce(odoo_months.odoo_mrr_in_currency, 0) * fx_rates.rate as odoo_mrr,
-        coalesce(avtale_months.avtale_mrr, 0) as avtale_mrr,
+        coalesce(avtale_months.avtale_mrr, 0) as avtale_mrr
     from subscription_months
     inner join subscriptions
         on subscription_months.subscription_id = subscriptions.subscription_id
@@ -122,7 +122,7 @@ reconciled as (
         coalesce(
             abs(compared.avtale_mrr / compared.fx_rate - compared.odoo_mrr_in_currency) < 0.005,
             false
-        ) as is_reconciled,
+        ) as is_reconciled
     from compared
     -- Once both say 0 (before the start, after a churn) there is nothing to compare.
     where compared.odoo_mrr_in_currency <> 0 or compared.avtale_mrr <> 0

@@ -22,10 +22,10 @@ allocated as (
     select
         allocations.app_payment_id,
         sum(allocations.amount) as allocated_amount,
-        string_agg(settled.invoice_number, ', ' order by settled.invoice_number) as invoice_numbers,
-        string_agg(distinct allocations.matched_by, ', ' order by allocations.matched_by) as matched_by,
+        {{ ordered_string_agg('settled.invoice_number', "', '", 'settled.invoice_number') }} as invoice_numbers,
+        {{ ordered_string_agg('allocations.matched_by', "', '", 'allocations.matched_by', distinct=true) }} as matched_by,
         -- A payment for several customers' invoices names none of them.
-        if(count(distinct settled.customer_id) = 1, min(settled.customer_id), null) as customer_id,
+        if(count(distinct settled.customer_id) = 1, min(settled.customer_id), null) as customer_id
     from allocations
     inner join settled
         on allocations.app_invoice_id = settled.app_invoice_id
@@ -47,7 +47,7 @@ published as (
         unmatched.reason as unmatched_reason,
         allocated.invoice_numbers,
         allocated.matched_by,
-        allocated.customer_id,
+        allocated.customer_id
     from payments
     left join allocated
         on payments.app_payment_id = allocated.app_payment_id

@@ -27,7 +27,7 @@ classified as (
         changed.mrr,
         customers.owner,
         customers.country,
-        changed.is_future,
+        changed.is_future
     from changed
     left join customers
         on changed.customer_id = customers.customer_id

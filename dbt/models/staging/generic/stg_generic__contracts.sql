@@ -15,7 +15,7 @@ renamed as (
         term_months,
         coalesce(
             end_date,
-            start_date + to_months(term_months) - interval 1 day
+            start_date + {{ to_months('term_months') }} - interval 1 day
         )::date as end_date,
         coalesce(auto_renew, false) as auto_renew,
         coalesce(renewal_term_months, term_months, 12) as renewal_term_months,

@@ -9,7 +9,7 @@ log as (
 latest as (
     select
         log.*,
-        log.load_id = max(log.load_id) over (partition by log.order_ref) as is_latest,
+        log.load_id = max(log.load_id) over (partition by log.order_ref) as is_latest
     from log
 ),
 
@@ -18,7 +18,7 @@ ordered as (
         latest.*,
         row_number() over (
             partition by latest.order_ref order by latest.event_date, latest.row_number
-        ) as event_position,
+        ) as event_position
     from latest
     where latest.is_latest
 ),

@@ -15,7 +15,7 @@ latest as (
             lines.order_ref || '#' || row_number() over (
                 partition by lines.order_ref, lines.load_id order by lines.row_number
             )
-        ) as line_id,
+        ) as line_id
     from lines
     qualify lines.load_id = max(lines.load_id) over (partition by lines.order_ref)
 ),

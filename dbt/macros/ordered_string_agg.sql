@@ -1,0 +1,13 @@
+-- The values joined by a separator in a given order: DuckDB's string_agg(... order by),
+-- Spark's listagg(...) within group (order by).
+{% macro ordered_string_agg(value, separator, order_by, distinct=false) -%}
+    {{ return(adapter.dispatch('ordered_string_agg')(value, separator, order_by, distinct)) }}
+{%- endmacro %}
+
+{% macro default__ordered_string_agg(value, separator, order_by, distinct) -%}
+    string_agg({% if distinct %}distinct {% endif %}{{ value }}, {{ separator }} order by {{ order_by }})
+{%- endmacro %}
+
+{% macro spark__ordered_string_agg(value, separator, order_by, distinct) -%}
+    listagg({% if distinct %}distinct {% endif %}{{ value }}, {{ separator }}) within group (order by {{ order_by }})
+{%- endmacro %}
