@@ -11,6 +11,7 @@ last good copy stays in place.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -77,6 +78,34 @@ def publish(warehouse: Path, serving: Path) -> list[str]:
     tmp.chmod(PRIVATE_FILE)  # DuckDB made it with the umask's mode
     os.replace(tmp, serving)
     return marts
+
+
+def publish_parquet(marts: Mapping[str, Sequence[tuple[str, str]]], folder: Path, serving: Path) -> list[str]:
+    """``publish`` for marts built elsewhere (dbt on Spark, docs/spark.md): each mart is
+    the folder of Parquet files ``folder/<name>``, read with DuckDB's built-in
+    ``read_parquet``; ``marts`` names each one's columns with the types of its contract,
+    so the copy has the columns, order and types a DuckDB build publishes."""
+    tmp = serving.with_name(serving.name + ".building")
+    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    con = connect(tmp)
+    try:
+        for name, columns in sorted(marts.items()):
+            files = str(folder / name / "*.parquet").replace("'", "''")
+            selected = ", ".join(f'CAST("{column}" AS {kind}) AS "{column}"' for column, kind in columns)
+            con.execute(
+                f'CREATE TABLE main."{name}" AS SELECT {selected} FROM read_parquet(\'{files}\')'
+            )
+        con.execute(
+            "CREATE TABLE main._published AS SELECT ?::TIMESTAMPTZ AS published_at",
+            [datetime.now(UTC)],
+        )
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    tmp.chmod(PRIVATE_FILE)
+    os.replace(tmp, serving)
+    return sorted(marts)
 
 
 def connect_serving(serving: Path) -> duckdb.DuckDBPyConnection:

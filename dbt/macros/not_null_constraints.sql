@@ -25,8 +25,10 @@
             {%- endfor -%}
             {%- set row = run_query('select ' ~ counts | join(', ') ~ ' from ' ~ this).rows[0] -%}
             {%- set nulls = [] -%}
-            {%- for column in columns if row[loop.index0] > 0 -%}
-                {%- do nulls.append(column ~ ' (' ~ row[loop.index0] ~ ' rows)') -%}
+            {%- for column in columns -%}
+                {%- if row[loop.index0] > 0 -%}
+                    {%- do nulls.append(column ~ ' (' ~ row[loop.index0] ~ ' rows)') -%}
+                {%- endif -%}
             {%- endfor -%}
             {%- if nulls -%}
                 {{ exceptions.raise_compiler_error(

@@ -9,5 +9,11 @@
 {%- endmacro %}
 
 {% macro spark__ordered_string_agg(value, separator, order_by, distinct) -%}
-    listagg({% if distinct %}distinct {% endif %}{{ value }}, {{ separator }}) within group (order by {{ order_by }})
+    {%- if distinct -%}
+        {#- Spark 4.3 fails on listagg(distinct ...) within group; distinct values are
+            ordered by themselves (as DuckDB requires too). -#}
+        array_join(array_sort(collect_set({{ value }})), {{ separator }})
+    {%- else -%}
+        listagg({{ value }}, {{ separator }}) within group (order by {{ order_by }})
+    {%- endif -%}
 {%- endmacro %}

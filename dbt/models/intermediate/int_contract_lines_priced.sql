@@ -224,9 +224,9 @@ unioned as (
 
 superseded as (
     select
-        unioned.* replace (
-            {{ end_before_adoption('unioned.end_date', 'adoptions.adopted_on') }} as end_date
-        )
+        {{ star_replace('unioned', {
+            'end_date': end_before_adoption('unioned.end_date', 'adoptions.adopted_on')
+        }) }}
     from unioned
     left join adoptions
         on unioned.contract_id = adoptions.source_ref

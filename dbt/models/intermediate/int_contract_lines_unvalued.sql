@@ -32,17 +32,17 @@ fields_checked as (
             }),
             struct_of({
                 'field': "'quantity'",
-                'value': 'lines.quantity::string',
+                'value': number_as_text('lines.quantity'),
                 'reason': number_problem('lines.quantity', 0)
             }),
             struct_of({
                 'field': "'unit_price'",
-                'value': 'lines.unit_price::string',
+                'value': number_as_text('lines.unit_price'),
                 'reason': number_problem('lines.unit_price', 0)
             }),
             struct_of({
                 'field': "'discount_percent'",
-                'value': 'lines.discount_percent::string',
+                'value': number_as_text('lines.discount_percent'),
                 'reason': number_problem('lines.discount_percent', 0, 100)
             }),
             struct_of({
@@ -70,7 +70,7 @@ checked as (
             when abs({{ amount }}) > {{ var('max_period_amount') }}
                 then {{ list_of([struct_of({
                     'field': "'amount'",
-                    'value': '(' ~ amount ~ ')::string',
+                    'value': number_as_text('(' ~ amount ~ ')'),
                     'reason': "'quantity x unit price is over " ~ var('max_period_amount') ~ " '
                         || '" ~ var('reporting_currency') ~ " a billing period'"
                 })]) }}
@@ -83,7 +83,7 @@ checked as (
                 )
                 then {{ list_of([struct_of({
                     'field': "'line_mrr'",
-                    'value': 'fields_checked.line_mrr::string',
+                    'value': number_as_text('fields_checked.line_mrr'),
                     'reason': "'MRR is not a finite number'"
                 })]) }}
             else {{ list_of([]) }}

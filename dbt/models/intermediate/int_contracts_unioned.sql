@@ -196,10 +196,10 @@ unioned as (
 
 superseded as (
     select
-        unioned.* replace (
-            {{ end_before_adoption('unioned.end_date', 'adoptions.adopted_on') }} as end_date,
-            unioned.auto_renew and adoptions.adopted_on is null as auto_renew
-        ),
+        {{ star_replace('unioned', {
+            'end_date': end_before_adoption('unioned.end_date', 'adoptions.adopted_on'),
+            'auto_renew': 'unioned.auto_renew and adoptions.adopted_on is null'
+        }) }},
         adoptions.contract_id as superseded_by
     from unioned
     left join adoptions

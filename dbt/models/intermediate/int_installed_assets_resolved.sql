@@ -174,7 +174,7 @@ line_matches as (
             generic_contracted.line_ref in (lines.line_id, lines.source_id)
             or (
                 lines.source_system = 'app'
-                and generic_contracted.line_ref = regexp_extract(lines.line_id, '\.(\d+)$', 1)
+                and generic_contracted.line_ref = regexp_extract(lines.line_id, '[.]([0-9]+)$', 1)
             )
         )
 ),
