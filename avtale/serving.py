@@ -80,7 +80,9 @@ def publish(warehouse: Path, serving: Path) -> list[str]:
     return marts
 
 
-def publish_parquet(marts: Mapping[str, Sequence[tuple[str, str]]], folder: Path, serving: Path) -> list[str]:
+def publish_parquet(
+    marts: Mapping[str, Sequence[tuple[str, str]]], folder: Path, serving: Path
+) -> list[str]:
     """``publish`` for marts built elsewhere (dbt on Spark, docs/spark.md): each mart is
     the folder of Parquet files ``folder/<name>``, read with DuckDB's built-in
     ``read_parquet``; ``marts`` names each one's columns with the types of its contract,
@@ -92,9 +94,11 @@ def publish_parquet(marts: Mapping[str, Sequence[tuple[str, str]]], folder: Path
     try:
         for name, columns in sorted(marts.items()):
             files = str(folder / name / "*.parquet").replace("'", "''")
-            selected = ", ".join(f'CAST("{column}" AS {kind}) AS "{column}"' for column, kind in columns)
+            selected = ", ".join(
+                f'CAST("{column}" AS {kind}) AS "{column}"' for column, kind in columns
+            )
             con.execute(
-                f'CREATE TABLE main."{name}" AS SELECT {selected} FROM read_parquet(\'{files}\')'
+                f"CREATE TABLE main.\"{name}\" AS SELECT {selected} FROM read_parquet('{files}')"
             )
         con.execute(
             "CREATE TABLE main._published AS SELECT ?::TIMESTAMPTZ AS published_at",

@@ -58,8 +58,9 @@ class DbtRun:
     failed: list[FailedNode]
 
 
-def run_dbt(args: list[str], target_path: Path, variables: str) -> DbtRun:
-    """Run dbt in this process on the project in dbt/, with `--vars variables`.
+def run_dbt(args: list[str], target_path: Path, variables: str, target: str = "duckdb") -> DbtRun:
+    """Run dbt in this process on the project in dbt/, with `--vars variables`, on the
+    profile's `target` (an engine of avtale.settings.ENGINES).
 
     `target_path` keeps dbt's artifacts and partial-parse state per data folder: the
     warehouse path is part of the profile, so sharing one target between folders would
@@ -70,12 +71,13 @@ def run_dbt(args: list[str], target_path: Path, variables: str) -> DbtRun:
     common = [
         *["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
         *["--target-path", str(target_path), "--vars", variables, "--quiet"],
+        *(["--target", target] if target != "duckdb" else []),
         # No loggers: dbt renders each of its ~7,000 events a build for every logger, even
         # one that prints nothing (a third of a warm build); the results say what failed.
         *["--log-level", "none", "--log-level-file", "none"],
     ]
     try:
-        manifest = _parsed(target_path, variables, common)
+        manifest = _parsed(target_path, common)
         result = dbtRunner(manifest=manifest).invoke([*args, *common])
     finally:
         release_warehouse()
@@ -86,14 +88,14 @@ def run_dbt(args: list[str], target_path: Path, variables: str) -> DbtRun:
     return DbtRun(bool(result.success), results, failed)
 
 
-# The manifest parsed for a data folder's target and vars, kept for the life of the process.
+# The manifest parsed for a data folder's target, vars and engine, kept for the life of the process.
 # The project's files do not change under a running process: the warm worker restarts
 # itself when they do (dagster_project/worker.py).
 _manifests: dict[tuple[Path, str], Any] = {}
 
 
-def _parsed(target_path: Path, variables: str, common: list[str]) -> Any:
-    key = (target_path, variables)
+def _parsed(target_path: Path, common: list[str]) -> Any:
+    key = (target_path, " ".join(common))
     if key not in _manifests:
         parsed = dbtRunner().invoke(["parse", *common])
         if parsed.exception is not None or not parsed.success:
@@ -138,12 +140,17 @@ def _failed(result: Any) -> FailedNode:
     )
 
 
-def with_failing_rows(warehouse: Path, failed: list[FailedNode]) -> list[FailedNode]:
+def with_failing_rows(
+    warehouse: Path, failed: list[FailedNode], engine: str = "duckdb"
+) -> list[FailedNode]:
     """The failed tests shown with their first failing rows, read from the warehouse after
-    the build (a test's compiled SQL selects exactly the rows that fail it)."""
+    the build (a test's compiled SQL selects exactly the rows that fail it); after a build
+    on Spark, read from the Spark session it ran in."""
     readable = [i for i, node in enumerate(failed[:SHOWN_NODES]) if node.failing_rows_sql]
     if not readable:
         return failed
+    if engine == "spark":
+        return [_read_spark_rows(n) if i in readable else n for i, n in enumerate(failed)]
     try:
         con = connect(warehouse, read_only=True)
     except duckdb.Error as exc:  # the failure itself must still be told
@@ -164,6 +171,22 @@ def _read_rows(con: duckdb.DuckDBPyConnection, node: FailedNode) -> FailedNode:
     except duckdb.Error as exc:
         return replace(node, message=f"{node.message} (failing rows not read: {_short(str(exc))})")
     return replace(node, columns=columns, rows=rows)
+
+
+def _read_spark_rows(node: FailedNode) -> FailedNode:
+    """A failed test's first rows, from the Spark session dbt's session method ran in."""
+    from pyspark.sql import SparkSession
+
+    sql = (node.failing_rows_sql or "").strip().rstrip(";")
+    try:
+        session = SparkSession.getActiveSession()
+        if session is None:
+            raise RuntimeError("no Spark session in this process")
+        frame = session.sql(f"SELECT * FROM ({sql}) AS failing LIMIT {SHOWN_ROWS}")
+        rows = tuple(tuple(row) for row in frame.collect())
+    except Exception as exc:  # pyspark's errors share no base class worth naming here
+        return replace(node, message=f"{node.message} (failing rows not read: {_short(str(exc))})")
+    return replace(node, columns=tuple(frame.columns), rows=rows)
 
 
 def describe_failure(failed: list[FailedNode]) -> str:

@@ -76,6 +76,16 @@ def mart_names() -> list[str]:
     )
 
 
+def mart_columns() -> dict[str, list[tuple[str, str]]]:
+    """Each mart's columns with the types of its contract, in order (what publishing a
+    build made elsewhere than DuckDB casts to: avtale.serving.publish_parquet)."""
+    return {
+        node["name"]: [(column["name"], column["data_type"]) for column in node["columns"].values()]
+        for node in manifest()["nodes"].values()
+        if node["resource_type"] == "model" and node["config"].get("schema") == MARTS_SCHEMA
+    }
+
+
 @dataclass(frozen=True)
 class SourceFreshness:
     """A dbt source's freshness rule: when its data was last loaded, and how old it may be."""

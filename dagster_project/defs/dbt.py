@@ -19,6 +19,7 @@ import dagster as dg
 from dagster_dbt import dbt_assets
 
 from avtale.dates import business_zone, today
+from avtale.lake import export_lake
 from avtale.pipeline import warehouse_turn
 from avtale.repository.export import exported_version
 from avtale.serving import connect
@@ -74,10 +75,11 @@ def asset_events(
             )
 
 
-def inputs_of_a_build(paths: Paths, variables: str) -> dict[str, Any]:
+def inputs_of_a_build(paths: Paths, variables: str, engine: str = "duckdb") -> dict[str, Any]:
     """Everything a whole build's result depends on: each source table's loads, the app
-    copy's version, the dbt project (its prepared manifest), the settings (dbt's vars) and
-    the day (the marts count months up to today). The same inputs give the same marts."""
+    copy's version, the dbt project (its prepared manifest), the settings (dbt's vars), the
+    day (the marts count months up to today) and, other than DuckDB, the engine (a build
+    on another holds none of this one's tables). The same inputs give the same marts."""
     with connect(paths.warehouse, read_only=True) as con:
         loads = con.execute(
             "SELECT kind, max(load_id), count(*) FROM ingestion.loads GROUP BY kind ORDER BY kind"
@@ -92,6 +94,8 @@ def inputs_of_a_build(paths: Paths, variables: str) -> dict[str, Any]:
         "day": today().isoformat(),
         "zone": business_zone().key,
     }
+    if engine != "duckdb":
+        inputs["engine"] = engine
     return dict(json.loads(json.dumps(inputs, default=str)))  # as it reads back from a file
 
 
@@ -101,7 +105,7 @@ def changed_sources(last: dict[str, Any] | None, now: dict[str, Any]) -> list[st
     model that is not downstream of these sources would be built again from the same rows."""
     if last is None or not isinstance(last.get("loads"), dict):
         return None
-    if any(last.get(key) != now[key] for key in now if key not in ("loads", "app")):
+    if any(last.get(key) != now.get(key) for key in now | last if key not in ("loads", "app")):
         return None
     tables = sorted(
         table
@@ -121,16 +125,19 @@ def avtale_dbt_models(
     context: dg.AssetExecutionContext, avtale: AvtaleHome
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     paths = avtale.paths()
+    engine = avtale.warehouse_engine()
     # The warehouse goes to the profile (dbt/profiles.yml) as a var, not through the
-    # environment: the run must not change its process's environment.
+    # environment: the run must not change its process's environment. On Spark, so does
+    # the data folder (its lake, and Spark's tables and catalogue).
+    folder = {"avtale_home": str(paths.home)} if engine == "spark" else {}
     variables = json.dumps(
-        {**dbt_vars(load_settings(paths)), "warehouse_path": str(paths.warehouse)}
+        {**dbt_vars(load_settings(paths)), "warehouse_path": str(paths.warehouse), **folder}
     )
     args = [*BUILD, *selection(context)]
     with warehouse_turn(paths):
         # A whole build on the inputs of the last published one would give the same marts:
         # skipped, and so are publishing and the events of ~300 nodes (nothing new).
-        inputs = None if context.is_subset else inputs_of_a_build(paths, variables)
+        inputs = None if context.is_subset else inputs_of_a_build(paths, variables, engine)
         last = read_json(paths.last_build) if paths.serving.exists() else None
         may_skip = not ALWAYS_PUBLISH.items() <= context.run.tags.items()
         if may_skip and inputs is not None and last == inputs:
@@ -149,9 +156,11 @@ def avtale_dbt_models(
             args += ["--full-refresh"]
         built = paths.pending_build  # becomes last_build when serving_copy publishes
         built.unlink(missing_ok=True)
-        context.log.info(f"dbt {' '.join(args)} --vars {variables}")
-        run = run_dbt(args, paths.home / "dbt-target", variables)
-        failed = with_failing_rows(paths.warehouse, run.failed) if not run.success else []
+        if engine == "spark":  # the sources as Spark reads them: the lake's Parquet files
+            context.log.info(f"exported {len(export_lake(paths))} source tables to {paths.lake}")
+        context.log.info(f"dbt {' '.join(args)} --target {engine} --vars {variables}")
+        run = run_dbt(args, paths.home / "dbt-target", variables, target=engine)
+        failed = with_failing_rows(paths.warehouse, run.failed, engine) if not run.success else []
         if run.success and inputs is not None:
             built.write_text(json.dumps(inputs), encoding="utf-8")
     yield from asset_events(context, run.results)

@@ -5,11 +5,12 @@ import os
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
+from avtale.lake import spark_marts
 from avtale.pipeline import warehouse_turn
-from avtale.serving import publish
+from avtale.serving import publish, publish_parquet
 from dagster_project.defs.dbt import avtale_dbt_models
 from dagster_project.defs.resources import AvtaleHome
-from dagster_project.project import mart_names
+from dagster_project.project import mart_columns, mart_names
 
 
 @dg.asset(
@@ -21,7 +22,10 @@ def serving_copy(context: dg.AssetExecutionContext, avtale: AvtaleHome) -> dg.Ma
     """The marts as the app and `avtale sql` read them, replaced atomically."""
     paths = avtale.paths()
     with warehouse_turn(paths):
-        tables = publish(paths.warehouse, paths.serving)
+        if avtale.warehouse_engine() == "spark":  # the marts' Parquet files, read by DuckDB
+            tables = publish_parquet(mart_columns(), spark_marts(paths), paths.serving)
+        else:
+            tables = publish(paths.warehouse, paths.serving)
         # What the copy in place was built from (a whole build's inputs): a refresh with
         # the same inputs skips dbt and this step (dagster_project/defs/dbt.py).
         if paths.pending_build.exists():

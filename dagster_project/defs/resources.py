@@ -1,17 +1,27 @@
-"""The resources of every run: the data folder and the app's operational database."""
+"""The resources of every run: the data folder (and the engine dbt builds on there) and
+the app's operational database."""
 
+import os
 from pathlib import Path
 
 import dagster as dg
 
 from avtale.services.database import Database, database_at, open_database
-from avtale.settings import Paths, paths
+from avtale.settings import ENGINE_ENV, Paths, paths
+from avtale.settings import engine as settings_engine
 
 
 class AvtaleHome(dg.ConfigurableResource):
-    """The data folder: `home` if set, else `$AVTALE_HOME` as it is when the run starts."""
+    """The data folder: `home` if set, else `$AVTALE_HOME` as it is when the run starts.
+    The engine dbt builds its warehouse on: `engine` if set, else `$AVTALE_ENGINE`
+    (`duckdb` by default, or `spark`: docs/spark.md)."""
 
     home: str = ""
+    engine: str = ""
+
+    def warehouse_engine(self) -> str:
+        """`duckdb` or `spark` (checked: an unknown name or Spark without pyspark fails)."""
+        return settings_engine({ENGINE_ENV: self.engine} if self.engine else os.environ)
 
     def location(self) -> Paths:
         return Paths(Path(self.home).resolve()) if self.home else paths()
