@@ -6,12 +6,19 @@ from wait4), then one plain DuckDB query computes the same month-end MRR from
 the same HubSpot files (the floor), then an incremental refresh after one small
 new file in the inbox, then every dashboard query of the app.
 
-    python benchmarks/bench.py [--sizes 1000 10000 100000] [--keep DIR]
+With the spark extra installed (docs/spark.md), the same exports are then ingested into
+a second folder and refreshed with AVTALE_ENGINE=spark. With --memory-limit, both engines
+build the first folder's data again under that much memory: DuckDB's `memory_limit` (it
+spills to disk) and Spark's driver memory.
+
+    python benchmarks/bench.py [--sizes 1000 10000 100000] [--engines duckdb spark]
+                               [--memory-limit 1GB] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -23,6 +30,9 @@ from pathlib import Path
 
 import duckdb
 import streamlit.logger
+
+from avtale.serving import connect_serving
+from avtale.settings import ENGINES
 
 # The app's cached query functions warn about a missing Streamlit runtime here.
 streamlit.logger.set_log_level("error")
@@ -70,15 +80,20 @@ group by all
 """
 
 
-def run(command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one child process."""
+def run(command: list[str], env: dict[str, str], may_fail: bool = False) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one child process (Spark's JVM, a child of it,
+    counts once it has exited). A failure stops the benchmark, or with `may_fail` is
+    printed and its time returned as negative."""
     started = time.perf_counter()
     child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = child.stderr.read().decode() if child.stderr else ""  # drained: Spark writes a lot
     _, status, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - started
     if status != 0:
-        err = child.stderr.read().decode() if child.stderr else ""
-        raise SystemExit(f"{' '.join(command)} failed:\n{err[-3000:]}")
+        if not may_fail:
+            raise SystemExit(f"{' '.join(command)} failed:\n{err[-3000:]}")
+        print(f"  ({' '.join(command[1:])} failed after {elapsed:.1f} s: {err.strip()[-300:]})")
+        return -elapsed, usage.ru_maxrss / 1024
     return elapsed, usage.ru_maxrss / 1024
 
 
@@ -233,7 +248,39 @@ def month_mrr(home: Path, source_id: str | None) -> float | None:
     return None if row is None or row[0] is None else float(row[0])
 
 
-def bench(size: int, work: Path) -> None:
+def on_spark(size: int, work: Path, exports: Path, duckdb_refresh_s: float) -> None:
+    """The same exports ingested into a folder of their own and built on Spark."""
+    home = work / f"home-{size}-spark"
+    shutil.rmtree(home, ignore_errors=True)
+    avtale = str(Path(sys.executable).parent / "avtale")
+    env = {**os.environ, "AVTALE_HOME": str(home), "AVTALE_ENGINE": "spark"}
+    run([avtale, "ingest", str(exports)], env)
+    refresh_s, refresh_mb = run([avtale, "refresh", "--here"], env)
+    with connect_serving(home / "serving.duckdb") as con:
+        (rows,) = con.execute("SELECT count(*) FROM customer_months").fetchone() or (0,)
+    print(
+        f"- on Spark (local[2], {env.get('AVTALE_SPARK_DRIVER_MEMORY', '2g')} driver): refresh "
+        f"(lake export, dbt build on Spark, publish) {refresh_s:.1f} s, peak {refresh_mb:.0f} MB"
+        f" = {refresh_s / duckdb_refresh_s:.1f}x DuckDB's {duckdb_refresh_s:.1f} s"
+        f" ({rows:,} customer-months)"
+    )
+
+
+def under_memory_limit(size: int, work: Path, limit: str, engines: list[str]) -> None:
+    """Whole builds again, each engine held to `limit` of memory."""
+    avtale = str(Path(sys.executable).parent / "avtale")
+    print(f"- whole build again under a memory limit of {limit}:")
+    for engine in engines:
+        home = work / (f"home-{size}" if engine == "duckdb" else f"home-{size}-spark")
+        env = {**os.environ, "AVTALE_HOME": str(home), "AVTALE_ENGINE": engine}
+        java = limit.lower().removesuffix("b").removesuffix("i")  # 1GB -> 1g, as Java says it
+        env |= {"AVTALE_DUCKDB_MEMORY_LIMIT": limit, "AVTALE_SPARK_DRIVER_MEMORY": java}
+        seconds, peak = run([avtale, "refresh", "--here", "--rebuild"], env, may_fail=True)
+        outcome = f"{seconds:.1f} s" if seconds >= 0 else "failed"
+        print(f"  - {engine}: {outcome}, peak {peak:.0f} MB")
+
+
+def bench(size: int, work: Path, engines: list[str], memory_limit: str | None) -> None:
     exports, home = work / f"exports-{size}", work / f"home-{size}"
     shutil.rmtree(home, ignore_errors=True)
     avtale = str(Path(sys.executable).parent / "avtale")
@@ -281,11 +328,24 @@ def bench(size: int, work: Path) -> None:
     for name, seconds in queries.items():
         print(f"- dashboard query {name}: {seconds * 1000:.0f} ms")
     sys.stdout.flush()
+    if "spark" in engines:
+        on_spark(size, work, exports, refresh_s)
+    if memory_limit:
+        under_memory_limit(size, work, memory_limit, engines)
+    sys.stdout.flush()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    parser.add_argument(
+        "--engines",
+        nargs="+",
+        choices=ENGINES,
+        default=["duckdb", "spark"] if importlib.util.find_spec("pyspark") else ["duckdb"],
+        help="DuckDB always runs; spark (default when the spark extra is installed) as well",
+    )
+    parser.add_argument("--memory-limit", help="also build whole under this much memory (1GB)")
     parser.add_argument("--keep", type=Path, help="work folder to keep (default: a temp folder)")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="avtale-bench-"))
@@ -293,7 +353,7 @@ def main() -> None:
     print(f"# Avtale benchmark ({os.cpu_count()} cores), work folder {work}")
     try:
         for size in args.sizes:
-            bench(size, work)
+            bench(size, work, args.engines, args.memory_limit)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
