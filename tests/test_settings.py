@@ -55,6 +55,7 @@ def test_the_shipped_settings_are_valid(home: Paths) -> None:
     settings = load_settings(home, NO_ENV)
     assert (settings.reporting_currency, settings.timezone.key) == ("NOK", "Europe/Oslo")
     assert settings.max_upload_bytes == 20 * 1024 * 1024
+    assert settings.engine == "duckdb"  # the embedded default; spark by AVTALE_ENGINE
     assert (settings.renewals.cpi_percent, settings.renewals.horizon_days) == (Decimal(3), 60)
     assert settings.limits.max_period_amount == Decimal(10) ** 12
     assert (settings.seller.country, settings.vat.standard_rate("NO", DAY)) == ("NO", 25)
@@ -98,6 +99,7 @@ ENV_CASES = [
     ("AVTALE_MAX_UPLOAD_MB", "lots", "AVTALE_MAX_UPLOAD_MB='lots' is not a size"),
     ("AVTALE_MAX_UPLOAD_MB", "0", "AVTALE_MAX_UPLOAD_MB='0' is not a size"),
     ("AVTALE_MAX_UPLOAD_MB", "nan", "AVTALE_MAX_UPLOAD_MB='nan' is not a size"),
+    ("AVTALE_ENGINE", "snowflake", "AVTALE_ENGINE='snowflake' is not an engine"),
 ]
 
 
