@@ -102,10 +102,14 @@ prices_unchanged as (
         'price_not_adjusted' as condition,
         {{ date_sub('month', 'pricing.last_price_change_date', as_of_date()) }}::double as measure,
         -- The next anniversary of the last change, today or later.
+        {%- set whole_years = int_div(
+            date_diff('month', 'pricing.last_price_change_date', as_of_date()), 12
+        ) %}
         case
-            when pricing.last_price_change_date + {{ to_months('12 * (' ~ int_div(date_diff('month', 'pricing.last_price_change_date', as_of_date()), 12) ~ ')') }} >= {{ as_of_date() }}
-                then pricing.last_price_change_date + {{ to_months('12 * (' ~ int_div(date_diff('month', 'pricing.last_price_change_date', as_of_date()), 12) ~ ')') }}
-            else pricing.last_price_change_date + {{ to_months('12 * (' ~ int_div(date_diff('month', 'pricing.last_price_change_date', as_of_date()), 12) ~ ' + 1)') }}
+            when pricing.last_price_change_date + {{ to_months('12 * (' ~ whole_years ~ ')') }}
+                >= {{ as_of_date() }}
+                then pricing.last_price_change_date + {{ to_months('12 * (' ~ whole_years ~ ')') }}
+            else pricing.last_price_change_date + {{ to_months('12 * (' ~ whole_years ~ ' + 1)') }}
         end::date as due_date,
         'Price unchanged since ' || {{ format_date('pricing.last_price_change_date', '%Y-%m-%d') }} as detail,
         contracts.current_mrr * {{ var('forecast_cpi_percent') }} / 100 as amount

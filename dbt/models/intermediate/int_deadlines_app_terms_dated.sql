@@ -59,6 +59,8 @@ lock_in_ends as (
 adjustments_repeated as (
     -- Anniversaries counted from the next adjustment date itself, so 29 February
     -- gives 28 February in common years and 29 February again in leap years.
+    {% set horizon_end = as_of_date() ~ ' + ' ~ to_months(var('deadlines_horizon_months')) -%}
+    {% set years_to_horizon = date_diff('year', 'terms.next_price_adjustment_date', horizon_end) -%}
     select
         terms.contract_id,
         terms.price_adjustment_rule,
@@ -67,12 +69,7 @@ adjustments_repeated as (
         terms.runs_until,
         (terms.next_price_adjustment_date + {{ to_months('12 * years.n') }})::date as adjustment_date
     from terms
-    cross join {{ lateral() }}
-        {{ series('0', '1 + ' ~ date_diff(
-            'year',
-            'terms.next_price_adjustment_date',
-            as_of_date() ~ ' + ' ~ to_months(var('deadlines_horizon_months'))
-        )) }} as years (n)
+    cross join {{ lateral() }} {{ series('0', '1 + ' ~ years_to_horizon) }} as years (n)
     where terms.price_adjustment_rule <> 'none'
         and terms.next_price_adjustment_date is not null
 ),
@@ -114,8 +111,9 @@ price_adjustments as (
             when 'cpi'
                 then 'CPI adjustment, assumed '
                     || {{ number_text('adjustments_compounded.price_adjustment_pct', '{:g}') }} || ' %'
+            {%- set percent = number_text('adjustments_compounded.price_adjustment_pct', '{:g}') %}
             else 'Price adjustment of '
-                || coalesce({{ number_text('adjustments_compounded.price_adjustment_pct', '{:g}') }} || ' %', 'an unset percent')
+                || coalesce({{ percent }} || ' %', 'an unset percent')
         end as detail,
         adjustments_compounded.runs_until
     from adjustments_compounded

@@ -60,7 +60,10 @@ notice_dates as (
     select
         term_ends.*,
         case when term_ends.terminated_date is null then
-                (term_ends.term_end + interval 1 day - {{ to_months('term_ends.notice_months') }} - interval 1 day)::date
+                (
+                    term_ends.term_end + interval 1 day
+                    - {{ to_months('term_ends.notice_months') }} - interval 1 day
+                )::date
         end as notice_date
     from term_ends
 ),
@@ -98,7 +101,8 @@ renegotiation_windows as (
         'renegotiation_window' as deadline_type,
         (notice_dates.notice_date - {{ to_days(var('renegotiation_window_days')) }})::date as deadline_date,
         notice_dates.current_mrr as mrr_at_stake,
-        'Renegotiation window opens; notice deadline ' || {{ format_date('notice_dates.notice_date', '%Y-%m-%d') }} as detail
+        'Renegotiation window opens; notice deadline '
+        || {{ format_date('notice_dates.notice_date', '%Y-%m-%d') }} as detail
     from notice_dates
     where notice_dates.notice_date is not null
 ),
@@ -110,7 +114,9 @@ next_renewals as (
         (notice_dates.term_end + interval 1 day)::date as deadline_date,
         notice_dates.current_mrr as mrr_at_stake,
         'Renews for a ' || notice_dates.renewal_term_months || '-month term'
-        || coalesce(' unless notice is given by ' || {{ format_date('notice_dates.notice_date', '%Y-%m-%d') }}, '') as detail
+        || coalesce(
+            ' unless notice is given by ' || {{ format_date('notice_dates.notice_date', '%Y-%m-%d') }}, ''
+        ) as detail
     from notice_dates
     where notice_dates.renews
 ),

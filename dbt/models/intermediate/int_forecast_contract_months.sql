@@ -50,14 +50,13 @@ contract_months as (
 adjustment_dates as (
     -- Anniversaries of the next adjustment date still ahead of today; three
     -- years past today cover the 24-month horizon.
+    {% set years_past = date_diff('year', 'pricing.next_price_adjustment_date', as_of_date()) -%}
     select
         pricing.contract_id,
         pricing.price_adjustment_pct,
         (pricing.next_price_adjustment_date + {{ to_months('12 * years.n') }})::date as adjustment_date
     from pricing
-    cross join {{ lateral() }}
-        {{ series('0', '3 + greatest(0, ' ~ date_diff('year', 'pricing.next_price_adjustment_date', as_of_date()) ~ ')') }}
-            as years (n)
+    cross join {{ lateral() }} {{ series('0', '3 + greatest(0, ' ~ years_past ~ ')') }} as years (n)
     where pricing.next_price_adjustment_date + {{ to_months('12 * years.n') }} > {{ as_of_date() }}
 ),
 

@@ -85,10 +85,12 @@ periods_numbered as (
 periods_dated as (
     select
         periods_numbered.*,
+        {% set days_on = 'periods_numbered.period_no * periods_numbered.period_days' -%}
+        {% set months_on = 'periods_numbered.period_no * periods_numbered.billing_months' -%}
         case
             when periods_numbered.period_days is not null
-                then periods_numbered.anchor_date + {{ to_days('periods_numbered.period_no * periods_numbered.period_days') }}
-            else periods_numbered.anchor_date + {{ to_months('periods_numbered.period_no * periods_numbered.billing_months') }}
+                then periods_numbered.anchor_date + {{ to_days(days_on) }}
+            else periods_numbered.anchor_date + {{ to_months(months_on) }}
         end::date as invoice_date
     from periods_numbered
 ),

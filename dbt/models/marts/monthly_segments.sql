@@ -109,9 +109,9 @@ non_recurring as (
     group by all
 ),
 
+-- Each part has the columns it counts; by name, the others are empty.
 unioned as (
-    -- Each part has the columns it counts; by name, the others are empty.
-    {{- union_all_by_name({
+    {{ union_all_by_name({
         'totals': ['month', 'owner', 'country', 'currency', 'mrr', 'customers'],
         'movements': ['month', 'owner', 'country', 'currency', 'new_mrr', 'expansion_mrr',
             'contraction_mrr', 'churn_mrr', 'reactivation_mrr', 'net_new_mrr', 'new_customers',

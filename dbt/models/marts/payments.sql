@@ -23,7 +23,9 @@ allocated as (
         allocations.app_payment_id,
         sum(allocations.amount) as allocated_amount,
         {{ ordered_string_agg('settled.invoice_number', "', '", 'settled.invoice_number') }} as invoice_numbers,
-        {{ ordered_string_agg('allocations.matched_by', "', '", 'allocations.matched_by', distinct=true) }} as matched_by,
+        {{ ordered_string_agg(
+            'allocations.matched_by', "', '", 'allocations.matched_by', distinct=true
+        ) }} as matched_by,
         -- A payment for several customers' invoices names none of them.
         if(count(distinct settled.customer_id) = 1, min(settled.customer_id), null) as customer_id
     from allocations
