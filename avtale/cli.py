@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import os
 import signal
@@ -181,13 +182,18 @@ def run_child(command: list[str], grace_s: float = 10.0, env: dict[str, str] | N
     # holds the lock a second wait needs to see the child exit.
     killer = threading.Timer(grace_s, child.kill)
     killer.daemon = True
+    stopping = threading.Event()
 
     def stop(_signum: int, _frame: object) -> None:
-        if killer.ident is None:
-            child.terminate()
-            killer.start()
-        else:
+        # Marked first: a second signal can arrive inside this handler (`timeout make demo`
+        # signals make, uv and us at once), and its handler then runs nested in this one.
+        if stopping.is_set():
             child.kill()
+            return
+        stopping.set()
+        child.terminate()
+        with contextlib.suppress(RuntimeError):  # a nested handler has started it already
+            killer.start()
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:

@@ -16,6 +16,7 @@ import pytest
 
 STARTUP_S = 90  # Streamlit answers after ~2 s alone; the test machine is shared
 STOP_S = 30
+SIGNAL_BURST = 200
 
 
 def free_port() -> int:
@@ -110,6 +111,36 @@ def test_a_signal_stops_the_streamlit_server_too(
         assert wait_until(lambda: port_is_free(port), 5)
     finally:
         for pid in servers:  # never leave a server behind, whatever failed
+            if is_running(pid):
+                os.kill(pid, signal.SIGKILL)
+        if app.poll() is None:
+            app.kill()
+            app.wait()
+
+
+def test_two_signals_at_once_stop_it_without_a_traceback(tmp_path: Path) -> None:
+    """`timeout make demo` or Ctrl+C in a terminal signals `make`, `uv` and `avtale` at
+    once: the second signal, arriving while the first is being handled, must kill the
+    server, not fail in the handler."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AVTALE_")}
+    app = subprocess.Popen(
+        [sys.executable, "-m", "avtale.cli", "app", "--port", str(port)],
+        env=env | {"AVTALE_HOME": str(tmp_path / "home")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    servers: list[int] = []
+    try:
+        assert wait_until(lambda: healthy(port), STARTUP_S), "the app never answered"
+        servers = children(app.pid)
+        for _ in range(SIGNAL_BURST):  # one of them lands inside the first one's handling
+            app.send_signal(signal.SIGTERM)
+        _, err = app.communicate(timeout=STOP_S)
+        assert "Traceback" not in err.decode(), err.decode()[-2000:]
+        assert not [pid for pid in servers if is_running(pid)]
+    finally:
+        for pid in servers:
             if is_running(pid):
                 os.kill(pid, signal.SIGKILL)
         if app.poll() is None:
