@@ -35,17 +35,29 @@ lines as (
     select * from {{ ref('int_contract_lines_normalised') }}
 ),
 
--- Every id a customer is known by: its warehouse id, its source's id, and the app
--- number of an app customer that took over a CRM customer.
+-- Every id a customer is known by, one row each: its warehouse id, its source's id, and
+-- the app number of an app customer that took over a CRM customer. (One row per id, so
+-- that an asset finds its candidates by an equality join: `ref in (id, source_id)` would
+-- compare every asset with every customer, 20 s at 100k companies.)
 customer_ids as (
     select
         customers.customer_id,
-        customers.source_id
+        customers.customer_id as known_id
+    from customers
+    union
+    select
+        customers.customer_id,
+        customers.source_id as known_id
     from customers
     union
     select
         app_customers.customer_id,
-        app_customers.customer_number as source_id
+        app_customers.customer_id as known_id
+    from app_customers
+    union
+    select
+        app_customers.customer_id,
+        app_customers.customer_number as known_id
     from app_customers
 ),
 
@@ -56,7 +68,7 @@ customer_matches as (
         customer_ids.customer_id = generic_assets.customer_ref as is_exact
     from generic_assets
     inner join customer_ids
-        on generic_assets.customer_ref in (customer_ids.customer_id, customer_ids.source_id)
+        on generic_assets.customer_ref = customer_ids.known_id
 ),
 
 customer_ranked as (
@@ -81,6 +93,19 @@ customer_best as (
     group by customer_ranked.serial_number
 ),
 
+-- Every id a contract is known by, one row each (as customer_ids).
+contract_ids as (
+    select
+        contracts.contract_id,
+        contracts.contract_id as known_id
+    from contracts
+    union
+    select
+        contracts.contract_id,
+        contracts.source_id as known_id
+    from contracts
+),
+
 contract_matches as (
     select
         generic_assets.serial_number,
@@ -90,8 +115,10 @@ contract_matches as (
         contracts.contract_id = generic_assets.contract_ref as is_exact,
         customer_matches.customer_id is not null as is_own_customer
     from generic_assets
+    inner join contract_ids
+        on generic_assets.contract_ref = contract_ids.known_id
     inner join contracts
-        on generic_assets.contract_ref in (contracts.contract_id, contracts.source_id)
+        on contract_ids.contract_id = contracts.contract_id
     left join customer_matches
         on
         generic_assets.serial_number = customer_matches.serial_number
