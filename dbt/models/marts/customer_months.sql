@@ -58,22 +58,23 @@ spined as (
 ),
 
 filled as (
+    -- The month before by an equality join, not a window: lag() over 5.6M rows at
+    -- 100k companies sorted every customer's months (0.5 s more of the model's 3 s).
     select
         spined.customer_id,
         spined.month,
         coalesce(customer_mrr.mrr, 0) as mrr,
-        coalesce(
-            lag(coalesce(customer_mrr.mrr, 0)) over (
-                partition by spined.customer_id order by spined.month
-            ),
-            0
-        ) as previous_mrr,
+        coalesce(month_before.mrr, 0) as previous_mrr,
         spined.is_first_month,
         spined.is_future
     from spined
     left join customer_mrr
         on spined.customer_id = customer_mrr.customer_id
         and spined.month = customer_mrr.month
+    left join customer_mrr as month_before
+        on spined.customer_id = month_before.customer_id
+        and (spined.month - interval 1 month)::date = month_before.month
+        and not spined.is_first_month
 )
 
 select * from filled
