@@ -262,6 +262,62 @@ def test_a_refresh_with_nothing_new_builds_nothing_and_keeps_the_copy(
     assert home.last_build.exists()
 
 
+def test_customer_months_checks_repeated_months_in_the_customers_a_build_computed(built) -> None:
+    """customer_months' one-row-per-month test reads only the customers the build computed
+    (a build inserts rows for no others): all of them after a whole build, the changed
+    ones after new loads; a month repeated there fails it and names the customer."""
+    from avtale.serving import connect
+    from avtale.settings import dbt_vars, load_settings
+    from dagster_project.dbt_runs import run_dbt, with_failing_rows
+
+    home, _ = built
+
+    def warehouse(sql: str, params: tuple = ()) -> list[tuple]:
+        with connect(home.warehouse) as con:
+            return con.execute(sql, params).fetchall()
+
+    computed = "SELECT customer_id FROM intermediate.customer_months_rebuilt ORDER BY 1"
+    everyone = "SELECT DISTINCT customer_id FROM marts.customer_months ORDER BY 1"
+    assert refresh(home)
+    home.last_build.unlink()
+    assert refresh(home)  # a whole build
+    assert warehouse(computed) == warehouse(everyone)
+
+    drop(home.inbox / "dup_customers.csv", "customer_id,name\nDUP-1,Dobbel AS\n")
+    drop(
+        home.inbox / "dup_contracts.csv",
+        "contract_id,customer_id,start_date,term_months\nDUP-K1,DUP-1,2025-01-01,12\n",
+    )
+    drop(
+        home.inbox / "dup_lines.csv",
+        "line_id,contract_id,product,quantity,unit_price,billing_period\n"
+        "DUP-L1,DUP-K1,Assist,2,100,monthly\n",
+    )
+    assert refresh(home)  # only what changed
+    [(customer,)] = warehouse("SELECT customer_id FROM marts.customers WHERE name = 'Dobbel AS'")
+    assert warehouse(computed) == [(customer,)]
+
+    month = "SELECT * FROM marts.customer_months WHERE customer_id = ? AND month = '2025-03-01'"
+    warehouse(f"INSERT INTO marts.customer_months {month}", (customer,))
+    try:
+        variables = json.dumps(
+            {**dbt_vars(load_settings(home)), "warehouse_path": str(home.warehouse)}
+        )
+        args = ["test", "--select", "assert_customer_months_one_row_per_month"]
+        run = run_dbt(args, home.home / "dbt-target", variables)
+        assert not run.success
+        [failed] = with_failing_rows(home.warehouse, run.failed)
+        assert failed.name == "assert_customer_months_one_row_per_month"
+        assert failed.rows == ((customer, date(2025, 3, 1), 2),)
+    finally:  # one of the two rows again, for the tests after this one
+        warehouse(
+            "DELETE FROM marts.customer_months WHERE rowid = (SELECT max(rowid) FROM "
+            "marts.customer_months WHERE customer_id = ? AND month = '2025-03-01')",
+            (customer,),
+        )
+    assert len(warehouse(month, (customer,))) == 1
+
+
 def nodes_built(home: Paths) -> int:
     results = json.loads((home.home / "dbt-target" / "run_results.json").read_text())
     return len(results["results"])
