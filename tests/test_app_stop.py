@@ -9,7 +9,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,36 @@ def ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+@contextmanager
+def running_app(
+    home: Path, stderr: int, preexec: Callable[[], None] | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], list[int]]]:
+    """`avtale app` on a free port, answering; with its server processes. Whatever the
+    test does, no server is left behind."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AVTALE_")}
+    app = subprocess.Popen(
+        [sys.executable, "-m", "avtale.cli", "app", "--port", str(port)],
+        env=env | {"AVTALE_HOME": str(home)},
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+        preexec_fn=preexec,  # noqa: PLW1509 (no threads started yet in this test)
+    )
+    servers: list[int] = []
+    try:
+        assert wait_until(lambda: healthy(port), STARTUP_S), "the app never answered"
+        servers += children(app.pid)
+        yield app, servers
+        assert wait_until(lambda: port_is_free(port), 5)
+    finally:
+        for pid in servers:
+            if is_running(pid):
+                os.kill(pid, signal.SIGKILL)
+        if app.poll() is None:
+            app.kill()
+            app.wait()
+
+
 @pytest.mark.parametrize(
     ("stop_with", "preexec"),
     [
@@ -88,19 +119,7 @@ def ignore_sigint() -> None:
 def test_a_signal_stops_the_streamlit_server_too(
     tmp_path: Path, stop_with: signal.Signals, preexec: Callable[[], None] | None
 ) -> None:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AVTALE_")}
-    app = subprocess.Popen(
-        [sys.executable, "-m", "avtale.cli", "app", "--port", str(port)],
-        env=env | {"AVTALE_HOME": str(tmp_path / "home")},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        preexec_fn=preexec,  # noqa: PLW1509 (no threads started yet in this test)
-    )
-    servers: list[int] = []
-    try:
-        assert wait_until(lambda: healthy(port), STARTUP_S), "the app never answered"
-        servers = children(app.pid)
+    with running_app(tmp_path / "home", subprocess.DEVNULL, preexec) as (app, servers):
         assert servers, "avtale app started no server process"
         assert any(b"streamlit" in Path(f"/proc/{pid}/cmdline").read_bytes() for pid in servers)
 
@@ -108,41 +127,15 @@ def test_a_signal_stops_the_streamlit_server_too(
         app.wait(timeout=STOP_S)
 
         assert not [pid for pid in servers if is_running(pid)]
-        assert wait_until(lambda: port_is_free(port), 5)
-    finally:
-        for pid in servers:  # never leave a server behind, whatever failed
-            if is_running(pid):
-                os.kill(pid, signal.SIGKILL)
-        if app.poll() is None:
-            app.kill()
-            app.wait()
 
 
 def test_two_signals_at_once_stop_it_without_a_traceback(tmp_path: Path) -> None:
     """`timeout make demo` or Ctrl+C in a terminal signals `make`, `uv` and `avtale` at
     once: the second signal, arriving while the first is being handled, must kill the
     server, not fail in the handler."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AVTALE_")}
-    app = subprocess.Popen(
-        [sys.executable, "-m", "avtale.cli", "app", "--port", str(port)],
-        env=env | {"AVTALE_HOME": str(tmp_path / "home")},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    servers: list[int] = []
-    try:
-        assert wait_until(lambda: healthy(port), STARTUP_S), "the app never answered"
-        servers = children(app.pid)
+    with running_app(tmp_path / "home", subprocess.PIPE) as (app, servers):
         for _ in range(SIGNAL_BURST):  # one of them lands inside the first one's handling
             app.send_signal(signal.SIGTERM)
         _, err = app.communicate(timeout=STOP_S)
         assert "Traceback" not in err.decode(), err.decode()[-2000:]
         assert not [pid for pid in servers if is_running(pid)]
-    finally:
-        for pid in servers:
-            if is_running(pid):
-                os.kill(pid, signal.SIGKILL)
-        if app.poll() is None:
-            app.kill()
-            app.wait()
