@@ -44,8 +44,9 @@ def export_lake(paths: Paths) -> list[Path]:
             "AND NOT starts_with(table_name, '_') ORDER BY ALL",
             [list(DBT_SCHEMAS)],
         ).fetchall()
+        lake = private_dir(paths.lake)
         for schema, table in tables:
-            target = lake_file(private_dir(paths.lake), schema, table)
+            target = lake_file(lake, schema, table)
             private_dir(target.parent)
             tmp = target.with_name(f".{target.name}.writing")
             relation, file = f'"{schema}"."{table}"', str(tmp).replace("'", "''")
