@@ -2,7 +2,7 @@
 -- the horizon, zero-filled, so churn and reactivation are rows too.
 --
 -- Incremental: a refresh after new loads or app writes deletes and computes again only
--- the customers whose inputs changed (changed_customers); a whole build (another day,
+-- the customers whose inputs changed (computed_again); a whole build (another day,
 -- project or setting) passes --full-refresh. tests/test_pipeline.py holds the result
 -- equal to a full build's on random change sets. On Spark it is a table built whole
 -- (incremental_or_table).
@@ -11,7 +11,7 @@
     materialized=incremental_or_table(),
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where customer_id in ({{ changed_customers() }}){% endif %}",
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ computed_again('customer_id') }}{% endif %}",
     post_hook="{{ keep_built_from() }}",
 ) }}
 
@@ -20,7 +20,7 @@ with
 line_months as (
     select * from {{ ref('int_line_months') }}
     {% if is_incremental() -%}
-        where customer_id in ({{ changed_customers() }})
+        where {{ computed_again('customer_id') }}
     {%- endif %}
 ),
 
