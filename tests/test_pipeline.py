@@ -267,8 +267,8 @@ def test_customer_months_checks_repeated_months_in_the_customers_a_build_compute
     (a build inserts rows for no others): all of them after a whole build, the changed
     ones after new loads; a month repeated there fails it and names the customer."""
     from avtale.serving import connect
-    from avtale.settings import dbt_vars, load_settings
     from dagster_project.dbt_runs import run_dbt, with_failing_rows
+    from dagster_project.defs.dbt import dbt_variables
 
     home, _ = built
 
@@ -300,11 +300,8 @@ def test_customer_months_checks_repeated_months_in_the_customers_a_build_compute
     month = "SELECT * FROM marts.customer_months WHERE customer_id = ? AND month = '2025-03-01'"
     warehouse(f"INSERT INTO marts.customer_months {month}", (customer,))
     try:
-        variables = json.dumps(
-            {**dbt_vars(load_settings(home)), "warehouse_path": str(home.warehouse)}
-        )
         args = ["test", "--select", "assert_customer_months_one_row_per_month"]
-        run = run_dbt(args, home.home / "dbt-target", variables)
+        run = run_dbt(args, home.home / "dbt-target", dbt_variables(home))
         assert not run.success
         [failed] = with_failing_rows(home.warehouse, run.failed)
         assert failed.name == "assert_customer_months_one_row_per_month"

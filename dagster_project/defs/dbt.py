@@ -75,6 +75,17 @@ def asset_events(
             )
 
 
+def dbt_variables(paths: Paths, engine: str = "duckdb") -> str:
+    """The `--vars` of a build of this data folder: the settings the marts use and the
+    warehouse, which goes to the profile (dbt/profiles.yml) as a var, not through the
+    environment (a run must not change its process's environment). On Spark, so does the
+    data folder (its lake, and Spark's tables and catalogue)."""
+    folder = {"avtale_home": str(paths.home)} if engine == "spark" else {}
+    return json.dumps(
+        {**dbt_vars(load_settings(paths)), "warehouse_path": str(paths.warehouse), **folder}
+    )
+
+
 def inputs_of_a_build(paths: Paths, variables: str, engine: str = "duckdb") -> dict[str, Any]:
     """Everything a whole build's result depends on: each source table's loads, the app
     copy's version, the dbt project (its prepared manifest), the settings (dbt's vars), the
@@ -126,13 +137,7 @@ def avtale_dbt_models(
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     paths = avtale.paths()
     engine = avtale.warehouse_engine()
-    # The warehouse goes to the profile (dbt/profiles.yml) as a var, not through the
-    # environment: the run must not change its process's environment. On Spark, so does
-    # the data folder (its lake, and Spark's tables and catalogue).
-    folder = {"avtale_home": str(paths.home)} if engine == "spark" else {}
-    variables = json.dumps(
-        {**dbt_vars(load_settings(paths)), "warehouse_path": str(paths.warehouse), **folder}
-    )
+    variables = dbt_variables(paths, engine)
     args = [*BUILD, *selection(context)]
     with warehouse_turn(paths):
         # A whole build on the inputs of the last published one would give the same marts:
