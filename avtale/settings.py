@@ -147,9 +147,14 @@ class Paths:
         return self.home / "dagster"
 
     @property
+    def dbt_target(self) -> Path:
+        """dbt's artifacts and partial-parse state for this folder (dagster_project/dbt_runs.py)."""
+        return self.home / "dbt-target"
+
+    @property
     def last_build(self) -> Path:
         """The inputs of the last whole dbt build (a refresh with the same skips dbt)."""
-        return self.home / "dbt-target" / "avtale_last_build.json"
+        return self.dbt_target / "avtale_last_build.json"
 
     @property
     def pending_build(self) -> Path:

@@ -69,14 +69,7 @@ def run_dbt(args: list[str], target_path: Path, variables: str, target: str = "d
     run in this process with the same folder and vars (dbt's documented
     `dbtRunner(manifest=...)`): the warm worker then skips dbt's parse step entirely.
     """
-    common = [
-        *["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
-        *["--target-path", str(target_path), "--vars", variables, "--quiet"],
-        *(["--target", target] if target != "duckdb" else []),
-        # No loggers: dbt renders each of its ~7,000 events a build for every logger, even
-        # one that prints nothing (a third of a warm build); the results say what failed.
-        *["--log-level", "none", "--log-level-file", "none"],
-    ]
+    common = _common_arguments(target_path, variables, target)
     if (
         target == "spark"
     ):  # pyspark warns about pandas 3 as it starts; dbt-spark collects rows, no frames
@@ -91,6 +84,25 @@ def run_dbt(args: list[str], target_path: Path, variables: str, target: str = "d
     results = list(getattr(result.result, "results", None) or [])
     failed = [_failed(r) for r in results if str(r.status) in FAILED]
     return DbtRun(bool(result.success), results, failed)
+
+
+def parse_ahead(target_path: Path, variables: str, target: str = "duckdb") -> bool:
+    """Parse the project now and keep the manifest, as `run_dbt` with the same arguments
+    would on its first build: the warm worker does it as it starts, so its first refresh
+    does not pay the parse (1-2 s). False when the project does not parse (the build
+    reports why)."""
+    return _parsed(target_path, _common_arguments(target_path, variables, target)) is not None
+
+
+def _common_arguments(target_path: Path, variables: str, target: str) -> list[str]:
+    return [
+        *["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+        *["--target-path", str(target_path), "--vars", variables, "--quiet"],
+        *(["--target", target] if target != "duckdb" else []),
+        # No loggers: dbt renders each of its ~7,000 events a build for every logger, even
+        # one that prints nothing (a third of a warm build); the results say what failed.
+        *["--log-level", "none", "--log-level-file", "none"],
+    ]
 
 
 # The manifest parsed for a data folder's target, vars and engine, kept for the life of the process.

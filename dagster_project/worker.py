@@ -185,10 +185,17 @@ def serve(paths: Paths, refresh_first: bool = False) -> None:
     from dagster_project.project import ManifestNotPreparedError
     from dagster_project.refresh import dagster_instance, refresh_here
 
-    # Loaded now, so the first refresh is warm too. Without a prepared manifest, each
-    # refresh tells its asker the command that prepares it, until it is run.
+    # Loaded and parsed now, so the first refresh is warm too. Without a prepared
+    # manifest, each refresh tells its asker the command that prepares it, until it is run.
     with contextlib.suppress(ManifestNotPreparedError):
         import dagster_project.definitions  # noqa: F401
+        from dagster_project.defs.dbt import parse_ahead_for
+        from dagster_project.defs.resources import AvtaleHome
+
+        try:
+            parse_ahead_for(paths, AvtaleHome(home=str(paths.home)).warehouse_engine())
+        except Exception as exc:  # bad settings, say: each refresh tells it, as without this
+            print(f"dbt project not parsed ahead: {type(exc).__name__}: {exc}", flush=True)
 
     instance = dagster_instance(paths)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -392,3 +392,22 @@ def test_a_build_of_what_changed_equals_a_whole_build(
     finally:
         engine.dispose()
     assert serving_rows(home, "SELECT count(*) FROM customers WHERE name LIKE 'App % AS'")
+
+
+def test_a_parse_ahead_is_the_one_the_next_build_uses(built) -> None:
+    """The warm worker parses dbt as it starts (parse_ahead_for): the manifest it keeps
+    must be the one a refresh's build then finds, or the first refresh parses again."""
+    from dagster_project import dbt_runs
+    from dagster_project.defs.dbt import parse_ahead_for
+
+    home, _ = built
+    dbt_runs._manifests.clear()
+    assert parse_ahead_for(home)
+    [ahead] = dbt_runs._manifests.values()
+
+    drop(home.inbox / "ahead_customers.csv", "customer_id,name\nAHEAD-1,Forut AS\n")
+    assert refresh(home)  # builds what the file changed
+
+    assert serving_rows(home, "SELECT count(*) FROM customers WHERE name = 'Forut AS'") == [(1,)]
+    [used] = dbt_runs._manifests.values()
+    assert used is ahead

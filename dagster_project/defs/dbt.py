@@ -24,7 +24,7 @@ from avtale.pipeline import warehouse_turn
 from avtale.repository.export import exported_version
 from avtale.serving import connect
 from avtale.settings import Paths, dbt_vars, load_settings
-from dagster_project.dbt_runs import describe_failure, run_dbt, with_failing_rows
+from dagster_project.dbt_runs import describe_failure, parse_ahead, run_dbt, with_failing_rows
 from dagster_project.defs.jobs import ALWAYS_PUBLISH
 from dagster_project.defs.resources import AvtaleHome
 from dagster_project.project import dbt_project, manifest, prepared_manifest
@@ -84,6 +84,11 @@ def dbt_variables(paths: Paths, engine: str = "duckdb") -> str:
     return json.dumps(
         {**dbt_vars(load_settings(paths)), "warehouse_path": str(paths.warehouse), **folder}
     )
+
+
+def parse_ahead_for(paths: Paths, engine: str = "duckdb") -> bool:
+    """Parse the dbt project for builds of this data folder, ahead of the first one."""
+    return parse_ahead(paths.dbt_target, dbt_variables(paths, engine), engine)
 
 
 def inputs_of_a_build(paths: Paths, variables: str, engine: str = "duckdb") -> dict[str, Any]:
@@ -164,7 +169,7 @@ def avtale_dbt_models(
         if engine == "spark":  # the sources as Spark reads them: the lake's Parquet files
             context.log.info(f"exported {len(export_lake(paths))} source tables to {paths.lake}")
         context.log.info(f"dbt {' '.join(args)} --target {engine} --vars {variables}")
-        run = run_dbt(args, paths.home / "dbt-target", variables, target=engine)
+        run = run_dbt(args, paths.dbt_target, variables, target=engine)
         failed = with_failing_rows(paths.warehouse, run.failed, engine) if not run.success else []
         if run.success and inputs is not None:
             built.write_text(json.dumps(inputs), encoding="utf-8")
