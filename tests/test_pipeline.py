@@ -262,19 +262,24 @@ def test_a_refresh_with_nothing_new_builds_nothing_and_keeps_the_copy(
     assert home.last_build.exists()
 
 
+def in_warehouse(home: Paths, sql: str, params: tuple = ()) -> list[tuple]:
+    from avtale.serving import connect
+
+    with connect(home.warehouse) as con:
+        return con.execute(sql, params).fetchall()
+
+
 def test_customer_months_checks_repeated_months_in_the_customers_a_build_computed(built) -> None:
     """customer_months' one-row-per-month test reads only the customers the build computed
     (a build inserts rows for no others): all of them after a whole build, the changed
     ones after new loads; a month repeated there fails it and names the customer."""
-    from avtale.serving import connect
     from dagster_project.dbt_runs import run_dbt, with_failing_rows
     from dagster_project.defs.dbt import dbt_variables
 
     home, _ = built
 
     def warehouse(sql: str, params: tuple = ()) -> list[tuple]:
-        with connect(home.warehouse) as con:
-            return con.execute(sql, params).fetchall()
+        return in_warehouse(home, sql, params)
 
     computed = "SELECT customer_id FROM intermediate.customer_months_rebuilt ORDER BY 1"
     everyone = "SELECT DISTINCT customer_id FROM marts.customer_months ORDER BY 1"
@@ -301,7 +306,7 @@ def test_customer_months_checks_repeated_months_in_the_customers_a_build_compute
     warehouse(f"INSERT INTO marts.customer_months {month}", (customer,))
     try:
         args = ["test", "--select", "assert_customer_months_one_row_per_month"]
-        run = run_dbt(args, home.home / "dbt-target", dbt_variables(home))
+        run = run_dbt(args, home.dbt_target, dbt_variables(home))
         assert not run.success
         [failed] = with_failing_rows(home.warehouse, run.failed)
         assert failed.name == "assert_customer_months_one_row_per_month"
@@ -313,6 +318,39 @@ def test_customer_months_checks_repeated_months_in_the_customers_a_build_compute
             (customer,),
         )
     assert len(warehouse(month, (customer,))) == 1
+
+
+def test_a_primary_key_test_fails_on_a_null_and_on_a_repeated_key(built) -> None:
+    """A key's `primary_key` test is dbt's `unique` and `not_null` in one node: it still
+    fails on either, and its failing rows name the NULL and the repeated key."""
+    from dagster_project.dbt_runs import run_dbt, with_failing_rows
+    from dagster_project.defs.dbt import dbt_variables
+
+    home, _ = built
+    table = "intermediate.int_contracts_unioned"
+    [(contract,)] = in_warehouse(home, f"SELECT min(contract_id) FROM {table}")
+    one_row = f"SELECT * FROM {table} WHERE contract_id = ?"
+    in_warehouse(home, f"INSERT INTO {table} {one_row}", (contract,))
+    in_warehouse(
+        home,
+        f"INSERT INTO {table} SELECT * REPLACE (NULL AS contract_id) FROM ({one_row}) LIMIT 1",
+        (contract,),
+    )
+    try:
+        args = ["test", "--select", "primary_key_int_contracts_unioned_contract_id"]
+        run = run_dbt(args, home.dbt_target, dbt_variables(home))
+        assert not run.success
+        [failed] = with_failing_rows(home.warehouse, run.failed)
+        assert failed.columns == ("key_value", "rows_with_key")
+        assert set(failed.rows) == {(None, 1), (contract, 2)}
+    finally:  # the table as it was, for the tests after this one
+        in_warehouse(home, f"DELETE FROM {table} WHERE contract_id IS NULL")
+        in_warehouse(
+            home,
+            f"DELETE FROM {table} WHERE rowid = (SELECT max(rowid) FROM {table} WHERE contract_id = ?)",
+            (contract,),
+        )
+    assert len(in_warehouse(home, one_row, (contract,))) == 1
 
 
 def nodes_built(home: Paths) -> int:
