@@ -2,8 +2,10 @@
 -- they are few it names them: DuckDB then filters the lines before int_line_months spreads
 -- them over the months, where `in (changed_customers)` filtered the 5.3M line months after
 -- the spreading (1.2 s at 100k companies even for no customer at all; 0.02 s named). Many
--- customers (a new day's spine, a large load) keep the subquery: then most lines are needed.
-{% macro computed_again(column, most_named=1000) -%}
+-- customers (more than the var changed_customers_named_at_most: a new day's spine, a large
+-- load) keep the subquery: then most lines are needed.
+{% macro computed_again(column) -%}
+    {%- set most_named = var('changed_customers_named_at_most') | int -%}
     {%- set changed = changed_customers() -%}
     {%- if not execute -%}
         {{ column }} in ({{ changed }})
