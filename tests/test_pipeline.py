@@ -449,3 +449,18 @@ def test_a_parse_ahead_is_the_one_the_next_build_uses(built) -> None:
     assert serving_rows(home, "SELECT count(*) FROM customers WHERE name = 'Forut AS'") == [(1,)]
     [used] = dbt_runs._manifests.values()
     assert used is ahead
+
+
+def test_after_new_data_the_views_stand_and_their_tests_run(built) -> None:
+    """A build after new loads only builds the tables downstream of them again; a view
+    reads its source as it is now, so it stands, and its tests run on the new rows."""
+    home, _ = built
+    drop(home.inbox / "view_customers.csv", "customer_id,name\nVIEW-1,Utsikt AS\n")
+    assert refresh(home)
+
+    results = json.loads((home.dbt_target / "run_results.json").read_text())["results"]
+    ran = {result["unique_id"] for result in results}
+    assert "model.avtale.int_customers_unioned" in ran  # a table downstream: built again
+    assert "model.avtale.stg_generic__customers" not in ran  # its view stands
+    assert any(u.startswith("test.avtale.primary_key_stg_generic__customers_") for u in ran)
+    assert serving_rows(home, "SELECT count(*) FROM customers WHERE name = 'Utsikt AS'") == [(1,)]

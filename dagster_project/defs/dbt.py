@@ -136,6 +136,19 @@ def changed_sources(last: dict[str, Any] | None, now: dict[str, Any]) -> list[st
     return sources or None
 
 
+def data_only(sources: list[str], engine: str = "duckdb") -> list[str]:
+    """dbt selectors for a build after new data in `sources` only: the nodes downstream of
+    them. On DuckDB, without the views among them: a view reads its sources as they are
+    when it is queried, and only a change of the project (a whole build) changes a view,
+    so their tests run again and the views stand (~11 nodes, 0.3-0.4 s at 1k companies).
+    Spark keeps them: its sources are views made anew on every command, not measured."""
+    downstream = [f"source:{source}+" for source in sources]
+    if engine != "duckdb":
+        return downstream
+    kinds = ["config.materialized:table", "config.materialized:incremental", "resource_type:test"]
+    return [f"{nodes},{kind}" for nodes in downstream for kind in kinds]
+
+
 @dbt_assets(manifest=prepared_manifest(), project=dbt_project, pool="warehouse")
 def avtale_dbt_models(
     context: dg.AssetExecutionContext, avtale: AvtaleHome
@@ -159,7 +172,7 @@ def avtale_dbt_models(
         # result equal to a whole build's.
         changed = changed_sources(last, inputs) if inputs is not None else None
         if changed:
-            args += ["--select", *(f"source:{source}+" for source in changed), MARTS]
+            args += ["--select", *data_only(changed, engine), MARTS]
         elif inputs is not None and last != inputs:
             # Another project, setting or day: incremental models (customer_months) are
             # built whole again too, as a changed model or macro needs.
