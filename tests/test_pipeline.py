@@ -20,7 +20,7 @@ import pytest
 from avtale.cli import refresh
 from avtale.demo_data import write_demo_data
 from avtale.pipeline import ingest
-from avtale.serving import connect_serving
+from avtale.serving import connect, connect_serving
 from avtale.settings import PROJECT_ROOT, Paths
 from dagster_project.instance import prepare
 from tests.published_marts import differences, oracle_mismatches, published
@@ -186,7 +186,7 @@ def test_one_mart_materialises_alone_from_the_command_line(built, tmp_path: Path
     assert done.returncode == 0, done.stderr[-3000:]
     # dbt built that one model (and ran its tests), nothing upstream or beside it (the
     # on-run-start hook, register_lake, runs nothing on DuckDB).
-    results = json.loads((home.home / "dbt-target" / "run_results.json").read_text())
+    results = json.loads((home.dbt_target / "run_results.json").read_text())
     built_nodes = {
         r["unique_id"]
         for r in results["results"]
@@ -225,12 +225,12 @@ def test_a_refresh_with_nothing_new_builds_nothing_and_keeps_the_copy(
     home, _ = built
     assert refresh(home)  # whatever earlier tests left is built and published now
     copy = home.serving.stat()
-    results = (home.home / "dbt-target" / "run_results.json").stat()
+    results = (home.dbt_target / "run_results.json").stat()
 
     assert refresh(home)
     assert "nothing new since the last build" in capsys.readouterr().err
     assert home.serving.stat().st_ino == copy.st_ino  # not published again
-    assert (home.home / "dbt-target" / "run_results.json").stat().st_mtime_ns == results.st_mtime_ns
+    assert (home.dbt_target / "run_results.json").stat().st_mtime_ns == results.st_mtime_ns
 
     # The business day's chain asks for a publish whatever is new (the reminders wait for one).
     from dagster_project.definitions import defs
@@ -263,8 +263,6 @@ def test_a_refresh_with_nothing_new_builds_nothing_and_keeps_the_copy(
 
 
 def in_warehouse(home: Paths, sql: str, params: tuple = ()) -> list[tuple]:
-    from avtale.serving import connect
-
     with connect(home.warehouse) as con:
         return con.execute(sql, params).fetchall()
 
@@ -278,15 +276,12 @@ def test_customer_months_checks_repeated_months_in_the_customers_a_build_compute
 
     home, _ = built
 
-    def warehouse(sql: str, params: tuple = ()) -> list[tuple]:
-        return in_warehouse(home, sql, params)
-
     computed = "SELECT customer_id FROM intermediate.customer_months_rebuilt ORDER BY 1"
     everyone = "SELECT DISTINCT customer_id FROM marts.customer_months ORDER BY 1"
     assert refresh(home)
     home.last_build.unlink()
     assert refresh(home)  # a whole build
-    assert warehouse(computed) == warehouse(everyone)
+    assert in_warehouse(home, computed) == in_warehouse(home, everyone)
 
     drop(home.inbox / "dup_customers.csv", "customer_id,name\nDUP-1,Dobbel AS\n")
     drop(
@@ -299,11 +294,13 @@ def test_customer_months_checks_repeated_months_in_the_customers_a_build_compute
         "DUP-L1,DUP-K1,Assist,2,100,monthly\n",
     )
     assert refresh(home)  # only what changed
-    [(customer,)] = warehouse("SELECT customer_id FROM marts.customers WHERE name = 'Dobbel AS'")
-    assert warehouse(computed) == [(customer,)]
+    [(customer,)] = in_warehouse(
+        home, "SELECT customer_id FROM marts.customers WHERE name = 'Dobbel AS'"
+    )
+    assert in_warehouse(home, computed) == [(customer,)]
 
     month = "SELECT * FROM marts.customer_months WHERE customer_id = ? AND month = '2025-03-01'"
-    warehouse(f"INSERT INTO marts.customer_months {month}", (customer,))
+    in_warehouse(home, f"INSERT INTO marts.customer_months {month}", (customer,))
     try:
         args = ["test", "--select", "assert_customer_months_one_row_per_month"]
         run = run_dbt(args, home.dbt_target, dbt_variables(home))
@@ -312,12 +309,13 @@ def test_customer_months_checks_repeated_months_in_the_customers_a_build_compute
         assert failed.name == "assert_customer_months_one_row_per_month"
         assert failed.rows == ((customer, date(2025, 3, 1), 2),)
     finally:  # one of the two rows again, for the tests after this one
-        warehouse(
+        in_warehouse(
+            home,
             "DELETE FROM marts.customer_months WHERE rowid = (SELECT max(rowid) FROM "
             "marts.customer_months WHERE customer_id = ? AND month = '2025-03-01')",
             (customer,),
         )
-    assert len(warehouse(month, (customer,))) == 1
+    assert len(in_warehouse(home, month, (customer,))) == 1
 
 
 def test_a_primary_key_test_fails_on_a_null_and_on_a_repeated_key(built) -> None:
@@ -354,7 +352,7 @@ def test_a_primary_key_test_fails_on_a_null_and_on_a_repeated_key(built) -> None
 
 
 def nodes_built(home: Paths) -> int:
-    results = json.loads((home.home / "dbt-target" / "run_results.json").read_text())
+    results = json.loads((home.dbt_target / "run_results.json").read_text())
     return len(results["results"])
 
 
