@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,6 +36,10 @@ SERVING_CONFIG: dict[str, str | bool | int | float | list[str]] = DUCKDB_CONFIG 
 }
 
 PUBLISHED_SCHEMA = "marts"
+# Tables copied at once: one copy leaves a core idle (reading and compressing take turns),
+# two take 1.8 instead of 2.2 s at 100k companies; four no less, with more memory
+# (docs/benchmarks.md).
+COPIES_AT_ONCE = 2
 
 
 class NotPublishedError(RuntimeError):
@@ -55,18 +60,17 @@ def publish(warehouse: Path, serving: Path) -> list[str]:
     con = connect(tmp)
     try:
         con.execute("ATTACH ? AS wh (READ_ONLY)", [str(warehouse)])
-        marts = [
+        largest_first = [
             row[0]
             for row in con.execute(
-                "SELECT table_name FROM duckdb_tables() "
-                "WHERE database_name = 'wh' AND schema_name = ? ORDER BY table_name",
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh' "
+                "AND schema_name = ? ORDER BY estimated_size DESC, table_name",
                 [PUBLISHED_SCHEMA],
             ).fetchall()
         ]
-        for name in marts:
-            con.execute(
-                f'CREATE TABLE main."{name}" AS SELECT * FROM wh.{PUBLISHED_SCHEMA}."{name}"'
-            )
+        with ThreadPoolExecutor(COPIES_AT_ONCE) as pool:
+            # list() re-raises the first copy that failed: then nothing is swapped in.
+            list(pool.map(lambda name: _copy_table(con, name), largest_first))
         con.execute(
             "CREATE TABLE main._published AS SELECT ?::TIMESTAMPTZ AS published_at",
             [datetime.now(UTC)],
@@ -77,7 +81,16 @@ def publish(warehouse: Path, serving: Path) -> list[str]:
         con.close()
     tmp.chmod(PRIVATE_FILE)  # DuckDB made it with the umask's mode
     os.replace(tmp, serving)
-    return marts
+    return sorted(largest_first)
+
+
+def _copy_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """One mart into the new file, on a cursor of its own (DuckDB's connections are not
+    shared between threads; a cursor is another connection to the same database)."""
+    with con.cursor() as cursor:
+        cursor.execute(
+            f'CREATE TABLE main."{name}" AS SELECT * FROM wh.{PUBLISHED_SCHEMA}."{name}"'
+        )
 
 
 def publish_parquet(

@@ -96,3 +96,43 @@ def test_readers_in_other_processes_never_fail_while_publishing(tmp_path: Path) 
     assert reader.returncode == 0, out
     reads, _slowest = out.split()
     assert int(reads) > 20 and published > 5
+
+
+def test_every_mart_arrives_whole_with_its_types_when_copied_side_by_side(tmp_path: Path) -> None:
+    """publish copies COPIES_AT_ONCE tables at a time, each on a cursor of its own: every
+    table, large and small, must arrive with the same rows and column types."""
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
+    with connect(warehouse) as con:
+        con.execute("CREATE SCHEMA marts")
+        con.execute("CREATE SCHEMA staging")
+        con.execute("CREATE TABLE staging.raw AS SELECT 1 AS secret")  # not a mart
+        for i, rows in enumerate([300_000, 1, 0, 50_000, 7, 120_000]):
+            con.execute(
+                f"CREATE TABLE marts.mart_{i} AS SELECT range AS id, "
+                "('c' || range % 97)::VARCHAR AS customer_id, "
+                "(range * 0.01)::DECIMAL(18, 2) AS amount, "
+                "DATE '2020-01-01' + (range % 2000)::INTEGER AS day, "
+                "CASE WHEN range % 5 = 0 THEN NULL ELSE range / 3 END AS maybe "
+                f"FROM range({rows})"
+            )
+    assert publish(warehouse, serving) == [f"mart_{i}" for i in range(6)]
+    with connect(tmp_path / "compare.duckdb") as con:
+        con.execute("ATTACH ? AS wh (READ_ONLY)", [str(warehouse)])
+        con.execute("ATTACH ? AS serving (READ_ONLY)", [str(serving)])
+        assert (
+            con.execute(
+                "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+                "WHERE database_name = 'wh' AND schema_name = 'marts' "
+                "EXCEPT SELECT table_name, column_name, data_type FROM duckdb_columns() "
+                "WHERE database_name = 'serving' AND schema_name = 'main'"
+            ).fetchall()
+            == []
+        )
+        for i in range(6):
+            for one, other in (("wh.marts", "serving.main"), ("serving.main", "wh.marts")):
+                assert con.execute(
+                    f"SELECT count(*) FROM (FROM {one}.mart_{i} EXCEPT ALL FROM {other}.mart_{i})"
+                ).fetchone() == (0,), (i, one)
+        assert con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'serving'"
+        ).fetchone() == (7,)  # the six marts and _published, not staging.raw
