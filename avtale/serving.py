@@ -2,7 +2,8 @@
 
 DuckDB lets one process hold a file read-write and blocks every other process
 meanwhile (see STACK.md). So readers never open the warehouse: a refresh builds
-there, then ``publish`` copies the marts into a new file and swaps it in with
+there, with the marts in a file of their own beside it (``marts.duckdb``, attached as
+``marts``), then ``publish`` copies that file and swaps the copy in with
 ``os.replace``. Readers that already had the old file open keep reading it;
 new readers see the new one. A failed build never reaches ``publish``, so the
 last good copy stays in place.
@@ -11,14 +12,14 @@ last good copy stays in place.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
-from avtale.settings import PRIVATE_FILE
+from avtale.settings import PRIVATE_FILE, tighten
 
 DUCKDB_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
@@ -35,11 +36,7 @@ SERVING_CONFIG: dict[str, str | bool | int | float | list[str]] = DUCKDB_CONFIG 
     "lock_configuration": True,
 }
 
-PUBLISHED_SCHEMA = "marts"
-# Tables copied at once: one copy leaves a core idle (reading and compressing take turns),
-# two take 1.8 instead of 2.2 s at 100k companies; four no less, with more memory
-# (docs/benchmarks.md).
-COPIES_AT_ONCE = 2
+MARTS_FILE = "marts.duckdb"  # beside the warehouse (Paths.marts)
 
 
 class NotPublishedError(RuntimeError):
@@ -51,46 +48,53 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path), read_only=read_only, config=DUCKDB_CONFIG)
 
 
-def publish(warehouse: Path, serving: Path) -> list[str]:
-    """Copy every table of the warehouse's ``marts`` schema into a fresh serving file.
-    Returns the names of the published tables."""
+def connect_warehouse(warehouse: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """The warehouse with its marts file beside it attached as `marts`, as dbt sees them
+    (dbt/profiles.yml): `marts.customer_months` names a mart, `intermediate.x` the rest."""
+    con = connect(warehouse, read_only=read_only)
+    marts = warehouse.with_name(MARTS_FILE)
+    try:
+        if not read_only:
+            con.execute("ATTACH ? AS marts", [str(marts)])
+            tighten(marts)  # DuckDB makes it with the umask's mode
+        elif marts.exists():  # none before the first build
+            con.execute("ATTACH ? AS marts (READ_ONLY)", [str(marts)])
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def publish(marts: Path, serving: Path) -> list[str]:
+    """Publish the marts file dbt built (its tables, in `main`) as the new serving copy: a
+    copy of the file, stamped with the time, swapped in. Returns the published tables."""
     tmp = serving.with_name(serving.name + ".building")
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
         leftover.unlink(missing_ok=True)
+    if not marts.exists():
+        raise FileNotFoundError(f"No marts to publish: {marts} does not exist (run a build).")
+    with connect(marts) as con:
+        con.execute("CHECKPOINT")  # a write-ahead log left behind goes into the file first
+    shutil.copyfile(marts, tmp)
     con = connect(tmp)
     try:
-        con.execute("ATTACH ? AS wh (READ_ONLY)", [str(warehouse)])
-        largest_first = [
+        tables = [
             row[0]
             for row in con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh' "
-                "AND schema_name = ? ORDER BY estimated_size DESC, table_name",
-                [PUBLISHED_SCHEMA],
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
+                "ORDER BY table_name"
             ).fetchall()
         ]
-        with ThreadPoolExecutor(COPIES_AT_ONCE) as pool:
-            # list() re-raises the first copy that failed: then nothing is swapped in.
-            list(pool.map(lambda name: _copy_table(con, name), largest_first))
         con.execute(
             "CREATE TABLE main._published AS SELECT ?::TIMESTAMPTZ AS published_at",
             [datetime.now(UTC)],
         )
-        con.execute("DETACH wh")
         con.execute("CHECKPOINT")
     finally:
         con.close()
-    tmp.chmod(PRIVATE_FILE)  # DuckDB made it with the umask's mode
+    tmp.chmod(PRIVATE_FILE)  # copied with the umask's mode
     os.replace(tmp, serving)
-    return sorted(largest_first)
-
-
-def _copy_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """One mart into the new file, on a cursor of its own (DuckDB's connections are not
-    shared between threads; a cursor is another connection to the same database)."""
-    with con.cursor() as cursor:
-        cursor.execute(
-            f'CREATE TABLE main."{name}" AS SELECT * FROM wh.{PUBLISHED_SCHEMA}."{name}"'
-        )
+    return tables
 
 
 def publish_parquet(

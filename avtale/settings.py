@@ -104,6 +104,11 @@ class Paths:
         return self.home / "warehouse.duckdb"
 
     @property
+    def marts(self) -> Path:
+        """The marts as dbt builds them on DuckDB (attached to the warehouse as `marts`)."""
+        return self.home / "marts.duckdb"
+
+    @property
     def serving(self) -> Path:
         """Published copy of the marts: read by the app and ``avtale sql``."""
         return self.home / "serving.duckdb"

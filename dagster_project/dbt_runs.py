@@ -20,7 +20,7 @@ import duckdb
 from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 from dbt.cli.main import dbtRunner
 
-from avtale.serving import connect
+from avtale.serving import connect_warehouse
 from avtale.settings import DBT_PROJECT_DIR
 
 FAILED = {"error", "fail", "runtime error"}
@@ -169,7 +169,7 @@ def with_failing_rows(
     if engine == "spark":
         return [_read_spark_rows(n) if i in readable else n for i, n in enumerate(failed)]
     try:
-        con = connect(warehouse, read_only=True)
+        con = connect_warehouse(warehouse, read_only=True)  # a failing mart is in marts
     except duckdb.Error as exc:  # the failure itself must still be told
         note = f"(failing rows not read: {_short(str(exc))})"
         return [

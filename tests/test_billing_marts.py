@@ -243,6 +243,7 @@ def test_the_reconciliation_test_passes_and_catches_a_cent_too_much(
     register's copy in the warehouse changed), the dbt test fails."""
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(billed.home.warehouse, warehouse)
+    shutil.copy(billed.home.marts, tmp_path / "marts.duckdb")  # dbt attaches it beside
     assert run_reconciliation(billed.home, warehouse)
     with duckdb.connect(str(warehouse)) as con:
         con.execute(

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from avtale.notify.mail import OutboxMailer, build_message, mail_settings
-from avtale.pipeline import ingest_inbox, open_warehouse
+from avtale.pipeline import ingest_inbox
 from avtale.repository import auth
 from avtale.repository.db import database_url, make_engine, migrate, session_scope
 from avtale.repository.documents import documents_dir, write_blob
-from avtale.serving import publish
+from avtale.serving import connect_warehouse, publish
 from avtale.settings import Paths
 from tests.sample_files import drop, minimal_pdf
 
@@ -67,11 +67,10 @@ def test_every_file_avtale_writes_is_private(tmp_path: Path) -> None:
     assert sorted(f.status for f in report.files) == ["error", "loaded"]
 
     # A serving copy published from the warehouse.
-    con = open_warehouse(paths)
-    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    con = connect_warehouse(paths.warehouse)
     con.execute("CREATE TABLE marts.mrr AS SELECT 1 AS customers")
     con.close()
-    assert publish(paths.warehouse, paths.serving) == ["mrr"]
+    assert publish(paths.marts, paths.serving) == ["mrr"]
 
     # A document and a mail in the outbox.
     pdf = minimal_pdf()

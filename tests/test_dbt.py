@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from avtale.pipeline import export_operational, prepare_warehouse
-from avtale.serving import connect
+from avtale.serving import connect, connect_warehouse
 from avtale.settings import DBT_PROJECT_DIR, Paths
 
 pytestmark = pytest.mark.slow
@@ -57,13 +57,8 @@ def test_dbt_build_runs_from_the_dbt_folder_with_unit_tests(tmp_path: Path) -> N
         "installed_assets_resolve_ids_of_any_source",
     ):
         assert re.search(rf"PASS \w+::{unit_test} ", done.stdout), unit_test
-    with connect(home.warehouse, read_only=True) as con:
-        marts = {
-            r[0]
-            for r in con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'"
-            ).fetchall()
-        }
+    with connect(home.marts, read_only=True) as con:
+        marts = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     assert {"customers", "customer_months", "mrr_movements", "monthly_metrics"} <= marts
 
     # The marts' not-null rules are contract constraints, enforced by DuckDB as each table
@@ -77,11 +72,11 @@ def test_dbt_build_runs_from_the_dbt_folder_with_unit_tests(tmp_path: Path) -> N
         if any(c["type"] == "not_null" for c in column["constraints"])
     }
     assert ("customer_months", "mrr") in declared and len(declared) > 50
-    with duckdb.connect(str(home.warehouse)) as con:
+    with connect_warehouse(home.warehouse) as con:
         not_null = set(
             con.execute(
                 "SELECT table_name, column_name FROM duckdb_columns() "
-                "WHERE schema_name = 'marts' AND NOT is_nullable"
+                "WHERE database_name = 'marts' AND NOT is_nullable"
             ).fetchall()
         )
         assert declared <= not_null, declared - not_null

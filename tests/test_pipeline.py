@@ -20,7 +20,7 @@ import pytest
 from avtale.cli import refresh
 from avtale.demo_data import write_demo_data
 from avtale.pipeline import ingest
-from avtale.serving import connect, connect_serving
+from avtale.serving import connect, connect_serving, connect_warehouse
 from avtale.settings import PROJECT_ROOT, Paths
 from dagster_project.instance import prepare
 from tests.published_marts import differences, oracle_mismatches, published
@@ -263,7 +263,7 @@ def test_a_refresh_with_nothing_new_builds_nothing_and_keeps_the_copy(
 
 
 def in_warehouse(home: Paths, sql: str, params: tuple = ()) -> list[tuple]:
-    with connect(home.warehouse) as con:
+    with connect_warehouse(home.warehouse) as con:
         return con.execute(sql, params).fetchall()
 
 
@@ -462,3 +462,25 @@ def test_after_new_data_the_views_stand_and_their_tests_run(built) -> None:
     assert "model.avtale.stg_generic__customers" not in ran  # its view stands
     assert any(u.startswith("test.avtale.primary_key_stg_generic__customers_") for u in ran)
     assert serving_rows(home, "SELECT count(*) FROM customers WHERE name = 'Utsikt AS'") == [(1,)]
+
+
+def test_a_warehouse_holding_the_old_marts_schema_loses_it_at_the_next_build(built) -> None:
+    """Before the marts had a file of their own they were the warehouse's schema `marts`:
+    the next build drops it, so `marts.x` names the marts file's table alone (DuckDB
+    refuses a name that could be either) and no stale copy stays behind."""
+    home, _ = built
+    with connect(home.warehouse) as con:
+        con.execute("CREATE SCHEMA marts")
+        con.execute("CREATE TABLE marts.customers AS SELECT 'stale' AS customer_id")
+    old_schema = (
+        "SELECT count(*) FROM duckdb_schemas() "
+        "WHERE database_name = 'warehouse' AND schema_name = 'marts'"
+    )
+    assert in_warehouse(home, old_schema) == [(1,)]
+    home.last_build.unlink(missing_ok=True)  # a whole build, as `avtale refresh --rebuild`
+    assert refresh(home)
+    assert in_warehouse(home, old_schema) == [(0,)]
+    assert in_warehouse(home, "SELECT count(*) > 0 FROM marts.customers") == [(True,)]
+    assert serving_rows(home, "SELECT count(*) FROM customers WHERE customer_id = 'stale'") == [
+        (0,)
+    ]

@@ -553,18 +553,15 @@ def test_the_days_reminders_come_from_a_publish_after_its_renewals(
     day = today_in(zone)
     home = tmp_path / "home"
     home.mkdir()
-    # The warehouse's deadlines mart, which every publish copies into the serving copy.
+    # The deadlines mart as dbt builds it, which every publish copies into the serving copy.
     publish_deadlines(
-        home / "warehouse.duckdb",
+        home / "marts.duckdb",
         "contract_id, customer_id, owner, deadline_type, deadline_date, auto_renew, contract_mrr",
         [
             f"('hubspot:1', 'hubspot:c1', 'sally', 'notice', DATE '{day + timedelta(days=5)}', "
             "true, 10.0)"
         ],
     )
-    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
-        con.execute("CREATE SCHEMA marts")
-        con.execute("CREATE TABLE marts.contract_deadlines AS FROM main.contract_deadlines")
     (home / "reminders.yaml").write_text(
         "lead_days: {notice: [30, 7]}\nescalate_after_days: 3\nfallback_recipient: ada\n",
         encoding="utf-8",

