@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from avtale.settings import PRIVATE_FILE, tighten
+from avtale.settings import MARTS_FILE, PRIVATE_FILE, tighten
 
 DUCKDB_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
@@ -35,8 +35,6 @@ SERVING_CONFIG: dict[str, str | bool | int | float | list[str]] = DUCKDB_CONFIG 
     "allow_community_extensions": False,
     "lock_configuration": True,
 }
-
-MARTS_FILE = "marts.duckdb"  # beside the warehouse (Paths.marts)
 
 
 class NotPublishedError(RuntimeError):

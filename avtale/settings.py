@@ -56,6 +56,9 @@ DEFAULT_REPORTING_CURRENCY = "NOK"
 DEFAULT_MAX_UPLOAD_MB = 20
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 
+# The file of the marts dbt builds on DuckDB, beside the warehouse (dbt/profiles.yml).
+MARTS_FILE = "marts.duckdb"
+
 # The data folder holds contracts, customers and password hashes: only its owner may read it.
 # The folders are made 0700 (and tightened when found looser); that alone shuts everyone
 # else out, whatever the files inside say. The files Avtale writes itself are also made
@@ -106,7 +109,7 @@ class Paths:
     @property
     def marts(self) -> Path:
         """The marts as dbt builds them on DuckDB (attached to the warehouse as `marts`)."""
-        return self.home / "marts.duckdb"
+        return self.warehouse.with_name(MARTS_FILE)
 
     @property
     def serving(self) -> Path:
