@@ -164,12 +164,18 @@ def test_the_python_rates_read_the_marts_columns(manifest: Any) -> None:
 def test_macros_are_one_per_file_with_a_reason() -> None:
     """One macro per file; a dispatched one (`adapter.dispatch`) keeps its engines'
     implementations beside it: `default__name` (DuckDB's SQL) and `spark__name`. A file
-    holding only `spark__name` replaces that adapter's own macro of the name."""
+    holding only `spark__name` replaces that adapter's own macro of the name, and
+    `materialization_name.sql` holds one materialisation of that name."""
     for path in sorted(Path(DBT_PROJECT_DIR / "macros").glob("*.sql")):
         text = path.read_text(encoding="utf-8")
+        assert text.startswith("-- "), f"{path.name}: say why the macro exists"
+        materializations = re.findall(r"{% materialization (\w+),", text)
+        if materializations:
+            assert [f"materialization_{m}" for m in materializations] == [path.stem], path.name
+            assert "{% macro " not in text, path.name
+            continue
         names = re.findall(r"{% macro (\w+)\(", text)
         assert names[0] in (path.stem, f"spark__{path.stem}"), path.name
         assert text.count("{% macro ") == len(names), path.name
         assert {re.sub(r"^(default|spark)__", "", name) for name in names} == {path.stem}
         assert len(names) == 1 or f"adapter.dispatch('{path.stem}')" in text, path.name
-        assert text.startswith("-- "), f"{path.name}: say why the macro exists"

@@ -351,6 +351,33 @@ def test_a_primary_key_test_fails_on_a_null_and_on_a_repeated_key(built) -> None
     assert len(in_warehouse(home, one_row, (contract,))) == 1
 
 
+def test_a_table_whose_build_fails_keeps_its_rows(built) -> None:
+    """Tables are replaced in one statement inside the model's transaction
+    (macros/materialization_table.sql): when filling the new table fails, here on its
+    contract's NOT NULL, the old table is still there, whole."""
+    from dagster_project.dbt_runs import run_dbt
+    from dagster_project.defs.dbt import dbt_variables
+
+    home, _ = built
+    table = "intermediate.int_contracts_unioned"
+    before = in_warehouse(home, "SELECT * FROM marts.contracts ORDER BY contract_id")
+    assert before
+    in_warehouse(
+        home, f"INSERT INTO {table} SELECT * REPLACE (NULL AS customer_id) FROM {table} LIMIT 1"
+    )
+    try:
+        run = run_dbt(["run", "--select", "contracts"], home.dbt_target, dbt_variables(home))
+        assert not run.success
+        [failed] = run.failed
+        assert "NOT NULL constraint failed" in failed.message
+    finally:  # the table as it was, for the tests after this one
+        in_warehouse(home, f"DELETE FROM {table} WHERE customer_id IS NULL")
+    assert in_warehouse(home, "SELECT * FROM marts.contracts ORDER BY contract_id") == before
+    run = run_dbt(["run", "--select", "contracts"], home.dbt_target, dbt_variables(home))
+    assert run.success
+    assert in_warehouse(home, "SELECT * FROM marts.contracts ORDER BY contract_id") == before
+
+
 def nodes_built(home: Paths) -> int:
     results = json.loads((home.dbt_target / "run_results.json").read_text())
     return len(results["results"])
