@@ -6,11 +6,12 @@ The worker pays that once and then runs each refresh as `avtale refresh` does, t
 job in the same Dagster instance, so its runs show in the UI like any other.
 
 It listens on `$AVTALE_HOME/worker.sock` (the protocol is in avtale/worker.py) and looks
-into the inbox four times a second, refreshing for settled files as the inbox sensor would. Asks are
-served in order by one refresh thread; all asks that arrive while a refresh runs are
-served by the next one, so a burst of app writes costs one more refresh, not one each.
-When the project's code or dbt project changes under it, the worker answers "restart"
-(the asker then refreshes in its own process) and replaces itself with a fresh process.
+into the inbox four times a second, refreshing for settled files as the inbox sensor
+would. Asks are served in order by one refresh thread; all asks that arrive while a
+refresh runs are served by the next one, so a burst of app writes costs one more refresh,
+not one each. When the project's code or dbt project changes under it, the worker answers
+"restart" (the asker then refreshes in its own process) and replaces itself with a fresh
+process.
 """
 
 from __future__ import annotations

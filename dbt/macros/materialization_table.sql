@@ -1,7 +1,7 @@
 -- The table materialisation on DuckDB, replacing dbt-duckdb's own: that one builds the
 -- model under a temporary name, renames the old table away and the new one in, then drops
--- the old, three statements more per model, each through dbt's macro machinery (~10 ms a
--- model, a fifth of a table's node at 1k companies). Here the old relation is dropped and
+-- the old, three statements more per model, each through dbt's macro machinery (~18 ms a
+-- model at 1k companies, a third of a table's node). Here the old relation is dropped and
 -- the new one created in the same statement, inside the model's transaction, so a failed
 -- build leaves the old table standing as before. What it leaves out of the original:
 -- Python models, DuckLake's partitioning and sorting, indexes, grants and foreign keys,
