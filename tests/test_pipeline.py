@@ -298,6 +298,10 @@ def test_customer_months_checks_repeated_months_in_the_customers_a_build_compute
         home, "SELECT customer_id FROM marts.customers WHERE name = 'Dobbel AS'"
     )
     assert in_warehouse(home, computed) == [(customer,)]
+    # The forecast's intermediates computed that customer again, and no other.
+    for model in ("int_forecast_contract_months", "int_forecast_invoices_scheduled"):
+        rebuilt = in_warehouse(home, f"SELECT customer_id FROM intermediate.{model}_rebuilt")
+        assert rebuilt == [(customer,)], model
 
     month = "SELECT * FROM marts.customer_months WHERE customer_id = ? AND month = '2025-03-01'"
     in_warehouse(home, f"INSERT INTO marts.customer_months {month}", (customer,))
@@ -383,6 +387,23 @@ def nodes_built(home: Paths) -> int:
     return len(results["results"])
 
 
+def forecast_rows(home: Paths) -> dict[str, list[tuple]]:
+    """The forecast's incremental intermediates, amounts to a millionth (the order a sum
+    adds its terms in changes from build to build)."""
+    return {
+        "contract_months": in_warehouse(
+            home,
+            "SELECT contract_id, customer_id, month, round(contracted_mrr, 6), "
+            "round(adjusted_mrr, 6) FROM intermediate.int_forecast_contract_months ORDER BY ALL",
+        ),
+        "invoices": in_warehouse(
+            home,
+            "SELECT line_id, contract_id, customer_id, invoice_date, round(amount, 6) "
+            "FROM intermediate.int_forecast_invoices_scheduled ORDER BY ALL",
+        ),
+    }
+
+
 def test_a_build_of_what_changed_equals_a_whole_build(
     built, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -448,10 +469,13 @@ def test_a_build_of_what_changed_equals_a_whole_build(
             assert "--select source:" in capsys.readouterr().err
             assert nodes_built(home) < whole
             changed = published(home)
+            forecast = forecast_rows(home)
             home.last_build.unlink()
             assert refresh(home)
             assert nodes_built(home) == whole
             assert differences(published(home), changed) == [], n
+            # The forecast's intermediates are computed per customer too (whole above).
+            assert forecast_rows(home) == forecast, n
     finally:
         engine.dispose()
     assert serving_rows(home, "SELECT count(*) FROM customers WHERE name LIKE 'App % AS'")

@@ -1,12 +1,13 @@
--- The condition that picks the customers customer_months computes again, on `column`. When
--- they are few it names them: DuckDB then filters the lines before int_line_months spreads
--- them over the months, where `in (changed_customers)` filtered the 5.3M line months after
--- the spreading (1.2 s at 100k companies even for no customer at all; 0.02 s named). Many
--- customers (more than the var changed_customers_named_at_most: a new day's spine, a large
--- load) keep the subquery: then most lines are needed.
-{% macro computed_again(column) -%}
+-- The condition that picks the customers a model computed per customer computes again (by
+-- its fingerprints in `inputs`, changed_customers), on `column`. When they are few it
+-- names them: in customer_months DuckDB then filters the lines before int_line_months
+-- spreads them over the months, where `in (changed_customers)` filtered the 5.3M line
+-- months after the spreading (1.2 s at 100k companies even for no customer at all; 0.02 s
+-- named). Many customers (more than the var changed_customers_named_at_most: a new day's
+-- spine, a large load) keep the subquery: then most lines are needed.
+{% macro computed_again(column, inputs) -%}
     {%- set most_named = var('changed_customers_named_at_most') | int -%}
-    {%- set changed = changed_customers() -%}
+    {%- set changed = changed_customers(inputs) -%}
     {%- if not execute -%}
         {{ column }} in ({{ changed }})
     {%- else -%}

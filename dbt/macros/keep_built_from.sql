@@ -1,19 +1,21 @@
--- customer_months' post-hook, where it is incremental: keep the customers this build
--- computed (again), for its test, and the fingerprints it was built from, which the next
--- build compares (changed_customers). Nothing on Spark, where it is built whole every time.
-{% macro keep_built_from() -%}
-    {{ return(adapter.dispatch('keep_built_from')()) }}
+-- The post-hook of a model computed per customer, where it is incremental: keep the
+-- customers this build computed (again), for its tests, and the fingerprints in `inputs`
+-- it was built from, which the next build compares (changed_customers). Nothing on
+-- Spark, where such a model is a table built whole every time.
+{% macro keep_built_from(inputs) -%}
+    {{ return(adapter.dispatch('keep_built_from')(inputs)) }}
 {%- endmacro %}
 
-{% macro default__keep_built_from() -%}
-    create or replace table {{ customer_months_rebuilt() }} as
+{% macro default__keep_built_from(inputs) -%}
+    create or replace table {{ kept_about(inputs, this.identifier, 'rebuilt') }} as
     {% if is_incremental() -%}
-        {{ changed_customers() }}
+        {{ changed_customers(inputs) }}
     {%- else -%}
         select distinct customer_id from {{ this }}
     {%- endif %};
-    create or replace table {{ customer_months_built() }} as select * from {{ ref('int_customer_months_inputs') }}
+    create or replace table {{ kept_about(inputs, this.identifier, 'built_from') }} as
+    select * from {{ ref(inputs) }}
 {%- endmacro %}
 
-{% macro spark__keep_built_from() -%}
+{% macro spark__keep_built_from(inputs) -%}
 {%- endmacro %}

@@ -7,7 +7,7 @@
 -- returned are the customer months that repeat.
 {{ config(meta={'dagster': {'ref': {'name': 'customer_months'}}}) }}
 
-{%- set rebuilt = customer_months_rebuilt() %}
+{%- set rebuilt = kept_about('int_customer_months_inputs', 'customer_months', 'rebuilt') %}
 {%- set kept = adapter.get_relation(rebuilt.database, rebuilt.schema, rebuilt.identifier) %}
 
 with

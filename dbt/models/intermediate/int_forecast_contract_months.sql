@@ -4,11 +4,27 @@
 -- auto-renewing ones go on. Adjusted MRR adds the scheduled price adjustments:
 -- the contract's percent on its next adjustment date and every 12 months after,
 -- compounding, from the first month whose last day is on or after the date.
+--
+-- Incremental, as customer_months: a refresh after new loads or app writes deletes and
+-- computes again only the customers whose int_forecast_inputs changed; a whole build
+-- passes --full-refresh. On Spark a table built whole.
+-- depends_on: {{ ref('int_forecast_inputs') }}
+{{ config(
+    materialized=incremental_or_table(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ computed_again('customer_id', 'int_forecast_inputs') }}{% endif %}",
+    post_hook="{{ keep_built_from('int_forecast_inputs') }}",
+) }}
+
 with
 
 lines as (
     select * from {{ ref('int_contract_lines_normalised') }}
     where is_recurring
+    {%- if is_incremental() %}
+        and {{ computed_again('customer_id', 'int_forecast_inputs') }}
+    {%- endif %}
 ),
 
 months as (

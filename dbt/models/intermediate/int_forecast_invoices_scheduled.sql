@@ -4,11 +4,25 @@
 -- counted from the line's start (weekly every 7 days, biweekly every 14); a
 -- one-off line bills once, on its start. A time-limited discount applies to the
 -- periods that start while it runs. Converted at the planning rate.
+--
+-- Incremental as int_forecast_contract_months (by int_forecast_inputs).
+-- depends_on: {{ ref('int_forecast_inputs') }}
+{{ config(
+    materialized=incremental_or_table(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ computed_again('customer_id', 'int_forecast_inputs') }}{% endif %}",
+    post_hook="{{ keep_built_from('int_forecast_inputs') }}",
+) }}
+
 with
 
 lines as (
     select * from {{ ref('int_contract_lines_normalised') }}
     where start_date is not null
+    {%- if is_incremental() %}
+        and {{ computed_again('customer_id', 'int_forecast_inputs') }}
+    {%- endif %}
 ),
 
 months as (

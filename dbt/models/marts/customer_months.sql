@@ -12,8 +12,8 @@
     materialized=incremental_or_table(),
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ computed_again('customer_id') }}{% endif %}",
-    post_hook={"sql": "{{ keep_built_from() }}", "transaction": false},
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ computed_again('customer_id', 'int_customer_months_inputs') }}{% endif %}",
+    post_hook={"sql": "{{ keep_built_from('int_customer_months_inputs') }}", "transaction": false},
 ) }}
 
 with
@@ -21,7 +21,7 @@ with
 line_months as (
     select * from {{ ref('int_line_months') }}
     {% if is_incremental() -%}
-        where {{ computed_again('customer_id') }}
+        where {{ computed_again('customer_id', 'int_customer_months_inputs') }}
     {%- endif %}
 ),
 
