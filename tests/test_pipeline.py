@@ -298,10 +298,26 @@ def test_customer_months_checks_repeated_months_in_the_customers_a_build_compute
         home, "SELECT customer_id FROM marts.customers WHERE name = 'Dobbel AS'"
     )
     assert in_warehouse(home, computed) == [(customer,)]
-    # The forecast's intermediates computed that customer again, and no other.
+    # The forecast's intermediates computed that customer again, and no other; their key
+    # tests read its rows only, and still find a key it repeats.
     for model in ("int_forecast_contract_months", "int_forecast_invoices_scheduled"):
         rebuilt = in_warehouse(home, f"SELECT customer_id FROM intermediate.{model}_rebuilt")
         assert rebuilt == [(customer,)], model
+    table = "intermediate.int_forecast_contract_months"
+    repeated = "SELECT 'DUP-K9', ?, DATE '2030-01-01', 1.0, 1.0 FROM range(2)"
+    in_warehouse(home, f"INSERT INTO {table} {repeated}", (customer,))
+    try:
+        args = [
+            "test",
+            "--select",
+            "int_forecast_contract_months,test_name:unique_combination_of_columns",
+        ]
+        run = run_dbt(args, home.dbt_target, dbt_variables(home))
+        assert not run.success
+        [failed] = with_failing_rows(home.warehouse, run.failed)
+        assert failed.rows == (("DUP-K9", date(2030, 1, 1), 2),)
+    finally:
+        in_warehouse(home, f"DELETE FROM {table} WHERE contract_id = 'DUP-K9'")
 
     month = "SELECT * FROM marts.customer_months WHERE customer_id = ? AND month = '2025-03-01'"
     in_warehouse(home, f"INSERT INTO marts.customer_months {month}", (customer,))
