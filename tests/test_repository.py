@@ -143,6 +143,23 @@ def test_migrations_build_the_schema_of_the_models_on_an_empty_database(empty_ur
     engine.dispose()
 
 
+def test_a_migrated_database_is_checked_without_the_write_lock(tmp_path: Path) -> None:
+    """Every process that opens the database checks its schema. At the newest revision
+    that check only reads: an app write holding SQLite's write lock does not make it wait
+    (nor the writes queued behind it, which would fail with "database is locked")."""
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'avtale.db'}"
+    migrate(url)
+    writer = sqlite3.connect(tmp_path / "avtale.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        migrate(url)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
 def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'sub' / 'avtale.db'}")
     with engine.connect() as connection:

@@ -11,6 +11,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.orm import Session
@@ -116,6 +118,8 @@ def migrate(url: str | URL, revision: str = "head") -> None:
     parsed = _normalise(url)
     engine = make_engine(parsed)
     try:
+        if revision == "head" and _at_head(engine):
+            return
         with _file_lock(parsed), engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 # Held until this transaction commits, i.e. until the schema is there.
@@ -127,6 +131,18 @@ def migrate(url: str | URL, revision: str = "head") -> None:
             command.upgrade(config, revision)
     finally:
         engine.dispose()
+
+
+def _at_head(engine: Engine) -> bool:
+    """Whether the schema is already at the newest revision, read without the write lock:
+    the check in every process that opens the database (a refresh, a Dagster run) would
+    otherwise hold SQLite's write lock while Alembic loads its scripts, and app writes
+    queued behind it longer than their busy timeout fail with "database is locked"."""
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    with engine.connect() as connection:
+        connection.execution_options(**{READONLY: True})
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current == heads
 
 
 def migration_lock_path(url: str | URL) -> Path | None:
