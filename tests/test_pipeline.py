@@ -298,9 +298,14 @@ def test_customer_months_checks_repeated_months_in_the_customers_a_build_compute
         home, "SELECT customer_id FROM marts.customers WHERE name = 'Dobbel AS'"
     )
     assert in_warehouse(home, computed) == [(customer,)]
-    # The forecast's intermediates computed that customer again, and no other; their key
-    # tests read its rows only, and still find a key it repeats.
-    for model in ("int_forecast_contract_months", "int_forecast_invoices_scheduled"):
+    # The other models computed per customer computed that customer again, and no other;
+    # their key tests read its rows only, and (the forecast's, below) still find a key it
+    # repeats.
+    for model in (
+        "int_forecast_contract_months",
+        "int_forecast_invoices_scheduled",
+        "int_customer_product_months",
+    ):
         rebuilt = in_warehouse(home, f"SELECT customer_id FROM intermediate.{model}_rebuilt")
         assert rebuilt == [(customer,)], model
     table = "intermediate.int_forecast_contract_months"
@@ -403,10 +408,17 @@ def nodes_built(home: Paths) -> int:
     return len(results["results"])
 
 
-def forecast_rows(home: Paths) -> dict[str, list[tuple]]:
-    """The forecast's incremental intermediates, amounts to a millionth (the order a sum
-    adds its terms in changes from build to build)."""
+def per_customer_rows(home: Paths) -> dict[str, list[tuple]]:
+    """The intermediates computed per customer (the marts are compared as published),
+    amounts to a millionth (the order a sum adds its terms in changes from build to
+    build)."""
     return {
+        "product_months": in_warehouse(
+            home,
+            "SELECT customer_id, product, month, round(mrr, 6), round(previous_mrr, 6), "
+            "is_first_month, is_future FROM intermediate.int_customer_product_months "
+            "ORDER BY ALL",
+        ),
         "contract_months": in_warehouse(
             home,
             "SELECT contract_id, customer_id, month, round(contracted_mrr, 6), "
@@ -485,13 +497,13 @@ def test_a_build_of_what_changed_equals_a_whole_build(
             assert "--select source:" in capsys.readouterr().err
             assert nodes_built(home) < whole
             changed = published(home)
-            forecast = forecast_rows(home)
+            intermediates = per_customer_rows(home)
             home.last_build.unlink()
             assert refresh(home)
             assert nodes_built(home) == whole
             assert differences(published(home), changed) == [], n
-            # The forecast's intermediates are computed per customer too (whole above).
-            assert forecast_rows(home) == forecast, n
+            # Intermediates computed per customer too (whole above).
+            assert per_customer_rows(home) == intermediates, n
     finally:
         engine.dispose()
     assert serving_rows(home, "SELECT count(*) FROM customers WHERE name LIKE 'App % AS'")

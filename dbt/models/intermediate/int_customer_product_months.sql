@@ -4,11 +4,28 @@
 -- the horizon. A dense customer x product x month spine costs most of a 100k
 -- refresh, while a product's MRR only moves where one of its lines starts,
 -- ends or leaves its discount, so only those months are valued.
+--
+-- Incremental, as customer_months and from the same fingerprints: a refresh after new
+-- loads or app writes deletes and computes again only the customers whose
+-- int_customer_months_inputs changed; a whole build passes --full-refresh. On Spark a
+-- table built whole.
+-- depends_on: {{ ref('int_customer_months_inputs') }}
+{{ config(
+    materialized=incremental_or_table(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ computed_again('customer_id', 'int_customer_months_inputs') }}{% endif %}",
+    post_hook="{{ keep_built_from('int_customer_months_inputs') }}",
+) }}
+
 with
 
 lines as (
     select * from {{ ref('int_contract_lines_normalised') }}
     where is_recurring and start_date is not null
+    {%- if is_incremental() %}
+        and {{ computed_again('customer_id', 'int_customer_months_inputs') }}
+    {%- endif %}
 ),
 
 months as (
