@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import getpass
+import itertools
 import os
 import signal
 import subprocess
@@ -182,18 +182,19 @@ def run_child(command: list[str], grace_s: float = 10.0, env: dict[str, str] | N
     # holds the lock a second wait needs to see the child exit.
     killer = threading.Timer(grace_s, child.kill)
     killer.daemon = True
-    stopping = threading.Event()
+    signals = itertools.count()
 
     def stop(_signum: int, _frame: object) -> None:
-        # Marked first: a second signal can arrive inside this handler (`timeout make demo`
-        # signals make, uv and us at once), and its handler then runs nested in this one.
-        if stopping.is_set():
+        # A second signal can arrive inside this handler (`timeout make demo` signals make,
+        # uv and us at once), and its handler then runs nested in this one, in this thread.
+        # So nothing here may take a lock the outer handler could hold (a threading.Event
+        # did, and deadlocked): next() on a count is one C call, and only the handler that
+        # drew 0 starts the timer.
+        if next(signals):
             child.kill()
             return
-        stopping.set()
         child.terminate()
-        with contextlib.suppress(RuntimeError):  # a nested handler has started it already
-            killer.start()
+        killer.start()
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:

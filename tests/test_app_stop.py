@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
@@ -18,6 +19,7 @@ import pytest
 STARTUP_S = 90  # Streamlit answers after ~2 s alone; the test machine is shared
 STOP_S = 30
 SIGNAL_BURST = 200
+BURST_RUNS = 10
 
 
 def free_port() -> int:
@@ -139,3 +141,41 @@ def test_two_signals_at_once_stop_it_without_a_traceback(tmp_path: Path) -> None
         _, err = app.communicate(timeout=STOP_S)
         assert "Traceback" not in err.decode(), err.decode()[-2000:]
         assert not [pid for pid in servers if is_running(pid)]
+
+
+RUN_CHILD = """
+import sys
+from avtale.cli import run_child
+sys.exit(run_child(["sleep", "60"]))
+"""
+
+
+def catches(pid: int, sig: signal.Signals) -> bool:
+    """True once ``pid`` has a handler for ``sig`` (its caught-signals mask in /proc)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    mask = next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(mask, 16) >> (sig - 1) & 1)
+
+
+def test_a_burst_of_signals_never_hangs_the_stop(tmp_path: Path) -> None:
+    """The same burst against `run_child` alone, many times over: a handler nested in
+    another must not wait on a lock the outer one holds (a threading.Event did, and
+    `avtale app` then hung until killed, here in the first run or the next)."""
+    for run in range(BURST_RUNS):
+        child = subprocess.Popen(
+            [sys.executable, "-c", RUN_CHILD],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+        assert wait_until(functools.partial(catches, child.pid, signal.SIGTERM), STARTUP_S)
+        for _ in range(SIGNAL_BURST):
+            child.send_signal(signal.SIGTERM)
+        try:
+            _, err = child.communicate(timeout=STOP_S)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.communicate()
+            pytest.fail(f"run {run}: the process still ran {STOP_S} s after the signals")
+        assert "Traceback" not in err.decode(), err.decode()[-2000:]
+        assert child.returncode in (128 + signal.SIGTERM, 128 + signal.SIGKILL), child.returncode
