@@ -46,6 +46,7 @@ def test_dbt_build_runs_from_the_dbt_folder_with_unit_tests(tmp_path: Path) -> N
         "customer_months_computes_only_changed_customers",
         "customer_months_computes_many_changed_customers_through_a_subquery",
         "forecast_contract_months_compute_only_changed_customers",
+        "product_months_compute_only_changed_customers",
         "movements_classified",
         "monthly_rates",
         "deadlines_roll_auto_renewals_forward",
