@@ -5,6 +5,7 @@ writers take turns across processes."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -201,6 +202,18 @@ def worker_home(tmp_path: Path) -> Iterator[tuple[Paths, subprocess.Popen[str]]]
         worker.wait(30)
         log.close()
     assert not socket_path(home).exists(), "the worker left its socket behind"
+
+
+def test_a_burst_of_signals_stops_the_worker_once_and_cleanly(
+    worker_home: tuple[Paths, subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    """Many SIGTERMs at once (stopping `make dev`): the worker exits 0 with its socket
+    removed (the fixture checks), and no later signal interrupts that exit's clean-up."""
+    _, worker = worker_home
+    for _ in range(200):
+        worker.send_signal(signal.SIGTERM)
+    assert worker.wait(30) == 0
+    assert "Traceback" not in (tmp_path / "worker.log").read_text()
 
 
 def app_mrr(home: Paths) -> float | None:
