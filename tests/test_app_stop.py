@@ -178,4 +178,7 @@ def test_a_burst_of_signals_never_hangs_the_stop(tmp_path: Path) -> None:
             child.communicate()
             pytest.fail(f"run {run}: the process still ran {STOP_S} s after the signals")
         assert "Traceback" not in err.decode(), err.decode()[-2000:]
-        assert child.returncode in (128 + signal.SIGTERM, 128 + signal.SIGKILL), child.returncode
+        # The child's end as a shell reports it; or, when the burst outlasted the stop, the
+        # default action of a SIGTERM arriving after run_child put the old handler back.
+        stopped = (128 + signal.SIGTERM, 128 + signal.SIGKILL, -signal.SIGTERM)
+        assert child.returncode in stopped, child.returncode
