@@ -184,18 +184,6 @@ def _send(conns: list[socket.socket], message: dict[str, object]) -> list[socket
     return kept
 
 
-SIGTERMS = itertools.count()
-
-
-def exit_once(_signum: int, _frame: object) -> None:
-    """SIGTERM: leave as for Ctrl-C, closing the socket. Later ones do nothing: stopping
-    `make dev` signals every process at once, and one more SystemExit raised inside the
-    exit's own clean-up (the socket's removal, threading's shutdown) would cut it short.
-    (A handler set to SIG_IGN instead makes Python report the signals already pending.)"""
-    if next(SIGTERMS) == 0:
-        sys.exit(0)
-
-
 def serve(paths: Paths, refresh_first: bool = False) -> None:
     """Run the worker of `paths` until stopped (Ctrl-C or SIGTERM)."""
     from dagster_project.project import ManifestNotPreparedError
@@ -214,6 +202,16 @@ def serve(paths: Paths, refresh_first: bool = False) -> None:
             print(f"dbt project not parsed ahead: {type(exc).__name__}: {exc}", flush=True)
 
     instance = dagster_instance(paths)
+    sigterms = itertools.count()
+
+    def exit_once(_signum: int, _frame: object) -> None:
+        # SIGTERM leaves as Ctrl-C does, closing the socket. Later ones do nothing: stopping
+        # `make dev` signals every process at once, and one more SystemExit raised inside
+        # the exit's own clean-up (the socket's removal, threading's shutdown) would cut it
+        # short. (A handler set to SIG_IGN instead makes Python report the pending ones.)
+        if next(sigterms) == 0:
+            sys.exit(0)
+
     signal.signal(signal.SIGTERM, exit_once)
     worker = Worker(
         paths,
