@@ -44,9 +44,9 @@ def test_a_held_dbt_environment_does_not_keep_the_warehouse_from_publishing(
 def test_dbt_opens_the_warehouse_offline_and_within_the_memory_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The profile's DuckDB options reach every cursor dbt opens, though they are given
-    once as the database opens (dbt/profiles.yml): no extension is fetched or loaded at
-    run time, and the benchmark's memory limit holds."""
+    """The profile's DuckDB settings reach the cursors dbt runs the models on
+    (dbt/profiles.yml): no extension is fetched or loaded at run time, and the benchmark's
+    memory limit holds."""
     monkeypatch.setenv("AVTALE_DUCKDB_MEMORY_LIMIT", "300MB")
     variables = json.dumps({"warehouse_path": str(tmp_path / "warehouse.duckdb")})
     names = ["autoinstall_known_extensions", "autoload_known_extensions", "memory_limit"]
