@@ -43,6 +43,7 @@ def test_dbt_build_runs_from_the_dbt_folder_with_unit_tests(tmp_path: Path) -> N
         "generic_line_end_follows_contract",
         "month_end_snapshot",
         "customer_months_spine_and_reactivation",
+        "customer_months_mrr_twelve_months_before",
         "customer_months_computes_only_changed_customers",
         "customer_months_computes_many_changed_customers_through_a_subquery",
         "forecast_contract_months_compute_only_changed_customers",

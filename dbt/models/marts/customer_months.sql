@@ -1,5 +1,9 @@
 -- One row per customer per month from the customer's first month with MRR to
--- the horizon, zero-filled, so churn and reactivation are rows too.
+-- the horizon, zero-filled, so churn and reactivation are rows too. With the MRR of
+-- the month before (movements) and of twelve months before (NRR, SPEC IX M5): both
+-- computed here, for the changed customers only, so monthly_segments sums NRR's base
+-- and retained MRR in one pass instead of joining 5.6M customer months to themselves
+-- at 100k companies on every refresh (docs/benchmarks.md, eleventh part).
 --
 -- Incremental: a refresh after new loads or app writes deletes and computes again only
 -- the customers whose inputs changed (computed_again); a whole build (another day,
@@ -66,6 +70,7 @@ filled as (
         spined.month,
         coalesce(customer_mrr.mrr, 0) as mrr,
         coalesce(month_before.mrr, 0) as previous_mrr,
+        coalesce(twelve_months_before.mrr, 0) as mrr_12m_before,
         spined.is_first_month,
         spined.is_future
     from spined
@@ -76,6 +81,9 @@ filled as (
         on spined.customer_id = month_before.customer_id
         and (spined.month - interval 1 month)::date = month_before.month
         and not spined.is_first_month
+    left join customer_mrr as twelve_months_before
+        on spined.customer_id = twelve_months_before.customer_id
+        and (spined.month - interval 12 month)::date = twelve_months_before.month
 )
 
 select * from filled

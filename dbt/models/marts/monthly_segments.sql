@@ -45,7 +45,13 @@ totals as (
         customer_segments.country,
         customer_segments.currency,
         sum(customer_months.mrr) as mrr,
-        count(*) filter (where customer_months.mrr > 0) as customers
+        count(*) filter (where customer_months.mrr > 0) as customers,
+        -- NRR (M5): the customers with MRR 12 months before a month, their MRR then
+        -- and their MRR in that month (0 when gone). customer_months runs to the
+        -- horizon from a customer's first month with MRR, so every such customer has
+        -- a row in the month twelve months on, wherever that month is in the spine.
+        sum(customer_months.mrr_12m_before) filter (where customer_months.mrr_12m_before > 0) as base_mrr_12m,
+        sum(greatest(customer_months.mrr, 0)) filter (where customer_months.mrr_12m_before > 0) as retained_mrr_12m
     from customer_months
     left join customer_segments
         on customer_months.customer_id = customer_segments.customer_id
@@ -62,36 +68,6 @@ movements as (
     from mrr_movements
     left join customer_segments
         on mrr_movements.customer_id = customer_segments.customer_id
-    group by all
-),
-
-paying_months as (
-    -- Months a customer has MRR: the NRR base, and all that a later month adds
-    -- to it (a month without MRR adds 0).
-    select
-        customer_months.customer_id,
-        customer_months.month,
-        customer_months.mrr
-    from customer_months
-    where customer_months.mrr > 0
-),
-
-retained as (
-    -- NRR (M5): the customers with MRR 12 months before a month, their MRR then and
-    -- their MRR in that month (0 when gone).
-    select
-        (base_months.month + interval 12 month)::date as month,
-        customer_segments.owner,
-        customer_segments.country,
-        customer_segments.currency,
-        sum(base_months.mrr) as base_mrr_12m,
-        sum(coalesce(later_months.mrr, 0)) as retained_mrr_12m
-    from paying_months as base_months
-    left join paying_months as later_months
-        on base_months.customer_id = later_months.customer_id
-        and (base_months.month + interval 12 month)::date = later_months.month
-    left join customer_segments
-        on base_months.customer_id = customer_segments.customer_id
     group by all
 ),
 
@@ -112,11 +88,11 @@ non_recurring as (
 -- Each part has the columns it counts; by name, the others are empty.
 unioned as (
     {{ union_all_by_name({
-        'totals': ['month', 'owner', 'country', 'currency', 'mrr', 'customers'],
+        'totals': ['month', 'owner', 'country', 'currency', 'mrr', 'customers',
+            'base_mrr_12m', 'retained_mrr_12m'],
         'movements': ['month', 'owner', 'country', 'currency', 'new_mrr', 'expansion_mrr',
             'contraction_mrr', 'churn_mrr', 'reactivation_mrr', 'net_new_mrr', 'new_customers',
             'churned_customers', 'reactivated_customers', 'moved_customers'],
-        'retained': ['month', 'owner', 'country', 'currency', 'base_mrr_12m', 'retained_mrr_12m'],
         'non_recurring': ['month', 'owner', 'country', 'currency', 'non_recurring_revenue']
     }) }}
 ),
