@@ -63,27 +63,31 @@ spined as (
 ),
 
 filled as (
-    -- The month before by an equality join, not a window: lag() over 5.6M rows at
-    -- 100k companies sorted every customer's months (0.5 s more of the model's 3 s).
     select
         spined.customer_id,
         spined.month,
         coalesce(customer_mrr.mrr, 0) as mrr,
-        coalesce(month_before.mrr, 0) as previous_mrr,
-        coalesce(twelve_months_before.mrr, 0) as mrr_12m_before,
         spined.is_first_month,
         spined.is_future
     from spined
     left join customer_mrr
         on spined.customer_id = customer_mrr.customer_id
         and spined.month = customer_mrr.month
-    left join customer_mrr as month_before
-        on spined.customer_id = month_before.customer_id
-        and (spined.month - interval 1 month)::date = month_before.month
-        and not spined.is_first_month
-    left join customer_mrr as twelve_months_before
-        on spined.customer_id = twelve_months_before.customer_id
-        and (spined.month - interval 12 month)::date = twelve_months_before.month
 )
 
-select * from filled
+-- The month before and twelve months before by one window over the spine, which runs
+-- without gaps from the first month (so the row one back is the month before, 0 in
+-- the first month, and twelve back the same month a year before, 0 before the first
+-- month). Two more equality joins instead held three hash tables of customer months
+-- at once: 2.7 s and 1.4 GB for this query at 100k companies against 2.9 s and
+-- 0.9-1.0 GB (docs/benchmarks.md, twelfth part).
+select
+    filled.customer_id,
+    filled.month,
+    filled.mrr,
+    coalesce(lag(filled.mrr, 1) over customer_history, 0) as previous_mrr,
+    coalesce(lag(filled.mrr, 12) over customer_history, 0) as mrr_12m_before,
+    filled.is_first_month,
+    filled.is_future
+from filled
+window customer_history as (partition by filled.customer_id order by filled.month)
