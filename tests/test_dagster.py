@@ -8,6 +8,7 @@ import ast
 import os
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -159,7 +160,8 @@ def test_the_data_folders_instance_lets_one_warehouse_run_at_a_time(tmp_path: Pa
 
 def test_the_event_log_keeps_a_connection_and_every_event_of_a_run(tmp_path: Path) -> None:
     """The pooled event log stores what Dagster's own does, readable by a fresh instance
-    (another process: the webserver), while connecting once per file, not per event."""
+    (another process: the webserver), while connecting once per file, not per event, and
+    looking once, not before every check result, whether its index has the checks' table."""
 
     from dagster_project.instance import PooledSqliteEventLogStorage
     from dagster_project.refresh import dagster_instance
@@ -168,9 +170,10 @@ def test_the_event_log_keeps_a_connection_and_every_event_of_a_run(tmp_path: Pat
     def numbers() -> dg.MaterializeResult:
         return dg.MaterializeResult(metadata={"n": 3})
 
-    @dg.asset_check(asset=numbers)
-    def positive() -> dg.AssetCheckResult:
-        return dg.AssetCheckResult(passed=True)
+    @dg.multi_asset_check(specs=[dg.AssetCheckSpec(f"rule_{n}", asset=numbers) for n in range(5)])
+    def rules() -> Iterator[dg.AssetCheckResult]:
+        for n in range(5):
+            yield dg.AssetCheckResult(asset_key="numbers", check_name=f"rule_{n}", passed=True)
 
     opened: list[str] = []
 
@@ -182,13 +185,17 @@ def test_the_event_log_keeps_a_connection_and_every_event_of_a_run(tmp_path: Pat
     assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
     sqlalchemy.event.listen(Engine, "connect", connected)  # every engine's new connections
     try:
-        result = dg.materialize([numbers, positive], instance=instance)
+        result = dg.materialize([numbers, rules], instance=instance)
     finally:
         sqlalchemy.event.remove(Engine, "connect", connected)
     assert result.success
     run_shard = [path for path in opened if result.run_id in path]
     # Dagster's own storage connects for every event (~20 here); this one once per file.
     assert len(run_shard) == 1, run_shard
+    # The index: its own connection, and one look at its schema (Dagster's own storage
+    # opens it again before each of the five check results and their planned events).
+    index_shard = [path for path in opened if path.endswith("index.db")]
+    assert len(index_shard) == 2, index_shard
     instance.dispose()
 
     again = dg.DagsterInstance.local_temp(tempdir=str(tmp_path / "dagster"))
