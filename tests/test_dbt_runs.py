@@ -4,19 +4,33 @@ publishing as soon as a dbt command ends."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import pytest
 from dbt.adapters.duckdb import environments
 from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 from dbt.adapters.duckdb.credentials import Attachment, DuckDBCredentials
 
 from avtale.serving import connect_warehouse, publish
-from dagster_project.dbt_runs import describe_failure, release_warehouse, run_dbt
+from dagster_project.dbt_runs import (
+    checkpoint_each_file,
+    describe_failure,
+    release_warehouse,
+    released_meanwhile,
+    run_dbt,
+)
 
 
+def release_behind_a_body() -> None:
+    with released_meanwhile():  # as the dbt asset: its results stored meanwhile
+        pass
+
+
+@pytest.mark.parametrize("release", [release_warehouse, release_behind_a_body])
 def test_a_held_dbt_environment_does_not_keep_the_warehouse_from_publishing(
-    tmp_path: Path,
+    tmp_path: Path, release: Callable[[], None]
 ) -> None:
     warehouse, marts = tmp_path / "warehouse.duckdb", tmp_path / "marts.duckdb"
     with connect_warehouse(warehouse) as con:
@@ -34,10 +48,32 @@ def test_a_held_dbt_environment_does_not_keep_the_warehouse_from_publishing(
     env.handle().cursor().execute("SELECT 1")
     DuckDBConnectionManager._ENV = env  # type: ignore[assignment]  # what dbt sets
 
-    release_warehouse()
+    release()
 
     assert publish(marts, tmp_path / "serving.duckdb") == ["kpis"]
     release_warehouse()  # nothing open: a no-op, not an error
+
+
+def test_each_written_file_is_checkpointed_before_the_close(tmp_path: Path) -> None:
+    """What a build left in the write-ahead logs is folded into the files while the
+    database is still open (the close then has nothing left to do); a file attached
+    read-only is left alone, and a name that needs quoting is quoted."""
+    warehouse, marts, other = (tmp_path / f"{name}.duckdb" for name in ("w", "m", "o"))
+    duckdb.connect(str(other)).close()
+    con = duckdb.connect(str(warehouse))
+    con.execute("SET checkpoint_threshold = '1GB'")  # as during a build: nothing folded yet
+    con.execute(f'ATTACH \'{marts}\' AS "the ""marts"""')
+    con.execute(f"ATTACH '{other}' AS other (READ_ONLY)")
+    con.execute("CREATE TABLE t AS SELECT range AS n FROM range(1000)")
+    con.execute('CREATE TABLE "the ""marts"""."main".t AS SELECT 2 AS n')
+    logs = [Path(f"{path}.wal") for path in (warehouse, marts)]
+    assert all(log.exists() and log.stat().st_size > 0 for log in logs)
+
+    checkpoint_each_file(con)
+
+    assert [log.stat().st_size if log.exists() else 0 for log in logs] == [0, 0]
+    assert con.execute('SELECT count(*) FROM "the ""marts""".t').fetchone() == (1,)
+    con.close()
 
 
 @pytest.mark.slow

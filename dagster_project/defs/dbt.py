@@ -24,7 +24,13 @@ from avtale.pipeline import warehouse_turn
 from avtale.repository.export import exported_version
 from avtale.serving import connect
 from avtale.settings import Paths, dbt_vars, load_settings
-from dagster_project.dbt_runs import describe_failure, parse_ahead, run_dbt, with_failing_rows
+from dagster_project.dbt_runs import (
+    describe_failure,
+    parse_ahead,
+    released_meanwhile,
+    run_dbt,
+    with_failing_rows,
+)
 from dagster_project.defs.jobs import ALWAYS_PUBLISH
 from dagster_project.defs.resources import AvtaleHome
 from dagster_project.project import dbt_project, manifest, prepared_manifest
@@ -183,11 +189,12 @@ def avtale_dbt_models(
         if engine == "spark":  # the sources as Spark reads them: the lake's Parquet files
             context.log.info(f"exported {len(export_lake(paths))} source tables to {paths.lake}")
         context.log.info(f"dbt {' '.join(args)} --target {engine} --vars {variables}")
-        run = run_dbt(args, paths.dbt_target, variables, target=engine)
+        run = run_dbt(args, paths.dbt_target, variables, target=engine, keep_open=True)
+        with released_meanwhile():  # the warehouse closed while its results are stored
+            yield from asset_events(context, run.results)
         failed = with_failing_rows(paths.warehouse, run.failed, engine) if not run.success else []
         if run.success and inputs is not None:
             built.write_text(json.dumps(inputs), encoding="utf-8")
-    yield from asset_events(context, run.results)
     if not run.success:
         description = describe_failure(failed)
         raise dg.Failure(
