@@ -71,8 +71,8 @@ def run_dbt(
 ) -> DbtRun:
     """Run dbt in this process on the project in dbt/, with `--vars variables`, on the
     profile's `target` (an engine of avtale.settings.ENGINES). The warehouse is released
-    when dbt ends, or with ``keep_open`` after a normal end by the caller, in
-    `released_meanwhile`.
+    when dbt ends; with ``keep_open``, when dbt ended with results, by the caller (in
+    `released_meanwhile`).
 
     `target_path` keeps dbt's artifacts and partial-parse state per data folder: the
     warehouse path is part of the profile, so sharing one target between folders would
@@ -91,7 +91,7 @@ def run_dbt(
     except BaseException:
         release_warehouse()
         raise
-    if not keep_open:
+    if not keep_open or result.exception is not None:
         release_warehouse()
     if result.exception is not None:
         raise result.exception
