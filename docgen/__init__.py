@@ -13,17 +13,17 @@ from docgen.clauses import Clause, builtin_clauses, check_conditions, select_cla
 from docgen.context import FIELDS, REQUIRED_FIELDS, SAMPLE_CONTEXT, missing_required
 from docgen.errors import DocumentError, MissingField, Problem, TemplateProblem, UnknownField
 from docgen.locale import BILLING_PERIODS, LANGUAGES, Formatter, load_labels
-from docgen.render import Rendered, Template, builtin_templates, generate
+from docgen.render import PdfJob, Rendered, Template, builtin_templates, generate, pdf_job
 from docgen.templates import render_html, validate_html
 from docgen.word import docx_text, render_docx, validate_docx
 
 
 def __getattr__(name: str) -> Any:
     # WeasyPrint takes a second to import; validating or making Word files does not need it.
-    if name == "html_to_pdf":
-        from docgen.pdf import html_to_pdf
+    if name in ("html_to_pdf", "html_to_pdfs"):
+        from docgen import pdf
 
-        return html_to_pdf
+        return getattr(pdf, name)
     raise AttributeError(f"module 'docgen' has no attribute {name!r}")
 
 
@@ -37,6 +37,7 @@ __all__ = [
     "DocumentError",
     "Formatter",
     "MissingField",
+    "PdfJob",
     "Problem",
     "Rendered",
     "Template",
@@ -48,8 +49,10 @@ __all__ = [
     "docx_text",
     "generate",
     "html_to_pdf",
+    "html_to_pdfs",
     "load_labels",
     "missing_required",
+    "pdf_job",
     "render_docx",
     "render_html",
     "select_clauses",

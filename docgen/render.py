@@ -63,33 +63,50 @@ def generate(
     ``context["document"]["language"]``. Raises MissingField (naming the fields),
     TemplateProblem (with the line) or DocumentError (a template that cannot make ``fmt``).
     """
+    document, language, purpose = _document(template, context)
+    if fmt == "pdf":
+        # WeasyPrint takes a second to import: only callers that make PDFs pay for it.
+        from docgen.pdf import html_to_pdf
+
+        job = pdf_job(template, context)
+        return job.rendered(html_to_pdf(job.html))
+    if fmt != "docx":
+        raise DocumentError(f"unknown format {fmt!r}; use pdf or docx")
+    if template.format != "docx":
+        raise DocumentError(f"template {template.key} is an HTML template: it makes PDF, not .docx")
+    content = render_docx(template.body, context, language=language, purpose=purpose)
+    return Rendered(
+        content, CONTENT_TYPES[".docx"], ".docx", _filename(template, document, ".docx")
+    )
+
+
+@dataclass(frozen=True)
+class PdfJob:
+    """A PDF ready to be laid out: the template filled in (quick, here) and the file's name.
+    ``docgen.pdf`` lays it out, alone (``html_to_pdf``) or in a batch (``html_to_pdfs``)."""
+
+    html: str
+    filename: str
+
+    def rendered(self, content: bytes) -> Rendered:
+        return Rendered(content, CONTENT_TYPES[".pdf"], ".pdf", self.filename)
+
+
+def pdf_job(template: Template, context: Mapping[str, Any]) -> PdfJob:
+    """What ``generate(template, context, fmt="pdf")`` lays out; raises as it does."""
+    document, language, purpose = _document(template, context)
+    if template.format != "html":
+        raise DocumentError(f"template {template.key} is a Word template: it makes .docx, not PDF")
+    html = render_html(template.body.decode("utf-8"), context, language=language, purpose=purpose)
+    return PdfJob(html, _filename(template, document, ".pdf"))
+
+
+def _document(template: Template, context: Mapping[str, Any]) -> tuple[Mapping[str, Any], str, str]:
     document = context.get("document") or {}
     language = str(document.get("language") or "")
     if not language:
         raise DocumentError("document.language is empty: the language decides the wording")
-    purpose = _purpose(template, document)
-    if fmt == "pdf":
-        if template.format != "html":
-            raise DocumentError(
-                f"template {template.key} is a Word template: it makes .docx, not PDF"
-            )
-        # WeasyPrint takes a second to import: only callers that make PDFs pay for it.
-        from docgen.pdf import html_to_pdf
-
-        html = render_html(
-            template.body.decode("utf-8"), context, language=language, purpose=purpose
-        )
-        content, suffix = html_to_pdf(html), ".pdf"
-    elif fmt == "docx":
-        if template.format != "docx":
-            raise DocumentError(
-                f"template {template.key} is an HTML template: it makes PDF, not .docx"
-            )
-        content = render_docx(template.body, context, language=language, purpose=purpose)
-        suffix = ".docx"
-    else:
-        raise DocumentError(f"unknown format {fmt!r}; use pdf or docx")
-    return Rendered(content, CONTENT_TYPES[suffix], suffix, _filename(template, document, suffix))
+    return document, language, _purpose(template, document)
 
 
 _BUILTIN_TEMPLATES = (

@@ -458,6 +458,47 @@ def test_the_stylesheet_parsed_once_draws_what_the_linked_one_did(tmp_path: Path
         assert _ppm(html_to_pdf(html), tmp_path / "cached") == expected
 
 
+def test_a_batch_laid_out_in_a_pool_is_what_one_process_makes(
+    agreement_pdf: bytes, invoice_pdf: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """html_to_pdfs in a pool of two processes: each document's PDF, byte for byte what
+    html_to_pdf makes here, in the order asked; one whose layout fails comes back as its
+    exception in its place, and the documents after it still come. The layouts happen in
+    the workers: this process's html_to_pdf refuses while they run."""
+    from docgen import pdf
+
+    def not_here(html: str) -> bytes:
+        raise AssertionError("laid out in the test's own process")
+
+    agreement = docgen.pdf_job(TEMPLATES["agreement"], agreement_nb())
+    invoice = docgen.pdf_job(TEMPLATES["invoice"], invoice_en())
+    too_deep = "<div>" * 3000  # WeasyPrint's layout recurses past Python's limit
+    htmls = [agreement.html, invoice.html, too_deep, agreement.html, invoice.html]
+    with monkeypatch.context() as patched:
+        patched.setattr(pdf, "html_to_pdf", not_here)
+        laid_out = list(pdf.html_to_pdfs(htmls, processes=2, pool_from=2))
+    html_to_pdfs = pdf.html_to_pdfs
+    assert laid_out[0] == laid_out[3] == agreement_pdf
+    assert laid_out[1] == laid_out[4] == invoice_pdf
+    assert isinstance(laid_out[2], docgen.DocumentError)
+    assert str(laid_out[2]).startswith("RecursionError")
+    # Below pool_from the same comes from this process.
+    assert list(html_to_pdfs([invoice.html], processes=2, pool_from=2)) == [invoice_pdf]
+    made = docgen.generate(TEMPLATES["invoice"], invoice_en(), fmt="pdf")
+    assert invoice.rendered(invoice_pdf) == made
+
+
+def test_a_batch_whose_workers_die_is_laid_out_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers that exit at once (their interpreter is /bin/false here) leave every
+    document to this process: each PDF still comes, as html_to_pdf makes it."""
+    from docgen import pdf
+
+    html = docgen.pdf_job(TEMPLATES["invoice"], invoice_en()).html
+    expected = pdf.html_to_pdf(html)
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    assert list(pdf.html_to_pdfs([html] * 3, processes=2, pool_from=2)) == [expected] * 3
+
+
 def test_first_page_looks_like_the_layout(invoice_pdf: bytes, tmp_path: Path) -> None:
     width, height, pixels = _ppm(invoice_pdf, tmp_path)
     assert abs(height / width - 297 / 210) < 0.01  # A4

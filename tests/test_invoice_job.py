@@ -2,7 +2,8 @@
 success with the day in its run key, it issues the day's invoices, leaves their e-invoices
 in the outgoing folder and mails their PDFs to a real SMTP server on localhost; a second
 run sends nothing; a credit note issued later goes out on the next run, naming the invoice
-it corrects, and its e-invoice passes the official Peppol Schematron."""
+it corrects, and its e-invoice passes the official Peppol Schematron. A longer run lays its
+PDFs out in worker processes, and each customer still gets its own invoice's PDF."""
 
 from __future__ import annotations
 
@@ -19,14 +20,19 @@ from typing import Any
 import dagster as dg
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from avtale.billing.pdf import invoice_pdf_job
+from avtale.notify.mail import mail_settings, make_mailer
 from avtale.repository.db import make_engine, migrate, session_scope
-from avtale.repository.models import Invoice
+from avtale.repository.models import Document, Invoice
 from avtale.services import invoices, templates
 from avtale.services.database import database_at
+from avtale.services.documents import document_bytes
+from avtale.services.invoice_delivery import deliver_unsent
 from avtale.services.unit_of_work import System
 from avtale.settings import Paths
+from docgen.pdf import cores
 from tests import invoice_fixtures as fx
 from tests.peppol import Schematron, peppol
 
@@ -202,3 +208,49 @@ def sent(url: str) -> dict[str, str | None]:
         found = {row.number: row.sent_via for row in rows}
     engine.dispose()
     return found
+
+
+@pytest.mark.skipif(cores() < 2, reason="a pool needs two cores")
+def test_a_long_run_lays_its_pdfs_out_ahead_in_a_pool(
+    smtp: Inbox, home: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From POOL_FROM PDFs on (three here, to keep the test short), delivery lays them out
+    in a pool of processes: each customer gets its own invoice's PDF, byte for byte what
+    this process makes from the same template, stored once on its invoice."""
+    from docgen import pdf
+
+    monkeypatch.setattr(pdf, "POOL_FROM", 3)
+    url = f"sqlite:///{home.home / 'avtale.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        for number, org in enumerate(("987 654 325", "923 609 016", "914 778 271"), 1):
+            buyer = (f"Nordlys Kunde {number} AS", org, "NO")
+            made = fx.customer(session, buyer, email=f"faktura{number}@nordlys.example.com")
+            fx.contract(session, made, [fx.monthly(quantity=number)], start_date=DAY)
+    engine.dispose()
+    db = database_at(url)
+    templates.install_builtins(db)
+    assert len(invoices.run_invoices(db, home, DAY, today=DAY).invoices) == 3
+    logged: list[str] = []
+    mailer = make_mailer(mail_settings(home))
+    try:
+        report = deliver_unsent(db, home, mailer, log=logged.append)
+    finally:
+        mailer.close()
+    assert f"laying out 3 PDFs in {min(cores(), 3)} processes" in logged
+    assert sorted(report.emailed) == ["F10001", "F10002", "F10003"]
+    with session_scope(make_engine(url), readonly=True) as session:
+        for to, mail in smtp.messages:
+            number = mail["X-Avtale-Invoice"]
+            invoice = session.scalar(select(Invoice).where(Invoice.number == number))
+            assert invoice is not None
+            buyer = invoice.buyer["name"].split()[2]  # Nordlys Kunde <n> AS
+            assert to == [f"faktura{buyer}@nordlys.example.com"]
+            (attachment,) = mail.iter_attachments()
+            stored = session.get(Document, invoice.pdf_document_id)
+            assert stored is not None and stored.filename == f"{number}.pdf"
+            job = invoice_pdf_job(session, home, invoice)
+            here = pdf.html_to_pdf(job.job.html)
+            assert attachment.get_content() == document_bytes(home, stored.stored_path) == here
+        assert session.scalar(select(func.count()).select_from(Document)) == 3

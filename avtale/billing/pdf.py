@@ -6,11 +6,13 @@ its hash like every generated document.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+import docgen
 from avtale.billing.config import billing_file, load_billing
 from avtale.billing.model import (
     AccountScheme,
@@ -178,27 +180,60 @@ def invoice_context(
     }
 
 
-def invoice_pdf(session: Session, actor: str, paths: Paths, invoice: Invoice) -> Document:
-    """The stored PDF of ``invoice``, made and stored now if it has none yet."""
-    if invoice.pdf_document_id is not None:
-        existing = session.get(Document, invoice.pdf_document_id)
-        if existing is not None:
-            return existing
+@dataclass(frozen=True)
+class InvoicePdfJob:
+    """An invoice's PDF before its layout: the filled-in template and what the stored
+    document will say it was made from."""
+
+    job: docgen.PdfJob
+    source: dict[str, Any]
+
+
+def stored_pdf(session: Session, invoice: Invoice) -> Document | None:
+    """The PDF made of ``invoice`` earlier, if there is one."""
+    if invoice.pdf_document_id is None:
+        return None
+    return session.get(Document, invoice.pdf_document_id)
+
+
+def invoice_pdf_job(session: Session, paths: Paths, invoice: Invoice) -> InvoicePdfJob:
+    """What ``invoice_pdf`` lays out for ``invoice``: the latest invoice template, filled."""
     template = latest_template(session, TEMPLATE_KEY)
     if template is None or template.purpose != "invoice":
         raise ValidationError({"template": f"{TEMPLATE_KEY} is not an invoice template"})
-    contract = session.get(Contract, invoice.contract_id) if invoice.contract_id else None
-    number = contract.contract_number if contract else None
-    context = invoice_context(paths, invoice, stored_document(session, invoice), number)
-    rendered = generation.render_template(template, context, "pdf")
+    context = invoice_context(
+        paths, invoice, stored_document(session, invoice), _number(session, invoice)
+    )
     source = {
         "template": {"key": template.key, "version": template.version_no, "id": template.id},
         "purpose": "invoice",
         "language": invoice.language,
         "invoice": invoice.number,
     }
+    return InvoicePdfJob(generation.pdf_job(template, context), source)
+
+
+def invoice_pdf(
+    session: Session,
+    actor: str,
+    paths: Paths,
+    invoice: Invoice,
+    laid_out: tuple[InvoicePdfJob, bytes | Exception] | None = None,
+) -> Document:
+    """The stored PDF of ``invoice``, made and stored now if it has none yet; ``laid_out``
+    is its job and PDF made ahead, in a batch (``avtale.services.invoices.InvoicePdfs``)."""
+    existing = stored_pdf(session, invoice)
+    if existing is not None:
+        return existing
+    if laid_out is None:
+        job = invoice_pdf_job(session, paths, invoice)
+        laid_out = job, docgen.html_to_pdf(job.job.html)
+    job, content = laid_out
+    if isinstance(content, Exception):
+        raise content
+    contract = session.get(Contract, invoice.contract_id) if invoice.contract_id else None
     document = generation.store_document(
-        session, actor, paths, rendered, f"{invoice.number}.pdf", source,
+        session, actor, paths, job.job.rendered(content), f"{invoice.number}.pdf", job.source,
         contract=contract, proposal=None, doc_version=None,
     )  # fmt: skip
     if contract is None:
@@ -208,3 +243,9 @@ def invoice_pdf(session: Session, actor: str, paths: Paths, invoice: Invoice) ->
         session, actor, "invoice.pdf", "invoice", invoice.id, None, {"pdf_document_id": document.id}
     )
     return document
+
+
+def _number(session: Session, invoice: Invoice) -> str | None:
+    """The number of the contract ``invoice`` bills, if it bills one."""
+    contract = session.get(Contract, invoice.contract_id) if invoice.contract_id else None
+    return contract.contract_number if contract else None

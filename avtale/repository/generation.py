@@ -377,6 +377,14 @@ def render_template(template: Template, context: dict[str, Any], fmt: str) -> do
         raise ValidationError({"document": str(problem)}) from problem
 
 
+def pdf_job(template: Template, context: dict[str, Any]) -> docgen.PdfJob:
+    """The PDF ``render_template`` would make, filled in but not laid out yet (for a batch)."""
+    try:
+        return docgen.pdf_job(as_docgen(template), context)
+    except docgen.DocumentError as problem:
+        raise ValidationError({"document": str(problem)}) from problem
+
+
 def store_document(
     session: Session,
     actor: str,

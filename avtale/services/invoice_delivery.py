@@ -79,35 +79,40 @@ def deliver_unsent(
     actor: str = invoices.RUN_ACTOR,
     log: Callable[[str], None] = lambda _message: None,
 ) -> DeliveryReport:
-    """Send every document not yet sent (see the module's notes), one at a time."""
+    """Send every document not yet sent (see the module's notes), one at a time; the PDFs
+    of a long run are laid out ahead, in a pool of processes (``invoices.InvoicePdfs``)."""
     report = DeliveryReport()
     outgoing = invoices.outgoing_dir(paths)
-    for document in unsent(db):
-        channels = []
-        export = invoices.export_ubl(db, outgoing, numbers=[document.number])
-        if export.written:
-            channels.append("peppol")
-            report.einvoices.append(document.number)
-        if document.email:
-            try:
-                _mail(db, paths, mailer, actor, document)
-            except (MailServerUnavailable, OSError) as problem:
-                report.stopped = f"{problem.__class__.__name__}: {problem}"
-            except NoPdf as problem:
-                report.mail_failed[document.number] = f"no PDF: {problem}"
-            except Exception as problem:  # a refused message: the others may still go
-                report.mail_failed[document.number] = f"{problem.__class__.__name__}: {problem}"
-            else:
-                channels.append("email")
-                report.emailed.append(document.number)
-        if channels:
-            invoices.mark_sent(db, actor, [document.number], "+".join(channels))
-        elif not report.stopped:
-            why = [*export.skipped.values(), *([] if document.email else ["no billing e-mail"])]
-            report.not_sent[document.number] = "; ".join(why) or "mail refused"
-            log(f"{document.number}: not sent: {report.not_sent[document.number]}")
-        if report.stopped:
-            break
+    documents = unsent(db)
+    mailed = [document.number for document in documents if document.email]
+    with invoices.InvoicePdfs(db, actor, paths, mailed, log=log) as pdfs:
+        for document in documents:
+            channels = []
+            export = invoices.export_ubl(db, outgoing, numbers=[document.number])
+            if export.written:
+                channels.append("peppol")
+                report.einvoices.append(document.number)
+            if document.email:
+                try:
+                    _mail(db, paths, mailer, document, pdfs)
+                except (MailServerUnavailable, OSError) as problem:
+                    report.stopped = f"{problem.__class__.__name__}: {problem}"
+                except NoPdf as problem:
+                    report.mail_failed[document.number] = f"no PDF: {problem}"
+                except Exception as problem:  # a refused message: the others may still go
+                    refused = f"{problem.__class__.__name__}: {problem}"
+                    report.mail_failed[document.number] = refused
+                else:
+                    channels.append("email")
+                    report.emailed.append(document.number)
+            if channels:
+                invoices.mark_sent(db, actor, [document.number], "+".join(channels))
+            elif not report.stopped:
+                why = [*export.skipped.values(), *([] if document.email else ["no billing e-mail"])]
+                report.not_sent[document.number] = "; ".join(why) or "mail refused"
+                log(f"{document.number}: not sent: {report.not_sent[document.number]}")
+            if report.stopped:
+                break
     return report
 
 
@@ -117,8 +122,10 @@ def message_id(number: str) -> str:
     return f"<invoice.{re.sub(r'[^a-z0-9.-]', '-', number.lower())}@{MESSAGE_DOMAIN}>"
 
 
-def _mail(db: Database, paths: Paths, mailer: Mailer, actor: str, document: Unsent) -> str:
-    made = invoices.invoice_pdf(db, actor, paths, document.number)
+def _mail(
+    db: Database, paths: Paths, mailer: Mailer, document: Unsent, pdfs: invoices.InvoicePdfs
+) -> str:
+    made = pdfs.make(document.number)
     if not made.ok:
         raise NoPdf("; ".join(made.errors.values()))
     pdf = documents.document_bytes(paths, made.detail["stored_path"])

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from avtale.billing import exports, payments, register
 from avtale.billing.camt053 import StatementError as StatementError
 from avtale.billing.model import BillingError, DocumentKind
+from avtale.billing.pdf import InvoicePdfJob, invoice_pdf_job, stored_pdf
 from avtale.billing.pdf import invoice_pdf as stored_invoice_pdf
 from avtale.billing.register import BillingSetupError as BillingSetupError
 from avtale.billing.status import InvoiceStatus, invoice_states
@@ -257,12 +258,19 @@ def journal(db: Database, paths: Paths, month: str, *, sie: bool = False) -> byt
     )
 
 
-def invoice_pdf(db: Database, actor: str, paths: Paths, number: str) -> Outcome:
-    """The PDF of the issued invoice or credit note ``number`` (made once, then kept)."""
+def invoice_pdf(
+    db: Database,
+    actor: str,
+    paths: Paths,
+    number: str,
+    laid_out: tuple[InvoicePdfJob, bytes | Exception] | None = None,
+) -> Outcome:
+    """The PDF of the issued invoice or credit note ``number`` (made once, then kept);
+    ``laid_out``: made ahead by ``InvoicePdfs``."""
 
     def work(session: Session) -> Outcome:
         invoice = _invoice(session, number)
-        document = stored_invoice_pdf(session, actor, paths, invoice)
+        document = stored_invoice_pdf(session, actor, paths, invoice, laid_out)
         return Outcome(
             message=f"{number}: {document.filename}",
             target=number,
@@ -270,6 +278,74 @@ def invoice_pdf(db: Database, actor: str, paths: Paths, number: str) -> Outcome:
         )
 
     return write(db, actor, EDIT, work)
+
+
+class InvoicePdfs:
+    """The PDFs of many issued documents, as ``invoice_pdf`` makes them, for a run that
+    sends them one after the other: ``make(number)`` stores and returns one. From
+    ``docgen.pdf.POOL_FROM`` documents without a PDF on, they are laid out ahead, in a pool
+    of processes (one per core), while the run stores and mails the first ones.
+
+    Use it in a ``with`` block: leaving it stops the layouts not started yet. A document
+    whose template changed meanwhile is still stored as the template it was laid out with
+    says (its ``source``)."""
+
+    def __init__(
+        self,
+        db: Database,
+        actor: str,
+        paths: Paths,
+        numbers: Collection[str],
+        processes: int | None = None,
+        pool_from: int | None = None,
+        log: Callable[[str], None] = lambda _message: None,
+    ) -> None:
+        from docgen.pdf import POOL_FROM, cores, html_to_pdfs
+
+        self._db, self._actor, self._paths = db, actor, paths
+        self._jobs: dict[str, InvoicePdfJob] = {}
+        self._ready: dict[str, bytes | Exception] = {}
+        processes = processes or cores()
+        pool_from = POOL_FROM if pool_from is None else pool_from
+        if processes > 1 and len(numbers) >= pool_from:
+            with reading(db) as session:
+                for number in numbers:
+                    invoice = session.scalar(select(Invoice).where(Invoice.number == number))
+                    if invoice is None or stored_pdf(session, invoice) is not None:
+                        continue
+                    try:
+                        self._jobs[number] = invoice_pdf_job(session, paths, invoice)
+                    except ValidationError:
+                        continue  # make() reports it, as invoice_pdf does
+        if len(self._jobs) >= pool_from:
+            log(f"laying out {len(self._jobs)} PDFs in {processes} processes")
+            htmls = [job.job.html for job in self._jobs.values()]
+            self._laid_out = html_to_pdfs(htmls, processes, pool_from)
+        else:
+            self._jobs.clear()
+            self._laid_out = iter(())
+        self._pending = iter(list(self._jobs))
+
+    def make(self, number: str) -> Outcome:
+        """``invoice_pdf(number)``, with the PDF laid out ahead when it was."""
+        job = self._jobs.pop(number, None)
+        if job is None:
+            return invoice_pdf(self._db, self._actor, self._paths, number)
+        while number not in self._ready:  # the layouts come in the order they were asked
+            self._ready[next(self._pending)] = next(self._laid_out)
+        laid_out = job, self._ready.pop(number)
+        return invoice_pdf(self._db, self._actor, self._paths, number, laid_out)
+
+    def close(self) -> None:
+        close = getattr(self._laid_out, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> InvoicePdfs:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
 
 def mark_sent(db: Database, actor: str, numbers: list[str], via: str) -> Outcome:
