@@ -119,9 +119,10 @@ def html_to_pdfs(
     From ``pool_from`` documents on, and with more than one process (default: one per
     core), the layouts run in worker processes (``python -m docgen.pdf``), each given every
     n-th document, while the caller takes the first results; closing the iterator early
-    stops them. Plain child processes, not multiprocessing's: those import the caller's
-    ``__main__`` again (a Streamlit page, a test runner's script), these only docgen. A
-    worker that dies leaves its documents to this process."""
+    stops them. Fresh interpreters, not multiprocessing's workers, for the reason
+    ``docgen.template_limits`` gives: those import the caller's ``__main__`` again (a
+    Streamlit page, a test runner's script). A worker that dies leaves its documents to
+    this process."""
     processes = min(processes or cores(), len(htmls))
     if processes < 2 or len(htmls) < pool_from:
         for html in htmls:
@@ -148,13 +149,11 @@ class _Worker:
     so that neither side waits on a full pipe), their PDFs come out on stdout, in order."""
 
     def __init__(self, htmls: Sequence[str]) -> None:
-        root = str(Path(__file__).resolve().parent.parent)
-        path = os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH"))))
         self._process = subprocess.Popen(
             [sys.executable, "-m", "docgen.pdf"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": path},
+            cwd=Path(__file__).resolve().parent.parent,  # as docgen.template_limits' check
         )
         self._feeder = threading.Thread(target=self._feed, args=(htmls,), daemon=True)
         self._feeder.start()
@@ -212,4 +211,5 @@ def _serve(source: IO[bytes], sink: IO[bytes]) -> None:
 
 
 if __name__ == "__main__":
-    _serve(sys.stdin.buffer, sys.stdout.buffer)
+    answers, sys.stdout = sys.stdout.buffer, sys.stderr  # nothing printed garbles the PDFs
+    _serve(sys.stdin.buffer, answers)
