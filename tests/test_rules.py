@@ -664,6 +664,23 @@ rules:
 """
 
 
+def test_settings_files_read_by_libyaml_give_what_the_python_parser_gives(tmp_path: Path) -> None:
+    """read_yaml parses with PyYAML's C loader (libyaml, shipped in its wheel); every shipped
+    settings and rule file reads the same as with the pure-Python safe loader, and a broken
+    file still gets the Python parser's message (which names the tab)."""
+    from avtale.rules.loading import CONFIG_DIR, FAST_LOADER, RULES_DIR, read_yaml
+
+    assert FAST_LOADER is yaml.CSafeLoader
+    files = [*CONFIG_DIR.glob("*.yaml"), *RULES_DIR.glob("*.yaml")]
+    assert len(files) >= 5
+    for path in files:
+        assert read_yaml(path) == (path.name, yaml.safe_load(path.read_text(encoding="utf-8")))
+    broken = tmp_path / "limits.yaml"
+    broken.write_text("limits:\n\tmax_term_months: 120\n", encoding="utf-8")
+    with pytest.raises(RuleError, match="found character '\\\\t' that cannot start any token"):
+        read_yaml(broken)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

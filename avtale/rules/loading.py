@@ -19,6 +19,11 @@ RULES_DIR = Path(__file__).parent
 # VAT); a data folder replaces any of them with its own file of the same name.
 CONFIG_DIR = RULES_DIR.parent / "config"
 ANY_PRODUCT = "*"
+# PyYAML's safe loader on libyaml's parser (C): the same values, read ~10x faster than by the
+# pure-Python parser. Settings files are read on every use (an invoice run read 12 for each
+# invoice, most of its time); a file with a mistake is read again by the Python parser,
+# whose messages say more ("found character '\t' that cannot start any token").
+FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def config_file(home: Path | None, name: str) -> Path:
@@ -50,6 +55,10 @@ def read_yaml(path: Path | str) -> tuple[str, Any]:
         raise RuleError(path.name, "", "is not UTF-8 text") from None
     except OSError as problem:
         raise RuleError(path.name, "", f"cannot be read ({problem.strerror})") from None
+    try:
+        return path.name, yaml.load(text, Loader=FAST_LOADER)
+    except yaml.YAMLError:
+        pass  # read again by the Python parser below, for its clearer message
     try:
         return path.name, yaml.safe_load(text)
     except yaml.YAMLError as problem:
