@@ -30,7 +30,7 @@ from avtale.services import invoices, templates
 from avtale.services.database import database_at
 from avtale.services.documents import document_bytes
 from avtale.services.invoice_delivery import deliver_unsent
-from avtale.services.unit_of_work import System
+from avtale.services.unit_of_work import FORM, System
 from avtale.settings import Paths
 from docgen.pdf import cores
 from tests import invoice_fixtures as fx
@@ -233,6 +233,11 @@ def test_a_long_run_lays_its_pdfs_out_ahead_in_a_pool(
     templates.install_builtins(db)
     assert len(invoices.run_invoices(db, home, DAY, today=DAY).invoices) == 3
     logged: list[str] = []
+    # One who may not write gets the refusal, and no template is filled for them.
+    with invoices.InvoicePdfs(db, "nobody", home, ["F10001", "F10002", "F10003"],
+                              log=logged.append) as refused:  # fmt: skip
+        assert refused.make("F10001").errors == {FORM: "your account is not active: log in again"}
+    assert logged == []
     mailer = make_mailer(mail_settings(home))
     try:
         report = deliver_unsent(db, home, mailer, log=logged.append)

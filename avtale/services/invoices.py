@@ -45,7 +45,7 @@ from avtale.repository.models import (
 from avtale.repository.validation import Field, ValidationError, clean, raise_if
 from avtale.services import lookups
 from avtale.services.database import Database
-from avtale.services.unit_of_work import EDIT, FORM, Outcome, System, reading, write
+from avtale.services.unit_of_work import EDIT, FORM, Outcome, System, check, reading, write
 from avtale.settings import Paths, private_dir
 
 # How far back an invoice may be made, in months.
@@ -307,7 +307,8 @@ class InvoicePdfs:
         self._ready: dict[str, bytes | Exception] = {}
         processes = processes or cores()
         pool_from = POOL_FROM if pool_from is None else pool_from
-        if processes > 1 and len(numbers) >= pool_from:
+        # Filling templates is work: not for an actor whose writes will be refused anyway.
+        if processes > 1 and len(numbers) >= pool_from and check(db, actor, EDIT) is None:
             with reading(db) as session:
                 for number in numbers:
                     invoice = session.scalar(select(Invoice).where(Invoice.number == number))
