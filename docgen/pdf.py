@@ -155,8 +155,7 @@ class _Worker:
             stdout=subprocess.PIPE,
             cwd=Path(__file__).resolve().parent.parent,  # as docgen.template_limits' check
         )
-        self._feeder = threading.Thread(target=self._feed, args=(htmls,), daemon=True)
-        self._feeder.start()
+        threading.Thread(target=self._feed, args=(htmls,), daemon=True).start()
 
     def _feed(self, htmls: Sequence[str]) -> None:
         stdin = self._process.stdin

@@ -63,13 +63,13 @@ def generate(
     ``context["document"]["language"]``. Raises MissingField (naming the fields),
     TemplateProblem (with the line) or DocumentError (a template that cannot make ``fmt``).
     """
-    document, language, purpose = _document(template, context)
     if fmt == "pdf":
         # WeasyPrint takes a second to import: only callers that make PDFs pay for it.
         from docgen.pdf import html_to_pdf
 
         job = pdf_job(template, context)
         return job.rendered(html_to_pdf(job.html))
+    document, language, purpose = _document(template, context)
     if fmt != "docx":
         raise DocumentError(f"unknown format {fmt!r}; use pdf or docx")
     if template.format != "docx":

@@ -296,8 +296,6 @@ class InvoicePdfs:
         actor: str,
         paths: Paths,
         numbers: Collection[str],
-        processes: int | None = None,
-        pool_from: int | None = None,
         log: Callable[[str], None] = lambda _message: None,
     ) -> None:
         from docgen.pdf import POOL_FROM, cores, html_to_pdfs
@@ -305,8 +303,7 @@ class InvoicePdfs:
         self._db, self._actor, self._paths = db, actor, paths
         self._jobs: dict[str, InvoicePdfJob] = {}
         self._ready: dict[str, bytes | Exception] = {}
-        processes = processes or cores()
-        pool_from = POOL_FROM if pool_from is None else pool_from
+        processes, pool_from = cores(), POOL_FROM  # read now: a test lowers POOL_FROM
         # Filling templates is work: not for an actor whose writes will be refused anyway.
         if processes > 1 and len(numbers) >= pool_from and check(db, actor, EDIT) is None:
             with reading(db) as session:
