@@ -21,12 +21,19 @@ from typing import Any
 
 import duckdb
 from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+from dbt.artifacts.schemas.run import RunExecutionResult
 from dbt.cli.main import dbtRunner
+from dbt.tracking import track_behavior_change_warn
+from dbt_common.events.base_types import BaseEvent, EventLevel
+from dbt_common.events.event_manager import EventManager
+from dbt_common.events.event_manager_client import ctx_set_event_manager
 
 from avtale.serving import connect_warehouse
 from avtale.settings import DBT_PROJECT_DIR
 
 FAILED = {"error", "fail", "runtime error"}
+# Commands whose results `run_dbt` writes to run_results.json itself (see there).
+RESULT_COMMANDS = {"build", "run", "test", "seed"}
 # How much of a failure a person reads in `avtale refresh`: enough to see what broke.
 SHOWN_NODES = 5
 SHOWN_ROWS = 5
@@ -81,6 +88,11 @@ def run_dbt(
     `dbtRunner(manifest=...)`): the warm worker then skips dbt's parse step entirely.
     """
     common = _common_arguments(target_path, variables, target)
+    # dbt writes manifest.json again after every command (~0.3 s), though the manifest
+    # comes unchanged from the parse, which wrote it; only the results are new.
+    writes_results = bool(args) and args[0] in RESULT_COMMANDS
+    if writes_results:
+        args = [*args, "--no-write-json"]
     if (
         target == "spark"
     ):  # pyspark warns about pandas 3 as it starts; dbt-spark collects rows, no frames
@@ -95,6 +107,8 @@ def run_dbt(
         release_warehouse()
     if result.exception is not None:
         raise result.exception
+    if writes_results and isinstance(result.result, RunExecutionResult):
+        result.result.write(str(target_path / "run_results.json"))
     results = list(getattr(result.result, "results", None) or [])
     failed = [_failed(r) for r in results if str(r.status) in FAILED]
     return DbtRun(bool(result.success), results, failed)
@@ -117,6 +131,39 @@ def _common_arguments(target_path: Path, variables: str, target: str) -> list[st
         # one that prints nothing (a third of a warm build); the results say what failed.
         *["--log-level", "none", "--log-level-file", "none"],
     ]
+
+
+class _UnloggedEvents(EventManager):
+    """dbt's event manager, minus the work for events that nobody receives.
+
+    dbt turns each event into a protobuf message for its loggers and callbacks, even
+    when there are none: our commands run with no loggers (`--log-level none`), and the
+    one callback dbt always adds (`track_behavior_change_warn`) reads warnings only. In a
+    py-spy profile of a warm build at 1,000 companies that was a tenth of dbt's time
+    (docs/benchmarks.md, thirteenth part). Warnings and errors still go the whole way,
+    so `--warn-error` and dbt's usage tracking work as before, and so does every event
+    once a logger or another callback listens (a `dbtRunner(callbacks=...)`, say).
+    """
+
+    def fire_event(
+        self,
+        e: BaseEvent,
+        level: EventLevel | None = None,
+        node: Any = None,
+        force_warn_or_error_handling: bool = False,
+    ) -> None:
+        unheard = (
+            not self.loggers
+            and all(callback is track_behavior_change_warn for callback in self.callbacks)
+            and not force_warn_or_error_handling
+            and (level or e.level_tag()) not in (EventLevel.WARN, EventLevel.ERROR)
+        )
+        if not unheard:
+            super().fire_event(e, level, node, force_warn_or_error_handling)
+
+
+# dbt configures whichever manager is installed for each command (`setup_event_logger`).
+ctx_set_event_manager(_UnloggedEvents())
 
 
 # The manifest parsed for a data folder's target, vars and engine, kept for the life of the process.

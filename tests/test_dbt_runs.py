@@ -12,6 +12,12 @@ import pytest
 from dbt.adapters.duckdb import environments
 from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 from dbt.adapters.duckdb.credentials import Attachment, DuckDBCredentials
+from dbt.tracking import track_behavior_change_warn
+from dbt_common.events import event_manager
+from dbt_common.events.base_types import EventLevel
+from dbt_common.events.event_manager_client import get_event_manager
+from dbt_common.events.logger import LoggerConfig
+from dbt_common.events.types import Note
 
 from avtale.serving import connect_warehouse, publish
 from dagster_project.dbt_runs import (
@@ -97,3 +103,45 @@ def test_dbt_opens_the_warehouse_offline_and_within_the_memory_limit(
         "autoload_known_extensions": False,
         "memory_limit": "286.1 MiB",
     }
+
+
+def test_only_events_someone_receives_are_turned_into_messages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With no logger and only dbt's own callback (which reads warnings), dbt's events
+    below warning level are dropped before dbt builds their messages; warnings are not,
+    and nothing is once a logger listens."""
+    built: list[str] = []
+
+    def message(event, level=None):  # type: ignore[no-untyped-def]
+        built.append(event.msg)
+        return original(event, level=level)
+
+    original = event_manager.msg_from_base_event
+    monkeypatch.setattr(event_manager, "msg_from_base_event", message)
+    manager = get_event_manager()  # as this module's import installed it
+    monkeypatch.setattr(manager, "loggers", [])
+    monkeypatch.setattr(manager, "callbacks", [track_behavior_change_warn])
+
+    manager.fire_event(Note(msg="info"))
+    manager.fire_event(Note(msg="debug"), level=EventLevel.DEBUG)
+    manager.fire_event(Note(msg="warning"), level=EventLevel.WARN)
+    assert built == ["warning"]
+
+    manager.add_logger(LoggerConfig(name="test", level=EventLevel.ERROR))
+    manager.fire_event(Note(msg="info, logger there"))
+    assert built == ["warning", "info, logger there"]
+
+
+@pytest.mark.slow
+def test_a_warning_still_fails_a_command_run_with_warn_error(tmp_path: Path) -> None:
+    variables = json.dumps({"warehouse_path": str(tmp_path / "warehouse.duckdb")})
+    args = ["build", "--warn-error", "--select", "no_such_model"]
+
+    with pytest.raises(Exception, match="no_such_model"):
+        run_dbt(args, tmp_path / "dbt-target", variables)
+    # and without --warn-error, the command runs (nothing to build) and its results are
+    # written, as the tests of the pipeline read them
+    run = run_dbt(args[:1] + args[2:], tmp_path / "dbt-target", variables)
+    assert run.success and run.results == []
+    assert json.loads((tmp_path / "dbt-target" / "run_results.json").read_text())["results"] == []
