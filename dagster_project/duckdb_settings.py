@@ -2,7 +2,7 @@
 
 The profile's `settings` are `SET` again on every cursor dbt-duckdb opens: three
 statements for each node of a build. The settings we give are global to the database, so
-once is enough; a warm build at 1k companies took 0.36 s less (CPU 0.56 s) without the
+once is enough; a warm build at 1k companies took 0.17 s less (CPU 0.36 s) without the
 repeats (docs/benchmarks.md, thirteenth part). This dbt-duckdb plugin (`plugins:` in
 dbt/profiles.yml, dbt-duckdb's documented extension point) sets them with `SET GLOBAL` on
 the connection it opens, before the marts file is attached and any model runs. The
