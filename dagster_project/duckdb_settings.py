@@ -6,8 +6,8 @@ once is enough; a warm build at 1k companies took 0.17 s less (CPU 0.36 s) witho
 repeats (docs/benchmarks.md, thirteenth part). This dbt-duckdb plugin (`plugins:` in
 dbt/profiles.yml, dbt-duckdb's documented extension point) sets them with `SET GLOBAL` on
 the connection it opens, before the marts file is attached and any model runs. The
-database's configuration stays dbt-duckdb's default, so other connections to the file
-(`avtale.serving.connect_warehouse`) still open while dbt holds it.
+database is opened with the configuration it had before: dbt-duckdb's `config_options`
+(tried in the tenth part) changed it, and other connections to the file were refused.
 """
 
 from __future__ import annotations
