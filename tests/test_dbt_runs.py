@@ -20,9 +20,12 @@ from dbt_common.events.logger import LoggerConfig
 from dbt_common.events.types import Note
 
 from avtale.serving import connect_warehouse, publish
+from avtale.settings import DBT_PROJECT_DIR
+from dagster_project import dbt_runs
 from dagster_project.dbt_runs import (
     checkpoint_each_file,
     describe_failure,
+    parse_ahead,
     release_warehouse,
     released_meanwhile,
     run_dbt,
@@ -145,3 +148,49 @@ def test_a_warning_still_fails_a_command_run_with_warn_error(tmp_path: Path) -> 
     run = run_dbt(args[:1] + args[2:], tmp_path / "dbt-target", variables)
     assert run.success and run.results == []
     assert json.loads((tmp_path / "dbt-target" / "run_results.json").read_text())["results"] == []
+
+
+@pytest.mark.slow
+def test_a_new_data_folder_parses_only_what_changed_in_the_project(tmp_path: Path) -> None:
+    """The project is parsed apart from the data folder: a folder's first build (a new
+    folder, the next test's, a benchmark's) finds the parse of another folder with the
+    same settings and re-reads no project file, and the stand-in warehouse the parse
+    names is never opened: the build runs on the folder's own."""
+    settings = {"reporting_currency": "SEK", "forecast_cpi_percent": 2.5}
+    folders = [tmp_path / "first", tmp_path / "second"]
+
+    def variables(folder: Path) -> str:
+        return json.dumps({**settings, "warehouse_path": str(folder / "warehouse.duckdb")})
+
+    for folder in folders:
+        dbt_runs._manifests.clear()  # as in a new process
+        assert parse_ahead(folder / "dbt-target", variables(folder))
+
+    def parsed_in(folder: Path) -> Path:
+        arguments = dbt_runs._parse_arguments(folder / "dbt-target", variables(folder), "duckdb")
+        return Path(arguments[arguments.index("--target-path") + 1])
+
+    shared = parsed_in(folders[1])
+    assert shared == parsed_in(folders[0])
+    perf = json.loads((shared / "perf_info.json").read_text())
+    assert perf["is_partial_parse_enabled"] and perf["parsed_path_count"] == 0
+
+    run = run_dbt(
+        ["show", "--inline", "select 1 as n"], folders[1] / "dbt-target", variables(folders[1])
+    )
+    assert run.success, describe_failure(run.failed)
+    assert (folders[1] / "warehouse.duckdb").exists()
+    assert not list(shared.glob("warehouse*"))
+
+
+def test_only_the_profile_reads_the_warehouse_path() -> None:
+    """What lets data folders share a parse (dbt_runs._parse_arguments): a model, macro,
+    test or config that read the warehouse path would keep the parse's stand-in."""
+    readers = [
+        path.relative_to(DBT_PROJECT_DIR)
+        for path in DBT_PROJECT_DIR.rglob("*")
+        if path.suffix in {".sql", ".yml", ".yaml", ".md"}
+        and path.relative_to(DBT_PROJECT_DIR).parts[0] not in {"target", "logs", "dbt_packages"}
+        and "warehouse_path" in path.read_text(encoding="utf-8")
+    ]
+    assert readers == [Path("profiles.yml")]
