@@ -11,7 +11,8 @@ would. Asks are served in order by one refresh thread; all asks that arrive whil
 refresh runs are served by the next one, so a burst of app writes costs one more refresh,
 not one each. When the project's code or dbt project changes under it, the worker answers
 "restart" (the asker then refreshes in its own process) and replaces itself with a fresh
-process.
+process. When its socket goes (the data folder removed, or made again with another worker
+in it), it stops: it would refresh a folder it no longer knows.
 """
 
 from __future__ import annotations
@@ -72,18 +73,26 @@ class Worker:
         self.version = code_version()
         self.watch_inbox = watch_inbox
         self.inbox_seen: str | None = None
+        self.socket_id: tuple[int, int] | None = None  # the socket this worker made
+        self.stopped = threading.Event()
 
     def serve_forever(self) -> None:
-        listener = self.listen()
+        self.listener = self.listen()
         threading.Thread(target=self.refresh_loop, name="refresh", daemon=True).start()
         self.say(f"worker for {self.paths.home} listening on {socket_path(self.paths)}")
         try:
             while True:
-                conn, _ = listener.accept()
+                try:
+                    conn, _ = self.listener.accept()
+                except OSError:
+                    if self.stopped.is_set():  # shut down by `stop`
+                        return
+                    raise
                 threading.Thread(target=self.take, args=(conn,), daemon=True).start()
         finally:
-            listener.close()
-            socket_path(self.paths).unlink(missing_ok=True)
+            self.listener.close()
+            if self.serves_its_socket():  # not another worker's, in a folder made again
+                socket_path(self.paths).unlink(missing_ok=True)
 
     def listen(self) -> socket.socket:
         path = socket_path(self.paths)
@@ -99,7 +108,19 @@ class Worker:
         listener.bind(str(path))
         path.chmod(PRIVATE_FILE)  # the data folder's owner alone may ask
         listener.listen()
+        self.socket_id = _file_id(path)
         return listener
+
+    def serves_its_socket(self) -> bool:
+        """The socket this worker made is still there: its data folder was not removed."""
+        return self.socket_id is not None and _file_id(socket_path(self.paths)) == self.socket_id
+
+    def stop(self, why: str) -> None:
+        """Stop serving (from the refresh thread): `serve_forever` returns."""
+        self.say(why)
+        self.stopped.set()
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() in serve_forever
 
     def take(self, conn: socket.socket) -> None:
         """Read one ask; a waiting one joins the next refresh, the other is answered now."""
@@ -125,6 +146,12 @@ class Worker:
             with self.due:
                 while not self.asked:
                     self.due.wait(INBOX_POLL_S)
+                    if not self.serves_its_socket():
+                        self.stop(
+                            f"{socket_path(self.paths)} was removed: the data folder is "
+                            "gone or was made again, and this worker stops"
+                        )
+                        return
                     self.asked = self.asked or self.inbox_changed()
                 self.asked = False
                 waiting, self.waiting = self.waiting, []
@@ -169,6 +196,15 @@ class Worker:
         socket_path(self.paths).unlink(missing_ok=True)
         argv = [a for a in sys.argv if a != REFRESH_FIRST] + [REFRESH_FIRST]
         os.execv(sys.executable, [sys.executable, *argv])
+
+
+def _file_id(path: os.PathLike[str]) -> tuple[int, int] | None:
+    """Which file is at `path` (device and inode); None when there is none."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 def _send(conns: list[socket.socket], message: dict[str, object]) -> list[socket.socket]:

@@ -5,6 +5,7 @@ writers take turns across processes."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -146,6 +147,32 @@ def test_a_second_worker_for_the_same_folder_is_refused(tmp_path: Path) -> None:
     started_worker(home, Refreshes())
     with pytest.raises(SystemExit, match="a worker already runs"):
         Worker(home, Refreshes()).serve_forever()
+
+
+def test_a_worker_whose_folder_is_removed_stops_and_leaves_the_next_one_alone(
+    tmp_path: Path,
+) -> None:
+    """A data folder removed under its worker and made again (`make clean`, then `make
+    demo`, while `make dev` runs): the old worker stops instead of refreshing the new
+    folder with what it held of the old one, and leaves the new folder's worker alone."""
+    home = Paths(tmp_path / "data").ensure()
+    old = Refreshes()
+    _, old_thread = started_worker(home, old, watch_inbox=True)
+
+    shutil.rmtree(home.home)
+    home = Paths(tmp_path / "data").ensure()
+    new = Refreshes()
+    started_worker(home, new, watch_inbox=True)
+
+    old_thread.join(10)
+    assert not old_thread.is_alive(), "the old worker did not stop"
+    assert is_running(home)  # the new worker's socket stands
+    drop(home.inbox / "fx_rates.csv", "currency,rate\nEUR,11.5\n")
+    deadline = time.monotonic() + 10
+    while new.count == 0:
+        assert time.monotonic() < deadline, "the new worker did not refresh for the file"
+        time.sleep(0.05)
+    assert old.count == 0
 
 
 def test_the_warehouses_writers_take_turns_across_processes(tmp_path: Path) -> None:
