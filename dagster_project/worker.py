@@ -73,7 +73,7 @@ class Worker:
         self.version = code_version()
         self.watch_inbox = watch_inbox
         self.inbox_seen: str | None = None
-        self.socket_id: tuple[int, int] | None = None  # the socket this worker made
+        self.socket_id: tuple[int, int, int] | None = None  # the socket this worker made
         self.stopped = threading.Event()
 
     def serve_forever(self) -> None:
@@ -198,13 +198,15 @@ class Worker:
         os.execv(sys.executable, [sys.executable, *argv])
 
 
-def _file_id(path: os.PathLike[str]) -> tuple[int, int] | None:
-    """Which file is at `path` (device and inode); None when there is none."""
+def _file_id(path: os.PathLike[str]) -> tuple[int, int, int] | None:
+    """Which file is at `path`; None when there is none. The device and inode, and the
+    time of its last change of status: a file system may give a new file the inode number
+    of one just removed, not the same time too."""
     try:
         found = os.stat(path)
     except OSError:
         return None
-    return found.st_dev, found.st_ino
+    return found.st_dev, found.st_ino, found.st_ctime_ns
 
 
 def _send(conns: list[socket.socket], message: dict[str, object]) -> list[socket.socket]:
