@@ -376,7 +376,7 @@ def bench(size: int, work: Path, engines: list[str], memory_limit: str | None) -
         if parts:
             nodes, runs = int(parts.pop("nodes")), int(parts.pop("runs"))
             shown = ", ".join(f"{part} {s:.1f} s" for part, s in parts.items())
-            print(f"    - {name}: {shown} ({nodes} dbt nodes, {runs} run)")
+            print(f"    - {name}: {shown} ({nodes} dbt nodes, {runs} run{'s' * (runs != 1)})")
     for name, seconds in queries.items():
         print(f"- dashboard query {name}: {seconds * 1000:.0f} ms")
     sys.stdout.flush()
